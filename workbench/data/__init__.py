@@ -1,0 +1,16 @@
+"""Datasets as whole tensors: the registry, loading with subsets, batch indices and augmentation."""
+from workbench.data.augment import augment_batch
+from workbench.data.batches import iterate_batches
+from workbench.data.dataset import LoadedDataset, Split, load_dataset
+from workbench.data.registry import DatasetInfo, dataset_info, list_datasets
+
+__all__ = [
+    "DatasetInfo",
+    "LoadedDataset",
+    "Split",
+    "augment_batch",
+    "dataset_info",
+    "iterate_batches",
+    "list_datasets",
+    "load_dataset",
+]
