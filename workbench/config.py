@@ -1,0 +1,316 @@
+"""The run configuration: typed fields, their allowed ranges, validation and (de)serialisation.
+
+Every field is declared once in FIELDS; the CLI flags, the app's widgets, URL query parameters and
+YAML/JSON files all read that declaration, so a value is checked the same way wherever it comes from.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from .errors import ConfigError, WorkbenchError
+from .schedules import SCHEDULE_KINDS
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one configuration field is typed, bounded and explained."""
+
+    name: str
+    kind: type  # float, int, str, bool or list
+    help: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # True: the value must be strictly greater than `low`
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None
+    group: str = "training"
+
+    def allowed(self) -> str:
+        """A short phrase saying which values are allowed."""
+        if self.choices is not None:
+            return "one of: " + ", ".join(self.choice_list())
+        if self.low is not None and self.high is not None:
+            left = f"greater than {self.low:g}" if self.low_open else f"at least {self.low:g}"
+            return f"{left} and at most {self.high:g}"
+        if self.kind is bool:
+            return "true or false"
+        return f"a {self.kind.__name__}"
+
+    def choice_list(self) -> tuple[str, ...]:
+        """The allowed choices (resolved when they come from a registry)."""
+        choices = self.choices() if callable(self.choices) else self.choices
+        return tuple(choices or ())
+
+    def coerce(self, value: Any) -> Any:
+        """Convert `value` (possibly a string from a flag or URL) to this field's type, or raise ConfigError."""
+        if self.kind is list:
+            return self._coerce_list(value)
+        if self.kind is bool:
+            return self._coerce_bool(value)
+        try:
+            if self.kind is int:
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError
+                number = int(value) if not isinstance(value, str) else int(value.strip())
+                return self._check_range(number)
+            if self.kind is float:
+                number = float(value)
+                if number != number or number in (float("inf"), float("-inf")):
+                    raise ValueError
+                return self._check_range(number)
+        except (TypeError, ValueError):
+            raise ConfigError(self.name, f"{value!r} is not a valid {self.kind.__name__}; allowed: {self.allowed()}") from None
+        text = str(value).strip()
+        if self.choices is not None and text not in self.choice_list():
+            raise ConfigError(self.name, f"{text!r} is not allowed; {self.allowed()}")
+        return text
+
+    def _check_range(self, number: float) -> float:
+        too_low = self.low is not None and (number <= self.low if self.low_open else number < self.low)
+        too_high = self.high is not None and number > self.high
+        if too_low or too_high:
+            raise ConfigError(self.name, f"{number:g} is out of range; allowed: {self.allowed()}")
+        return number
+
+    def _coerce_bool(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(self.name, f"{value!r} is not true or false")
+
+    def _coerce_list(self, value: Any) -> list[str]:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        names = [str(item).strip() for item in items if str(item).strip()]
+        if not names:
+            raise ConfigError(self.name, "needs at least one name")
+        if self.choices is not None:
+            for name in names:
+                base = name.split(":", 1)[0]
+                if base not in self.choice_list():
+                    raise ConfigError(self.name, f"{name!r} is not allowed; {self.allowed()}")
+        return names
+
+
+def _dataset_names() -> tuple[str, ...]:
+    from .data import list_datasets
+
+    return tuple(info.name for info in list_datasets())
+
+
+def _model_names() -> tuple[str, ...]:
+    from .models import list_models
+
+    return tuple(list_models())
+
+
+def _method_names() -> tuple[str, ...]:
+    from .methods import list_methods
+
+    return tuple(method.name for method in list_methods())
+
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("name", str, "a label for the run (shown in tables)", group="run"),
+    FieldSpec("dataset", str, "the dataset to distil on", choices=_dataset_names, group="data"),
+    FieldSpec("train_subset", int, "train on this many images (class-balanced); 0 = the whole training split",
+              low=0, high=10_000_000, group="data"),
+    FieldSpec("augment", str, "batch augmentation: auto (the dataset's default), none, crop, flip or crop,flip",
+              choices=("auto", "none", "crop", "flip", "crop,flip"), group="data"),
+    FieldSpec("teachers", list, "teacher architecture(s), comma-separated (name or name:width)",
+              choices=_model_names, group="models"),
+    FieldSpec("teacher_checkpoint", str, "a state_dict (.pt) to load into the first teacher instead of the cache",
+              group="models"),
+    FieldSpec("teacher_seed", int, "seed of the cached teacher to use or train", low=0, high=2**31 - 1, group="models"),
+    FieldSpec("student", str, "student architecture (name or name:width)", choices=_model_names, group="models"),
+    FieldSpec("method", str, "the distillation method", choices=_method_names, group="method"),
+    FieldSpec("temperature", float, "softmax temperature T for soft targets", low=0.0, high=100.0, low_open=True,
+              group="method"),
+    FieldSpec("temperature_schedule", str, "how T changes over training", choices=SCHEDULE_KINDS, group="method"),
+    FieldSpec("temperature_end", float, "T at the end of a decaying temperature schedule", low=0.0, high=100.0,
+              low_open=True, group="method"),
+    FieldSpec("alpha", float, "weight α of the soft (distillation) loss; 1 − α weighs the hard-label loss",
+              low=0.0, high=1.0, group="method"),
+    FieldSpec("alpha_schedule", str, "how α changes over training (linear = gradual soft-loss reduction)",
+              choices=SCHEDULE_KINDS, group="method"),
+    FieldSpec("alpha_end", float, "α at the end of a decaying α schedule (its floor)", low=0.0, high=1.0,
+              group="method"),
+    FieldSpec("schedule_fraction", float, "fraction of training over which decaying schedules reach their end",
+              low=0.0, high=1.0, low_open=True, group="method"),
+    FieldSpec("schedule_steps", int, "number of drops of a step schedule", low=1, high=100, group="method"),
+    FieldSpec("epochs", int, "training epochs", low=1, high=1000),
+    FieldSpec("batch_size", int, "images per optimiser step", low=1, high=8192),
+    FieldSpec("lr", float, "learning rate", low=0.0, high=10.0, low_open=True),
+    FieldSpec("optimizer", str, "optimiser", choices=("sgd", "adam")),
+    FieldSpec("momentum", float, "SGD momentum", low=0.0, high=0.999),
+    FieldSpec("weight_decay", float, "L2 weight decay", low=0.0, high=1.0),
+    FieldSpec("lr_schedule", str, "learning-rate schedule over the epochs", choices=("cosine", "step", "constant")),
+    FieldSpec("seed", int, "random seed (same seed and device: same numbers)", low=0, high=2**31 - 1),
+    FieldSpec("device", str, "where to train: auto picks cuda, then mps, then cpu",
+              choices=("auto", "cpu", "cuda", "mps"), group="system"),
+    FieldSpec("precision", str, "auto uses bf16 autocast on CUDA and fp32 elsewhere",
+              choices=("auto", "fp32", "bf16"), group="system"),
+    FieldSpec("compile", bool, "compile the student with torch.compile", group="system"),
+    FieldSpec("cache_teacher_logits", bool, "reuse a frozen teacher's logits on unaugmented batches",
+              group="system"),
+)
+FIELD_BY_NAME = {spec.name: spec for spec in FIELDS}
+
+
+@dataclass
+class RunConfig:
+    """One training run, fully described; build it with `from_dict` to have every field checked."""
+
+    name: str = ""
+    dataset: str = "digits"
+    train_subset: int = 0
+    augment: str = "auto"
+    teachers: list[str] = field(default_factory=lambda: ["cnn"])
+    teacher_checkpoint: str = ""
+    teacher_seed: int = 0
+    student: str = "lenet5_half"
+    method: str = "kd"
+    method_params: dict[str, Any] = field(default_factory=dict)
+    temperature: float = 4.0
+    temperature_schedule: str = "constant"
+    temperature_end: float = 1.0
+    alpha: float = 0.9
+    alpha_schedule: str = "constant"
+    alpha_end: float = 0.0
+    schedule_fraction: float = 1.0
+    schedule_steps: int = 3
+    epochs: int = 5
+    batch_size: int = 128
+    lr: float = 0.05
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_schedule: str = "cosine"
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
+    cache_teacher_logits: bool = True
+
+    @property
+    def teacher(self) -> str:
+        """The first (or only) teacher's architecture."""
+        return self.teachers[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, JSON-serialisable dict of every field."""
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        """The configuration as sorted JSON."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        """A validated copy with some fields changed."""
+        return RunConfig.from_dict({**self.to_dict(), **changes})
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], *, strict: bool = True) -> "RunConfig":
+        """Build and validate a config; raises ConfigErrors listing every bad field (one line each).
+
+        With strict=False unknown keys are ignored instead of reported."""
+        errors: list[ConfigError] = []
+        clean: dict[str, Any] = {}
+        for key, value in values.items():
+            if key == "teacher":  # a single-teacher alias
+                key = "teachers"
+            if key == "method_params":
+                clean[key] = dict(value or {})
+                continue
+            spec = FIELD_BY_NAME.get(key)
+            if spec is None:
+                if strict:
+                    errors.append(ConfigError(key, f"unknown field; known fields: {', '.join(FIELD_BY_NAME)}"))
+                continue
+            try:
+                clean[key] = spec.coerce(value)
+            except ConfigError as error:
+                errors.append(error)
+        if errors:
+            raise ConfigErrors(errors)
+        config = cls(**clean)
+        config.method_params = _validate_method_params(config)
+        return config
+
+    def query_params(self) -> dict[str, str]:
+        """The fields that differ from the defaults, as flat strings for a URL's query."""
+        default = RunConfig().to_dict()
+        params: dict[str, str] = {}
+        for key, value in self.to_dict().items():
+            if key == "method_params" or value == default[key]:
+                continue
+            params[key] = ",".join(value) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
+        for key, value in self.method_params.items():
+            params[f"mp.{key}"] = str(value)
+        return params
+
+
+class ConfigErrors(WorkbenchError):
+    """Several bad fields at once; the message has one line per field."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(error) for error in errors))
+
+
+def _validate_method_params(config: RunConfig) -> dict[str, Any]:
+    from .methods import get_method
+
+    method = get_method(config.method)
+    return method.validate_params(config.method_params)
+
+
+def config_from_query(params: dict[str, str]) -> tuple[RunConfig, list[str]]:
+    """A config from URL query parameters; invalid entries are dropped and reported as notices."""
+    values: dict[str, Any] = {}
+    method_params: dict[str, str] = {}
+    notices: list[str] = []
+    for key, value in params.items():
+        if key.startswith("mp."):
+            method_params[key[3:]] = value
+        elif key in FIELD_BY_NAME or key == "teacher":
+            try:
+                spec = FIELD_BY_NAME["teachers" if key == "teacher" else key]
+                values[spec.name] = spec.coerce(value)
+            except ConfigError as error:
+                notices.append(f"ignored {error}")
+    config = RunConfig.from_dict(values)
+    from .methods import get_method
+
+    method = get_method(config.method)
+    for key, value in method_params.items():
+        try:
+            config.method_params.update(method.validate_params({key: value}))
+        except WorkbenchError as error:
+            notices.append(f"ignored {error}")
+    return config, notices
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON config file into a dict (validated later with RunConfig.from_dict)."""
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except OSError as error:
+        raise WorkbenchError(f"config: cannot read {file}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text) if file.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
+        raise WorkbenchError(f"config: {file} is not valid {'YAML' if file.suffix != '.json' else 'JSON'}: "
+                             f"{str(error).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise WorkbenchError(f"config: {file} must hold a mapping of field names to values")
+    return data

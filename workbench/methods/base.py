@@ -1,0 +1,184 @@
+"""The interface every distillation method follows, read by the engine, CLI, app and notebooks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..engine.teacher_bank import TeacherBank
+
+Category = Literal["response", "feature", "relation"]
+Scheme = Literal["offline", "online", "self", "data-free"]
+TeacherNeed = Literal["one", "several", "none", "self"]
+
+
+@dataclass(frozen=True)
+class HyperParam:
+    """A method's own hyperparameter: default, allowed range or choices, and one sentence of help."""
+
+    name: str
+    default: float | int | str | bool
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+
+    def coerce(self, value: Any, method: str) -> float | int | str | bool:
+        """Check and convert a value (perhaps a string from a flag or URL) to this parameter's type."""
+        label = f"{method}.{self.name}"
+        kind = type(self.default)
+        try:
+            if kind is bool:
+                text = str(value).strip().lower()
+                if isinstance(value, bool):
+                    return value
+                if text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                    return text in ("1", "true", "yes", "on")
+                raise ValueError
+            converted = kind(value) if kind is not int else int(float(value)) if float(value).is_integer() else None
+            if converted is None:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ConfigError(label, f"{value!r} is not a valid {kind.__name__}; allowed: {self.allowed()}") from None
+        if self.choices is not None and converted not in self.choices:
+            raise ConfigError(label, f"{converted!r} is not allowed; allowed: {self.allowed()}")
+        if kind in (int, float):
+            if converted != converted or (self.low is not None and converted < self.low) or (
+                    self.high is not None and converted > self.high):
+                raise ConfigError(label, f"{converted} is out of range; allowed: {self.allowed()}")
+        return converted
+
+    def allowed(self) -> str:
+        """A short phrase saying which values are allowed."""
+        if self.choices is not None:
+            return "one of " + ", ".join(self.choices)
+        if self.low is not None and self.high is not None:
+            return f"{self.low:g} to {self.high:g}"
+        return f"a {type(self.default).__name__}"
+
+
+@dataclass
+class Batch:
+    """One training batch: images, labels, their indices in the training split, and whether augmented."""
+
+    x: Tensor
+    y: Tensor
+    index: Tensor | None = None
+    augmented: bool = False
+
+
+@dataclass
+class StepState:
+    """Where training stands at this step, and the scheduled coefficient and temperature."""
+
+    step: int
+    epoch: int
+    progress: float
+    alpha: float
+    temperature: float
+
+
+@dataclass
+class StepOutput:
+    """What one training step produced: the student's logits and each loss term by name.
+
+    The terms are already weighted: their sum is the objective that was minimised."""
+
+    logits: Tensor
+    terms: dict[str, Tensor]
+
+
+class Method:
+    """Base class of every distillation method.
+
+    Subclasses declare the class attributes below and implement `loss_terms`; methods with their own
+    optimisation loops (adversarial, data-free, online) override `train_step` instead."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    category: ClassVar[Category]
+    scheme: ClassVar[Scheme]
+    teacher_need: ClassVar[TeacherNeed]
+    summary: ClassVar[str]
+    loss_latex: ClassVar[str]
+    hyperparams: ClassVar[tuple[HyperParam, ...]] = ()
+    uses_temperature: ClassVar[bool] = True
+    uses_alpha: ClassVar[bool] = True
+    reads_features: ClassVar[str] = "logits only"
+    reference: ClassVar[str] = ""
+
+    def __init__(self, student: nn.Module, teachers: "TeacherBank", params: dict[str, Any],
+                 num_classes: int) -> None:
+        self.student = student
+        self.teachers = teachers
+        self.params = params
+        self.num_classes = num_classes
+
+    @classmethod
+    def validate_params(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with checked values; an unknown name raises ConfigError listing the known ones."""
+        known = {hp.name: hp for hp in cls.hyperparams}
+        clean = {hp.name: hp.default for hp in cls.hyperparams}
+        for key, value in values.items():
+            if key not in known:
+                listing = ", ".join(known) or "none"
+                raise ConfigError(key, f"not a hyperparameter of method '{cls.name}' (its hyperparameters: {listing})")
+            clean[key] = known[key].coerce(value, cls.name)
+        return clean
+
+    @classmethod
+    def unavailable_reason(cls, *, teacher_count: int, dataset: str, student: str) -> str | None:
+        """Why this method cannot run with this setup, or None when it can."""
+        if cls.teacher_need == "one" and teacher_count < 1:
+            return "needs a teacher"
+        if cls.teacher_need == "several" and teacher_count < 2:
+            return "needs at least two teachers"
+        return None
+
+    def trainable_modules(self) -> dict[str, nn.Module]:
+        """Extra modules the method trains beside the student (regressors, discriminators...)."""
+        return {}
+
+    def loss_terms(self, batch: Batch, state: StepState) -> StepOutput:
+        """The student's logits and the weighted loss terms for one batch."""
+        raise NotImplementedError
+
+    def train_step(self, batch: Batch, state: StepState, optimizer: torch.optim.Optimizer,
+                   autocast: Any) -> StepOutput:
+        """One optimisation step: by default the sum of `loss_terms`, backpropagated through the student."""
+        with autocast():
+            output = self.loss_terms(batch, state)
+            total = sum(output.terms.values())
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        return output
+
+    def state_dict(self) -> dict[str, Any]:
+        """The method's own trainable state, for checkpoints."""
+        return {name: module.state_dict() for name, module in self.trainable_modules().items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned."""
+        for name, module in self.trainable_modules().items():
+            module.load_state_dict(state[name])
+
+    @classmethod
+    def card(cls) -> dict[str, Any]:
+        """Everything a method card, `kdw methods` or a notebook shows about the method."""
+        return {
+            "name": cls.name, "title": cls.title, "category": cls.category, "scheme": cls.scheme,
+            "teachers": cls.teacher_need, "summary": cls.summary, "loss_latex": cls.loss_latex,
+            "reads_features": cls.reads_features, "reference": cls.reference,
+            "uses_temperature": cls.uses_temperature, "uses_alpha": cls.uses_alpha,
+            "hyperparams": [
+                {"name": hp.name, "default": hp.default, "allowed": hp.allowed(), "help": hp.help}
+                for hp in cls.hyperparams
+            ],
+        }
+
