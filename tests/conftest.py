@@ -1,0 +1,42 @@
+"""Shared fixtures: isolated data/run folders and a small trained digits teacher."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("KDW_TEST", "1")
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    """Every test gets its own runs folder; teachers trained in tests go to a temporary cache."""
+    monkeypatch.setenv("KDW_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("KDW_DATA_DIR", str(tmp_path / "data"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def digits_teacher():
+    """A frozen cnn teacher for digits (the packaged one)."""
+    from workbench.teachers import get_teacher
+
+    model, _ = get_teacher("cnn", "digits", 0, train_if_missing=False)
+    return model
+
+
+def tiny_config(**changes):
+    """A digits config that trains in about a second."""
+    from workbench.config import RunConfig
+
+    values = {"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"], "epochs": 2,
+              "batch_size": 64, "seed": 0, "device": "cpu", "train_subset": 400}
+    values.update(changes)
+    return RunConfig.from_dict(values)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def few_threads():
+    """Two threads at most: the CI machine has two cores."""
+    torch.set_num_threads(min(2, torch.get_num_threads()))

@@ -1,0 +1,181 @@
+"""engine.fit: determinism, the teacher-logit cache, checkpoints and resume, cancel, divergence guard."""
+import threading
+
+import pytest
+import torch
+
+from conftest import tiny_config
+from workbench.engine import Callback, fit
+from workbench.runner import run_recorded
+from workbench.store import RunStore
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.steps, self.epochs, self.info = [], [], None
+
+    def on_start(self, info):
+        self.info = info
+
+    def on_step(self, event):
+        self.steps.append(event.metrics)
+
+    def on_epoch(self, event):
+        self.epochs.append(event.metrics)
+
+
+def test_same_seed_same_numbers(digits_teacher):
+    runs = []
+    for _ in range(2):
+        recorder = Recorder()
+        fit(tiny_config(), [recorder], teachers=[digits_teacher])
+        runs.append([step["loss"] for step in recorder.steps])
+    assert runs[0] == runs[1]
+
+
+def test_other_seed_other_numbers(digits_teacher):
+    a, b = Recorder(), Recorder()
+    fit(tiny_config(seed=0, epochs=1), [a], teachers=[digits_teacher])
+    fit(tiny_config(seed=1, epochs=1), [b], teachers=[digits_teacher])
+    assert [s["loss"] for s in a.steps] != [s["loss"] for s in b.steps]
+
+
+def test_teacher_logit_cache_gives_the_same_losses(digits_teacher):
+    cached, fresh = Recorder(), Recorder()
+    fit(tiny_config(epochs=3, cache_teacher_logits=True), [cached], teachers=[digits_teacher])
+    fit(tiny_config(epochs=3, cache_teacher_logits=False), [fresh], teachers=[digits_teacher])
+    assert [s["kd"] for s in cached.steps] == pytest.approx([s["kd"] for s in fresh.steps], rel=1e-6, abs=1e-7)
+    assert cached.epochs[-1]["test_acc"] == pytest.approx(fresh.epochs[-1]["test_acc"], abs=1e-9)
+
+
+def test_cache_runs_the_teacher_once_over_the_training_split(digits_teacher):
+    calls = []
+    fit(tiny_config(epochs=3), teachers=[CountingTeacher(digits_teacher, calls)])
+    assert calls == [400, 360]  # the training split once, then the test split for agreement/KL
+
+
+def test_cached_logits_persist_on_disk_and_are_reused(tmp_path):
+    from workbench.teachers import load_teachers
+
+    config = tiny_config(epochs=1)
+    teachers, files = load_teachers(config)
+    assert not files[0].exists()
+    first = fit(config)
+    assert files[0].exists()
+    second = fit(config)
+    assert first.history[-1]["train_loss"] == second.history[-1]["train_loss"]
+
+
+class CountingTeacher(torch.nn.Module):
+    def __init__(self, inner, calls):
+        super().__init__()
+        self.inner, self.calls = inner, calls
+
+    def forward(self, x):
+        self.calls.append(x.shape[0])
+        return self.inner(x)
+
+
+def test_epoch_events_carry_every_metric(digits_teacher):
+    recorder = Recorder()
+    fit(tiny_config(), [recorder], teachers=[digits_teacher])
+    epoch = recorder.epochs[-1]
+    for key in ("train_ce", "train_kd", "train_acc", "test_acc", "agreement", "kl", "throughput", "lr",
+                "alpha", "temperature", "best_test_acc"):
+        assert key in epoch
+    assert {"ce", "kd", "loss", "alpha", "temperature", "lr"} <= set(recorder.steps[0])
+    assert 0.0 <= epoch["agreement"] <= 1.0 and epoch["kl"] >= 0.0
+
+
+def test_alpha_schedule_reaches_its_floor(digits_teacher):
+    recorder = Recorder()
+    fit(tiny_config(alpha=0.9, alpha_schedule="linear", alpha_end=0.1, epochs=2), [recorder],
+        teachers=[digits_teacher])
+    alphas = [s["alpha"] for s in recorder.steps]
+    assert alphas[0] == pytest.approx(0.9) and alphas[-1] < 0.2 and alphas == sorted(alphas, reverse=True)
+
+
+def test_kd_run_on_digits_learns_and_is_recorded(digits_teacher, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    run_id, result = run_recorded(tiny_config(epochs=4, train_subset=0), store, teachers=[digits_teacher])
+    assert result.status == "done" and result.final_metrics["test_acc"] > 0.6
+    record = store.get_run(run_id)
+    assert record.status == "done" and record.final_metrics["test_acc"] == result.final_metrics["test_acc"]
+    epochs = store.metrics_frame(run_id, scope="epoch")
+    assert sorted(epochs.query("name == 'test_acc'")["epoch"]) == [1, 2, 3, 4]
+    assert {"ce", "kd", "loss"} <= set(store.metrics_frame(run_id, scope="step")["name"])
+    assert {"checkpoint", "student"} <= set(record.artifacts)
+
+
+def test_resume_after_interruption_gives_the_same_result(digits_teacher, tmp_path):
+    full = fit(tiny_config(epochs=3, cache_teacher_logits=False), teachers=[digits_teacher])
+    checkpoint = tmp_path / "ckpt.pt"
+
+    class StopAfterEpoch(Callback):
+        def __init__(self):
+            self.stop = False
+
+        def on_epoch(self, event):
+            self.stop = event.epoch >= 2
+
+    stopper = StopAfterEpoch()
+    interrupted = fit(tiny_config(epochs=3, cache_teacher_logits=False), [stopper], teachers=[digits_teacher],
+                      cancel=lambda: stopper.stop, checkpoint_path=checkpoint)
+    assert interrupted.status == "cancelled" and len(interrupted.history) == 2
+    resumed = fit(tiny_config(epochs=3, cache_teacher_logits=False), teachers=[digits_teacher],
+                  checkpoint_path=checkpoint, resume=True)
+    assert resumed.status == "done" and len(resumed.history) == 3
+    assert resumed.history[-1]["test_acc"] == full.history[-1]["test_acc"]
+    assert resumed.history[-1]["train_loss"] == pytest.approx(full.history[-1]["train_loss"], rel=1e-6)
+
+
+def test_cancel_from_another_thread_stops_the_run(digits_teacher, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    event = threading.Event()
+
+    class CancelAtStep3(Callback):
+        def on_step(self, e):
+            if e.step == 3:
+                event.set()
+
+    run_id, result = run_recorded(tiny_config(epochs=50), store, callbacks=[CancelAtStep3()], cancel_event=event,
+                                  teachers=[digits_teacher])
+    assert result.status == "cancelled" and store.get_run(run_id).status == "cancelled"
+
+
+def test_cancel_through_the_store_stops_the_run(digits_teacher, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create_run({})
+
+    class RequestCancel(Callback):
+        def on_step(self, e):
+            if e.step == 2:
+                RunStore(tmp_path / "runs").request_cancel(run_id)
+
+    _, result = run_recorded(tiny_config(epochs=50), store, run_id=run_id, callbacks=[RequestCancel()],
+                             teachers=[digits_teacher])
+    assert result.status == "cancelled"
+
+
+class NaNTeacher(torch.nn.Module):
+    def forward(self, x):
+        return torch.full((x.shape[0], 10), float("nan"))
+
+
+def test_divergence_stops_with_status_and_message(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    run_id, result = run_recorded(tiny_config(epochs=20), store, teachers=[NaNTeacher()])
+    assert result.status == "diverged"
+    record = store.get_run(run_id)
+    assert record.status == "diverged" and "became" in record.message and "learning rate" in record.message
+
+
+def test_baseline_needs_no_teacher(tmp_path):
+    result = fit(tiny_config(method="baseline", epochs=1))
+    assert result.status == "done" and "agreement" not in result.history[-1]
+
+
+def test_augmented_batches_bypass_the_cache(digits_teacher):
+    calls = []
+    fit(tiny_config(epochs=2, augment="crop"), teachers=[CountingTeacher(digits_teacher, calls)])
+    assert len([c for c in calls if c <= 64]) == 14 and 400 not in calls  # every batch, both epochs

@@ -1,0 +1,149 @@
+"""The `kdw` command: train, methods, teachers, runs and demo."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, Sequence
+
+from .config import FIELDS, RunConfig, load_config_file
+from .errors import WorkbenchError
+from .paths import default_runs_dir
+
+EXIT_USER_ERROR = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, with no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line naming the problem and exit 2."""
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: {message}\n")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _method_hyperparam_names() -> list[str]:
+    from .methods import list_methods
+
+    config_names = {spec.name for spec in FIELDS} | {"teacher"}
+    names: list[str] = []
+    for method in list_methods():
+        for hp in method.hyperparams:
+            if hp.name not in names and hp.name not in config_names:
+                names.append(hp.name)
+    return names
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per config field and per method hyperparameter; values are checked by RunConfig."""
+    parser.add_argument("--config", help="a YAML or JSON file of config fields (flags override it)")
+    for spec in FIELDS:
+        if spec.name == "teachers":
+            parser.add_argument("--teacher", "--teachers", dest="teachers", help=spec.help)
+        else:
+            parser.add_argument(_flag(spec.name), dest=spec.name, help=f"{spec.help} ({spec.allowed()})")
+    group = parser.add_argument_group("method hyperparameters (each applies to the methods that declare it)")
+    for name in _method_hyperparam_names():
+        group.add_argument(_flag(name), dest=f"mp_{name}", help="see `kdw methods`")
+
+
+def add_runs_dir(parser: argparse.ArgumentParser) -> None:
+    """The --runs-dir flag every command takes."""
+    parser.add_argument("--runs-dir", default=None, help="run store folder (default $KDW_RUNS_DIR or ./runs)")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Merge a config file (if any) with the flags given, then validate."""
+    values: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    for spec in FIELDS:
+        value = getattr(args, spec.name, None)
+        if value is not None:
+            values[spec.name] = value
+    params = dict(values.get("method_params") or {})
+    for key, value in vars(args).items():
+        if key.startswith("mp_") and value is not None:
+            params[key[3:]] = value
+    values["method_params"] = params
+    return RunConfig.from_dict(values)
+
+
+def build_parser() -> Parser:
+    """The full `kdw` argument parser."""
+    parser = Parser(prog="kdw", description="KD Workbench: knowledge distillation for teaching and research.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    train = commands.add_parser("train", help="train a student with a distillation method")
+    add_config_flags(train)
+    add_runs_dir(train)
+    train.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run from its last checkpoint")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    methods = commands.add_parser("methods", help="list the distillation methods and their hyperparameters")
+    methods.add_argument("--json", action="store_true", help="print the method cards as JSON")
+
+    teachers = commands.add_parser("teachers", help="list or train cached teachers")
+    teacher_commands = teachers.add_subparsers(dest="teacher_command", required=True, parser_class=Parser)
+    teacher_commands.add_parser("list", help="cached and packaged teachers")
+    teacher_train = teacher_commands.add_parser("train", help="train a teacher with its dataset's recipe")
+    teacher_train.add_argument("--dataset", required=True)
+    teacher_train.add_argument("--arch", required=True, help="zoo architecture (name or name:width)")
+    teacher_train.add_argument("--seed", default="0")
+    teacher_train.add_argument("--epochs", default=None, help="override the recipe's epochs")
+    teacher_train.add_argument("--output-dir", default=None, help="where to write it (default: the cache)")
+
+    runs = commands.add_parser("runs", help="list, show or export recorded runs")
+    add_runs_dir(runs)
+    run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=Parser)
+    run_commands.add_parser("list", help="all runs, newest first")
+    show = run_commands.add_parser("show", help="one run's config, status and final metrics")
+    show.add_argument("run_id")
+    export = run_commands.add_parser("export", help="a run's metrics as CSV or JSON")
+    export.add_argument("run_id")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--output", default=None, help="file to write (default: standard output)")
+
+    demo = commands.add_parser("demo", help="teacher vs baseline student vs KD student on digits")
+    add_runs_dir(demo)
+    demo.add_argument("--epochs", default="30")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `kdw`; user errors print one line and return 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except WorkbenchError as error:
+        for line in str(error).splitlines():
+            print(f"kdw {args.command}: {line}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("kdw: interrupted", file=sys.stderr)
+        return 130
+
+
+def _runs_dir(args: argparse.Namespace) -> Path:
+    return Path(args.runs_dir) if getattr(args, "runs_dir", None) else default_runs_dir()
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from . import cli_commands
+
+    handler = {
+        "train": cli_commands.train, "methods": cli_commands.methods, "teachers": cli_commands.teachers,
+        "runs": cli_commands.runs, "demo": cli_commands.demo,
+    }[args.command]
+    return handler(args, _runs_dir(args))
+
+
+def print_json(data: Any) -> None:
+    """Pretty JSON on standard output."""
+    print(json.dumps(data, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

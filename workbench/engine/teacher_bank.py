@@ -1,0 +1,88 @@
+"""Frozen teachers and their logits, with an exact cache of their training-split logits."""
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from ..methods.base import Batch
+from ..methods.losses import full_precision
+
+PRECOMPUTE_BATCH = 1024
+
+
+class TeacherBank:
+    """Holds the frozen teacher networks of a run and answers their logits and features per batch.
+
+    When `train_logits` are set (see `precompute`), a batch that is unaugmented and indexed into the
+    training split reads its teacher logits from them instead of running the teacher. A frozen teacher in
+    eval mode gives each image the same logits whatever batch it is in, so the losses are unchanged."""
+
+    def __init__(self, teachers: list[nn.Module], *, autocast: Callable | None = None) -> None:
+        self.models = teachers
+        for teacher in teachers:
+            teacher.eval()
+            teacher.requires_grad_(False)
+        self.train_logits: list[Tensor | None] = [None] * len(teachers)
+        self._autocast = autocast
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    @torch.no_grad()
+    def precompute(self, train_x: Tensor, cache_files: list[Path | None] | None = None) -> None:
+        """Fill the logit cache for the whole training split, reading/writing `cache_files` where given."""
+        files = cache_files or [None] * len(self.models)
+        for which, (teacher, file) in enumerate(zip(self.models, files)):
+            cached = _read_cache(file, train_x.shape[0]) if file is not None else None
+            if cached is None:
+                cached = torch.cat([self._forward(teacher, train_x[start:start + PRECOMPUTE_BATCH])
+                                    for start in range(0, train_x.shape[0], PRECOMPUTE_BATCH)])
+                if file is not None:
+                    _write_cache(file, cached)
+            self.train_logits[which] = cached.to(train_x.device)
+
+    @torch.no_grad()
+    def logits(self, batch: Batch, which: int = 0) -> Tensor:
+        """Teacher `which`'s logits for the batch, from the cache when the batch allows it."""
+        cached = self.train_logits[which]
+        if cached is not None and batch.index is not None and not batch.augmented:
+            return cached[batch.index]
+        return self._forward(self.models[which], batch.x)
+
+    @torch.no_grad()
+    def features(self, x: Tensor, which: int = 0) -> tuple[Tensor, dict[str, Tensor]]:
+        """Teacher `which`'s logits and named intermediate features (never cached)."""
+        teacher = self.models[which]
+        with self._context():
+            logits, feats = teacher.forward_features(x)
+        return full_precision(logits), {name: full_precision(value) for name, value in feats.items()}
+
+    def _forward(self, teacher: nn.Module, x: Tensor) -> Tensor:
+        with self._context():
+            return full_precision(teacher(x))
+
+    def _context(self):
+        return self._autocast() if self._autocast is not None else contextlib.nullcontext()
+
+
+def _read_cache(file: Path, rows: int) -> Tensor | None:
+    """Cached logits from disk, or None when absent, unreadable or of the wrong size."""
+    try:
+        logits = torch.load(file, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError):
+        return None
+    return logits if isinstance(logits, Tensor) and logits.ndim == 2 and logits.shape[0] == rows else None
+
+
+def _write_cache(file: Path, logits: Tensor) -> None:
+    """Store logits atomically (a concurrent reader never sees half a file)."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    temporary = file.with_suffix(f".{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    torch.save(logits.cpu(), temporary)
+    temporary.replace(file)

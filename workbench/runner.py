@@ -1,0 +1,101 @@
+"""Running a config as a recorded run: the engine's events go to the run store."""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Sequence
+
+import torch
+
+from .config import RunConfig
+from .engine import Callback, EpochEvent, FitResult, RunInfo, StepEvent, fit
+from .errors import WorkbenchError
+from .store import RunStore
+
+FLUSH_SECONDS = 0.5
+
+
+class StoreRecorder(Callback):
+    """Writes step metrics (buffered, flushed at least every half second) and epoch metrics to the store."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self._buffer: list[tuple[int, int, str, str, float]] = []
+        self._last_flush = time.monotonic()
+
+    def on_start(self, info: RunInfo) -> None:
+        """Mark the run as running; a resumed run drops the metrics of the epochs it redoes."""
+        self.store.clear_metrics_after(self.run_id, info.start_epoch)
+        self.store.mark_running(self.run_id)
+
+    def on_step(self, event: StepEvent) -> None:
+        """Buffer the step's metrics; flush when the buffer is old enough."""
+        self._buffer.extend((event.step, event.epoch, "step", name, value) for name, value in event.metrics.items())
+        if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def on_epoch(self, event: EpochEvent) -> None:
+        """Write the epoch's metrics (and any buffered step rows) at once."""
+        self._buffer.extend((event.step, event.epoch, "epoch", name, value) for name, value in event.metrics.items())
+        self.flush()
+
+    def on_end(self, result: FitResult) -> None:
+        """Flush what is left."""
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered rows in one transaction."""
+        rows, self._buffer = self._buffer, []
+        self.store.log_metrics(self.run_id, rows)
+        self._last_flush = time.monotonic()
+
+
+class CancelPoller:
+    """A cancel check for the engine: a thread event, or a flag in the store polled twice a second."""
+
+    def __init__(self, store: RunStore, run_id: str, event: threading.Event | None = None) -> None:
+        self.store, self.run_id, self.event = store, run_id, event
+        self._last_poll, self._requested = 0.0, False
+
+    def __call__(self) -> bool:
+        if self.event is not None and self.event.is_set():
+            return True
+        now = time.monotonic()
+        if now - self._last_poll >= FLUSH_SECONDS:
+            self._last_poll = now
+            self._requested = self.store.cancel_requested(self.run_id)
+        return self._requested
+
+
+def run_recorded(config: RunConfig, store: RunStore, *, run_id: str | None = None,
+                 callbacks: Sequence[Callback] = (), cancel_event: threading.Event | None = None,
+                 resume: bool = False, teachers: list[torch.nn.Module] | None = None) -> tuple[str, FitResult | None]:
+    """Train `config`, recording it in `store` (a new run unless `run_id` is given); returns the id and result.
+
+    A user error (WorkbenchError) marks the run failed with its message and is raised again; an
+    unexpected error marks it failed with the error's last line and its traceback saved beside it."""
+    if run_id is None:
+        run_id = store.create_run(config.to_dict(), name=config.name)
+    folder = store.run_dir(run_id)
+    checkpoint = folder / "checkpoint.pt"
+    recorder = StoreRecorder(store, run_id)
+    try:
+        result = fit(config, [recorder, *callbacks], teachers=teachers, cancel=CancelPoller(store, run_id, cancel_event),
+                     checkpoint_path=checkpoint, resume=resume)
+    except WorkbenchError as error:
+        store.finish(run_id, "failed", message=str(error))
+        raise
+    except Exception as error:
+        (folder / "traceback.txt").write_text(traceback.format_exc())
+        store.finish(run_id, "failed", message=f"internal error: {type(error).__name__}: {error}")
+        raise
+    if checkpoint.exists():
+        store.add_artifact(run_id, "checkpoint", checkpoint)
+    if result.status == "done":
+        weights = folder / "student.pt"
+        torch.save({k: v.cpu() for k, v in result.student.state_dict().items()}, weights)
+        store.add_artifact(run_id, "student", weights)
+    store.finish(run_id, result.status, final_metrics=result.final_metrics, message=result.message)
+    return run_id, result

@@ -1,0 +1,229 @@
+"""The run store: runs, their configs, statuses, metrics and artifacts in SQLite (WAL), read back as pandas."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import pandas as pd
+
+from .errors import WorkbenchError
+
+STATUSES = ("queued", "running", "done", "failed", "diverged", "cancelled")
+FINISHED = ("done", "failed", "diverged", "cancelled")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    final_metrics TEXT NOT NULL DEFAULT '{}',
+    artifacts TEXT NOT NULL DEFAULT '{}',
+    parent_id TEXT,
+    group_id TEXT,
+    owner TEXT NOT NULL DEFAULT '',
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    scope TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, scope, name);
+"""
+
+
+@dataclass
+class RunRecord:
+    """One run as stored."""
+
+    id: str
+    name: str
+    config: dict[str, Any]
+    status: str
+    message: str
+    created: float
+    started: float | None
+    finished: float | None
+    final_metrics: dict[str, float]
+    artifacts: dict[str, str]
+    parent_id: str | None
+    group_id: str | None
+    owner: str
+
+    @property
+    def wall_seconds(self) -> float | None:
+        """Seconds from start to finish (or to now while running)."""
+        if self.started is None:
+            return None
+        return (self.finished or time.time()) - self.started
+
+
+class RunStore:
+    """A folder holding `runs.sqlite` and one sub-folder of artifacts per run.
+
+    Every write is its own short transaction with a busy timeout, so several processes can train
+    and record at once without losing rows."""
+
+    def __init__(self, runs_dir: str | Path) -> None:
+        self.root = Path(runs_dir)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise WorkbenchError(f"runs_dir: cannot create {self.root}: {error.strerror}") from None
+        self.path = self.root / "runs.sqlite"
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as error:
+            raise WorkbenchError(f"runs_dir: cannot open the run store {self.path}: {error}") from None
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            yield db
+        except sqlite3.DatabaseError as error:
+            raise WorkbenchError(f"run store {self.path}: {error}") from None
+        finally:
+            db.close()
+
+    def _write(self, sql: str, params: Iterable[Any] = (), many: bool = False) -> None:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                (db.executemany if many else db.execute)(sql, params)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def run_dir(self, run_id: str) -> Path:
+        """The folder for a run's artifacts (created on demand)."""
+        folder = self.root / run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def create_run(self, config: dict[str, Any], *, name: str = "", status: str = "queued",
+                   parent_id: str | None = None, group_id: str | None = None, owner: str = "") -> str:
+        """Record a new run and return its id."""
+        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        self._write(
+            "INSERT INTO runs (id, name, config, status, created, parent_id, group_id, owner) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, name or run_id, json.dumps(config, sort_keys=True), status, time.time(),
+             parent_id, group_id, owner),
+        )
+        return run_id
+
+    def mark_running(self, run_id: str) -> None:
+        """Set a run's status to running and stamp its start time."""
+        self._write("UPDATE runs SET status='running', started=? WHERE id=?", (time.time(), run_id))
+
+    def finish(self, run_id: str, status: str, *, final_metrics: dict[str, float] | None = None,
+               message: str = "") -> None:
+        """Record how a run ended."""
+        if status not in FINISHED:
+            raise ValueError(f"not a final status: {status}")
+        self._write("UPDATE runs SET status=?, finished=?, final_metrics=?, message=? WHERE id=?",
+                    (status, time.time(), json.dumps(final_metrics or {}), message, run_id))
+
+    def add_artifact(self, run_id: str, name: str, path: str | Path) -> None:
+        """Attach a file (checkpoint, weights, image) to a run under a name."""
+        record = self.get_run(run_id)
+        artifacts = {**record.artifacts, name: str(path)}
+        self._write("UPDATE runs SET artifacts=? WHERE id=?", (json.dumps(artifacts), run_id))
+
+    def log_metrics(self, run_id: str, rows: list[tuple[int, int, str, str, float]]) -> None:
+        """Append metric rows (step, epoch, scope, name, value); scope is 'step' or 'epoch'."""
+        if rows:
+            self._write("INSERT INTO metrics (run_id, step, epoch, scope, name, value) VALUES (?, ?, ?, ?, ?, ?)",
+                        [(run_id, *row) for row in rows], many=True)
+
+    def clear_metrics_after(self, run_id: str, epoch: int) -> None:
+        """Drop the metrics recorded after `epoch` (a resumed run redoes those epochs)."""
+        self._write("DELETE FROM metrics WHERE run_id=? AND epoch>?", (run_id, epoch))
+
+    def request_cancel(self, run_id: str) -> None:
+        """Ask a run (in any process) to stop at its next step."""
+        self._write("UPDATE runs SET cancel_requested=1 WHERE id=?", (run_id,))
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """Whether someone asked this run to stop."""
+        with self._connect() as db:
+            row = db.execute("SELECT cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
+        return bool(row and row[0])
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """One run; WorkbenchError if no run has that id."""
+        with self._connect() as db:
+            row = db.execute("SELECT id, name, config, status, message, created, started, finished, "
+                             "final_metrics, artifacts, parent_id, group_id, owner FROM runs WHERE id=?",
+                             (run_id,)).fetchone()
+        if row is None:
+            raise WorkbenchError(f"run: no run with id {run_id!r} in {self.root}")
+        return RunRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7],
+                         json.loads(row[8]), json.loads(row[9]), row[10], row[11], row[12])
+
+    def list_runs(self, *, status: str | None = None, group_id: str | None = None) -> list[RunRecord]:
+        """All runs, newest first, optionally filtered."""
+        query, params = "SELECT id FROM runs", []
+        conditions = []
+        if status:
+            conditions.append("status=?")
+            params.append(status)
+        if group_id:
+            conditions.append("group_id=?")
+            params.append(group_id)
+        if conditions:
+            query += " WHERE " + " AND ".join(conditions)
+        with self._connect() as db:
+            ids = [row[0] for row in db.execute(query + " ORDER BY created DESC", params)]
+        return [self.get_run(run_id) for run_id in ids]
+
+    def runs_frame(self) -> pd.DataFrame:
+        """One row per run: id, name, status, times, the config flattened and the final metrics."""
+        rows = []
+        for record in self.list_runs():
+            row = {"id": record.id, "name": record.name, "status": record.status, "message": record.message,
+                   "created": record.created, "wall_seconds": record.wall_seconds,
+                   "parent_id": record.parent_id, "group_id": record.group_id}
+            row.update({f"config.{key}": value if not isinstance(value, (list, dict)) else json.dumps(value)
+                        for key, value in record.config.items()})
+            row.update({f"final.{key}": value for key, value in record.final_metrics.items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def metrics_frame(self, run_ids: str | list[str], *, scope: str | None = None) -> pd.DataFrame:
+        """Metric rows (run_id, step, epoch, scope, name, value) of one or several runs."""
+        ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
+        if not ids:
+            return pd.DataFrame(columns=["run_id", "step", "epoch", "scope", "name", "value"])
+        marks = ",".join("?" * len(ids))
+        query = f"SELECT run_id, step, epoch, scope, name, value FROM metrics WHERE run_id IN ({marks})"
+        params: list[Any] = list(ids)
+        if scope:
+            query += " AND scope=?"
+            params.append(scope)
+        with self._connect() as db:
+            return pd.read_sql_query(query + " ORDER BY rowid", db, params=params)
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run and its metrics from the store (its artifact folder stays)."""
+        self._write("DELETE FROM metrics WHERE run_id=?", (run_id,))
+        self._write("DELETE FROM runs WHERE id=?", (run_id,))

@@ -1,0 +1,182 @@
+"""Teachers trained once and cached on disk, keyed by architecture, dataset, recipe and seed.
+
+Lookup order: the user's cache (<data_dir>/teachers), then the small teachers shipped inside the
+package (workbench/pretrained). A missing teacher is trained with the dataset's recipe when allowed."""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from .config import RunConfig
+from .data import dataset_info
+from .errors import ModelMismatch, WorkbenchError
+from .models import count_macs, count_params, create_model, load_state_dict_checked
+from .paths import default_data_dir
+
+PACKAGED_DIR = Path(__file__).parent / "pretrained"
+
+# How a teacher is trained on each dataset: a baseline run with these config fields.
+RECIPES: dict[str, dict[str, Any]] = {
+    "digits": {"epochs": 30, "batch_size": 64, "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
+    "fashion-mnist": {"epochs": 4, "batch_size": 128, "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
+    "mnist": {"epochs": 8, "batch_size": 128, "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
+    "cifar10": {"epochs": 120, "batch_size": 128, "lr": 0.1, "lr_schedule": "cosine", "augment": "crop,flip"},
+    "cifar100": {"epochs": 120, "batch_size": 128, "lr": 0.1, "lr_schedule": "cosine", "augment": "crop,flip"},
+    "svhn": {"epochs": 30, "batch_size": 128, "lr": 0.05, "lr_schedule": "cosine", "augment": "crop"},
+}
+RECIPE_NAME = "default"
+
+
+@dataclass
+class TeacherRecord:
+    """What is known about a cached teacher: where it came from and how good it is."""
+
+    arch: str
+    dataset: str
+    recipe: str
+    seed: int
+    test_acc: float
+    train_seconds: float
+    params: int
+    macs: int
+    epochs: int
+    command: str
+    created: str
+    torch_version: str
+    path: str = ""
+    packaged: bool = False
+
+
+def teacher_key(arch: str, dataset: str, seed: int, recipe: str = RECIPE_NAME) -> str:
+    """The file stem a teacher is stored under."""
+    return f"{dataset}__{arch.replace(':', '-w')}__{recipe}__s{seed}"
+
+
+def cache_dir(data_dir: str | Path | None = None) -> Path:
+    """The user's teacher cache folder."""
+    return Path(data_dir or default_data_dir()) / "teachers"
+
+
+def find_teacher(arch: str, dataset: str, seed: int, data_dir: str | Path | None = None) -> TeacherRecord | None:
+    """The record of a cached or packaged teacher, or None when there is none."""
+    key = teacher_key(arch, dataset, seed)
+    for folder, packaged in ((cache_dir(data_dir), False), (PACKAGED_DIR, True)):
+        meta, weights = folder / f"{key}.json", folder / f"{key}.pt"
+        if meta.exists() and weights.exists():
+            record = TeacherRecord(**json.loads(meta.read_text()))
+            record.path, record.packaged = str(weights), packaged
+            return record
+    return None
+
+
+def list_teachers(data_dir: str | Path | None = None) -> list[TeacherRecord]:
+    """Every cached and packaged teacher (a cached one hides a packaged one with the same key)."""
+    found: dict[str, TeacherRecord] = {}
+    for folder, packaged in ((PACKAGED_DIR, True), (cache_dir(data_dir), False)):
+        for meta in sorted(folder.glob("*.json")):
+            weights = meta.with_suffix(".pt")
+            if weights.exists():
+                record = TeacherRecord(**json.loads(meta.read_text()))
+                record.path, record.packaged = str(weights), packaged
+                found[meta.stem] = record
+    return list(found.values())
+
+
+def load_teacher_weights(arch: str, dataset: str, path: str | Path, device: torch.device | str = "cpu") -> nn.Module:
+    """A zoo model of `arch` for `dataset` with weights from a state_dict file, checked to fit."""
+    info = dataset_info(dataset)
+    model = create_model(arch, info.num_classes, info.in_channels, info.image_size)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise WorkbenchError(f"teacher_checkpoint: no file at {path}") from None
+    except Exception as error:  # torch raises many types for corrupt or foreign pickles
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelMismatch(f"teacher_checkpoint: {path} is not a readable PyTorch state_dict ({first_line[:160]})") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    classifier = state.get("classifier.weight") if isinstance(state, dict) else None
+    if isinstance(classifier, torch.Tensor) and classifier.ndim == 2 and classifier.shape[0] != info.num_classes:
+        raise ModelMismatch(f"teacher: the state_dict has {classifier.shape[0]} output classes but {dataset} has "
+                            f"{info.num_classes}; use a teacher trained on {dataset}")
+    load_state_dict_checked(model, state)
+    return model.to(device).eval()
+
+
+def train_teacher(arch: str, dataset: str, seed: int = 0, *, data_dir: str | Path | None = None,
+                  callbacks: Sequence[Any] = (), device: str = "auto", epochs: int | None = None,
+                  output_dir: str | Path | None = None, command: str = "") -> TeacherRecord:
+    """Train a teacher with the dataset's recipe and store it in the cache (or `output_dir`)."""
+    from .engine import fit
+
+    recipe = dict(RECIPES[dataset])
+    if epochs is not None:
+        recipe["epochs"] = epochs
+    config = RunConfig.from_dict({"dataset": dataset, "student": arch, "method": "baseline", "seed": seed,
+                                  "device": device, "name": f"teacher {arch}", **recipe})
+    started = time.perf_counter()
+    result = fit(config, callbacks)
+    seconds = time.perf_counter() - started
+    if result.status != "done":
+        raise WorkbenchError(f"teacher training {result.status}: {result.message}")
+    info = dataset_info(dataset)
+    folder = Path(output_dir) if output_dir else cache_dir(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = teacher_key(arch, dataset, seed)
+    weights = folder / f"{key}.pt"
+    torch.save({k: v.cpu() for k, v in result.student.state_dict().items()}, weights)
+    record = TeacherRecord(
+        arch=arch, dataset=dataset, recipe=RECIPE_NAME, seed=seed, test_acc=result.final_metrics["test_acc"],
+        train_seconds=round(seconds, 2), params=count_params(result.student),
+        macs=count_macs(result.student, info.in_channels, info.image_size), epochs=recipe["epochs"],
+        command=command or f"kdw teachers train --dataset {dataset} --arch {arch} --seed {seed}",
+        created=time.strftime("%Y-%m-%d %H:%M:%S"), torch_version=torch.__version__)
+    meta = {k: v for k, v in asdict(record).items() if k not in ("path", "packaged")}
+    (folder / f"{key}.json").write_text(json.dumps(meta, indent=2) + "\n")
+    record.path = str(weights)
+    return record
+
+
+def get_teacher(arch: str, dataset: str, seed: int = 0, *, device: torch.device | str = "cpu",
+                data_dir: str | Path | None = None, train_if_missing: bool = True,
+                callbacks: Sequence[Any] = ()) -> tuple[nn.Module, TeacherRecord]:
+    """A frozen teacher from the cache, trained first when missing (and allowed)."""
+    record = find_teacher(arch, dataset, seed, data_dir)
+    if record is None:
+        if not train_if_missing:
+            raise WorkbenchError(f"teacher: no cached {arch} teacher for {dataset} (seed {seed}); "
+                                 f"train one with: kdw teachers train --dataset {dataset} --arch {arch} --seed {seed}")
+        record = train_teacher(arch, dataset, seed, data_dir=data_dir, callbacks=callbacks)
+    return load_teacher_weights(arch, dataset, record.path, device), record
+
+
+def load_teachers(config: RunConfig, *, device: torch.device | str = "cpu",
+                  data_dir: str | Path | None = None) -> tuple[list[nn.Module], list[Path]]:
+    """The teachers a run config names (the first from teacher_checkpoint when given, the rest from the
+    cache), and for each the file its training-split logits are cached in."""
+    teachers, logit_files = [], []
+    for position, arch in enumerate(config.teachers):
+        if position == 0 and config.teacher_checkpoint:
+            weights = Path(config.teacher_checkpoint)
+            teachers.append(load_teacher_weights(arch, config.dataset, weights, device))
+        else:
+            model, record = get_teacher(arch, config.dataset, config.teacher_seed, device=device, data_dir=data_dir)
+            teachers.append(model)
+            weights = Path(record.path)
+        logit_files.append(logits_cache_file(weights, config.dataset, config.train_subset, data_dir))
+    return teachers, logit_files
+
+
+def logits_cache_file(weights: Path, dataset: str, train_subset: int, data_dir: str | Path | None = None) -> Path:
+    """Where a teacher's training-split logits are cached: keyed by its weights file (path, size, time)
+    and the split, so retraining or replacing the teacher never reuses stale logits."""
+    stat = weights.stat()
+    fingerprint = hashlib.sha256(f"{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return cache_dir(data_dir) / "logits" / f"{dataset}__{train_subset or 'all'}__{weights.stem}__{fingerprint}.pt"
