@@ -179,3 +179,12 @@ def test_augmented_batches_bypass_the_cache(digits_teacher):
     calls = []
     fit(tiny_config(epochs=2, augment="crop"), teachers=[CountingTeacher(digits_teacher, calls)])
     assert len([c for c in calls if c <= 64]) == 14 and 400 not in calls  # every batch, both epochs
+
+
+def test_quantised_student_trains_and_reports_its_real_size(digits_teacher):
+    full = fit(tiny_config(epochs=1), teachers=[digits_teacher])
+    ternary = fit(tiny_config(epochs=1, w_bits="ternary", a_bits="4"), teachers=[digits_teacher])
+    from workbench.quant import QuantLayer
+
+    assert any(isinstance(m, QuantLayer) for m in ternary.student.modules())
+    assert ternary.status == "done" and ternary.final_metrics["size_kb"] < full.final_metrics["size_kb"]

@@ -146,6 +146,10 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("schedule_fraction", float, "fraction of training over which decaying schedules reach their end",
               low=0.0, high=1.0, low_open=True, group="method"),
     FieldSpec("schedule_steps", int, "number of drops of a step schedule", low=1, high=100, group="method"),
+    FieldSpec("w_bits", str, "student weight precision in bits (32 = full precision, ternary = {-s, 0, +s})",
+              choices=("32", "8", "6", "4", "3", "2", "ternary", "1"), group="quantisation"),
+    FieldSpec("a_bits", str, "student activation precision in bits (32 = full precision)",
+              choices=("32", "8", "6", "4", "3", "2"), group="quantisation"),
     FieldSpec("epochs", int, "training epochs", low=1, high=1000),
     FieldSpec("batch_size", int, "images per optimiser step", low=1, high=8192),
     FieldSpec("lr", float, "learning rate", low=0.0, high=10.0, low_open=True),
@@ -187,6 +191,8 @@ class RunConfig:
     alpha_end: float = 0.0
     schedule_fraction: float = 1.0
     schedule_steps: int = 3
+    w_bits: str = "32"
+    a_bits: str = "32"
     epochs: int = 5
     batch_size: int = 128
     lr: float = 0.05

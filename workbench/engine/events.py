@@ -19,6 +19,7 @@ class RunInfo:
     start_epoch: int
     student_params: int
     student_macs: int
+    student_size_kb: float
     teacher_names: list[str]
 
 

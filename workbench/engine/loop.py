@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +14,7 @@ from ..config import RunConfig
 from ..data import LoadedDataset, augment_batch, iterate_batches, load_dataset
 from ..methods import Batch, Method, StepState, get_method
 from ..models import count_macs, count_params, create_model
+from ..quant import model_size_kb, parse_bits, quantize
 from ..schedules import schedule_value
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import autocast_factory, resolve_device, resolve_precision
@@ -95,14 +96,17 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
 
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    student = create_model(config.student, info.num_classes, info.in_channels, info.image_size).to(device)
+    student = create_model(config.student, info.num_classes, info.in_channels, info.image_size)
+    if config.w_bits != "32" or config.a_bits != "32":
+        student = quantize(student, parse_bits(config.w_bits), int(config.a_bits))
+    student = student.to(device)
     logit_files = None
     if teachers is None and method_cls.teacher_need in ("one", "several"):
         from ..teachers import load_teachers
 
         teachers, logit_files = load_teachers(config, device=device)
     bank = TeacherBank([t.to(device) for t in teachers or []], autocast=autocast)
-    if config.cache_teacher_logits and not augment and bank.models:
+    if config.cache_teacher_logits and not augment and bank.models and method_cls.reads_training_data:
         bank.precompute(data.train.x, logit_files)
     method: Method = method_cls(student, bank, config.method_params, info.num_classes)
     extra_params = [p for module in method.trainable_modules().values() for p in module.parameters()]
@@ -112,7 +116,7 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     if config.compile:
         student.forward = torch.compile(student.forward)  # type: ignore[method-assign]
 
-    steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+    steps_per_epoch = method.steps_per_epoch(len(data.train), config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     history: list[dict[str, float]] = []
     start_epoch, step, best = 0, 0, 0.0
@@ -124,7 +128,7 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     teacher_test = [predict(t, data.test.x, autocast) for t in bank.models]
     run_info = RunInfo(config.to_dict(), str(device), precision, steps_per_epoch, total_steps, start_epoch,
                        count_params(student), count_macs(student, info.in_channels, info.image_size),
-                       list(config.teachers) if bank.models else [])
+                       model_size_kb(student), list(config.teachers) if bank.models else [])
     for callback in callbacks:
         callback.on_start(run_info)
 
@@ -135,8 +139,7 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
             epoch_start = time.perf_counter()
             term_sums: dict[str, float] = {}
             correct, seen = torch.zeros((), device=device), 0
-            for index in iterate_batches(len(data.train), config.batch_size, shuffle=True,
-                                         generator=generator, device=device):
+            for index in epoch_batches(method, len(data.train), config.batch_size, steps_per_epoch, generator, device):
                 if cancel is not None and cancel():
                     raise KeyboardInterrupt
                 progress = step / total_steps
@@ -150,10 +153,14 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
                 lr = config.lr * lr_factor(config.lr_schedule, progress)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                x, y = data.train.x[index], data.train.y[index]
-                if augment:
-                    x = augment_batch(x, augment, generator)
-                output = method.train_step(Batch(x, y, index, bool(augment)), state, optimizer, autocast)
+                batch = None
+                if index is not None:
+                    x, y = data.train.x[index], data.train.y[index]
+                    if augment:
+                        x = augment_batch(x, augment, generator)
+                    batch = Batch(x, y, index, bool(augment))
+                output = method.train_step(batch, state, optimizer, autocast)
+                labels = output.labels if output.labels is not None else batch.y
                 values = torch.stack([term.detach().float() for term in output.terms.values()]).tolist()
                 terms = dict(zip(output.terms, values))
                 total = sum(values)
@@ -161,11 +168,11 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
                     bad = next(name for name, value in terms.items() if not math.isfinite(value))
                     raise Diverged(f"loss term '{bad}' became {terms[bad]} at epoch {epoch}, step {step}; "
                                    f"try a lower learning rate or temperature")
-                correct += (output.logits.detach().argmax(1) == y).sum()
-                seen += y.shape[0]
+                correct += (output.logits.detach().argmax(1) == labels).sum()
+                seen += labels.shape[0]
                 step += 1
                 for name, value in terms.items():
-                    term_sums[name] = term_sums.get(name, 0.0) + value * y.shape[0]
+                    term_sums[name] = term_sums.get(name, 0.0) + value * labels.shape[0]
                 step_metrics = {**terms, "loss": total, "alpha": state.alpha,
                                 "temperature": state.temperature, "lr": lr}
                 for callback in callbacks:
@@ -173,6 +180,7 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
             train_seconds = time.perf_counter() - epoch_start
             metrics = {f"train_{name}": value / seen for name, value in term_sums.items()}
             metrics.update(evaluate(student, data, teacher_test, autocast))
+            metrics.update(method.evaluate_extra(data.test.x, data.test.y))
             metrics.update(train_acc=correct.item() / seen, train_loss=sum(term_sums.values()) / seen,
                            throughput=seen / train_seconds, epoch_seconds=train_seconds,
                            alpha=state.alpha, temperature=state.temperature, lr=lr)
@@ -192,6 +200,14 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     for callback in callbacks:
         callback.on_end(result)
     return result
+
+
+def epoch_batches(method: Method, train_size: int, batch_size: int, steps: int, generator: torch.Generator,
+                  device: torch.device) -> Iterator[Tensor | None]:
+    """Index tensors into the training split, or None per step for a method that makes its own inputs."""
+    if not method.reads_training_data:
+        return iter([None] * steps)
+    return iterate_batches(train_size, batch_size, shuffle=True, generator=generator, device=device)
 
 
 def method_images(method: Method) -> dict[str, Tensor]:
@@ -216,7 +232,7 @@ def evaluate(student: nn.Module, data: LoadedDataset, teacher_test: list[Tensor]
 def final_metrics(history: list[dict[str, float]], info: RunInfo) -> dict[str, float]:
     """The numbers a run is remembered by: last and best test accuracy, agreement, size, epochs done."""
     final: dict[str, float] = {"params": float(info.student_params), "macs": float(info.student_macs),
-                               "epochs_done": float(len(history))}
+                               "size_kb": info.student_size_kb, "epochs_done": float(len(history))}
     if history:
         last = history[-1]
         for key in ("test_acc", "best_test_acc", "train_acc", "test_loss", "agreement", "kl"):

@@ -87,17 +87,22 @@ class StepState:
 class StepOutput:
     """What one training step produced: the student's logits and each loss term by name.
 
-    The terms are already weighted: their sum is the objective that was minimised."""
+    The terms are already weighted: their sum is the objective that was minimised. `labels` are the
+    targets the logits are scored against for training accuracy when they are not the batch's own
+    (a data-free method scores against the teacher's answers on its generated images)."""
 
     logits: Tensor
     terms: dict[str, Tensor]
+    labels: Tensor | None = None
 
 
 class Method:
     """Base class of every distillation method.
 
     Subclasses declare the class attributes below and implement `loss_terms`; methods with their own
-    optimisation loops (adversarial, data-free, online) override `train_step` instead."""
+    optimisation loops (adversarial, data-free, online) override `train_step` instead. A method with
+    `reads_training_data = False` gets `batch=None` in every step and must make its own inputs; the
+    engine then never reads the training split."""
 
     name: ClassVar[str]
     title: ClassVar[str]
@@ -111,6 +116,7 @@ class Method:
     uses_alpha: ClassVar[bool] = True
     reads_features: ClassVar[str] = "logits only"
     reference: ClassVar[str] = ""
+    reads_training_data: ClassVar[bool] = True
 
     def __init__(self, student: nn.Module, teachers: "TeacherBank", params: dict[str, Any],
                  num_classes: int) -> None:
@@ -139,6 +145,14 @@ class Method:
         if cls.teacher_need == "several" and teacher_count < 2:
             return "needs at least two teachers"
         return None
+
+    def steps_per_epoch(self, train_size: int, batch_size: int) -> int:
+        """Optimisation steps in one epoch: one pass over the training split unless the method says otherwise."""
+        return -(-train_size // batch_size)
+
+    def evaluate_extra(self, test_x: Tensor, test_y: Tensor) -> dict[str, float]:
+        """Extra per-epoch test metrics of the method's own (e.g. each peer's accuracy in mutual learning)."""
+        return {}
 
     def trainable_modules(self) -> dict[str, nn.Module]:
         """Extra modules the method trains beside the student (regressors, discriminators...)."""
