@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 
 import pytest
-import torch
 
 os.environ.setdefault("KDW_TEST", "1")
 
@@ -34,9 +33,3 @@ def tiny_config(**changes):
               "batch_size": 64, "seed": 0, "device": "cpu", "train_subset": 400}
     values.update(changes)
     return RunConfig.from_dict(values)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def few_threads():
-    """Two threads at most: the CI machine has two cores."""
-    torch.set_num_threads(min(2, torch.get_num_threads()))

@@ -188,3 +188,16 @@ def test_quantised_student_trains_and_reports_its_real_size(digits_teacher):
 
     assert any(isinstance(m, QuantLayer) for m in ternary.student.modules())
     assert ternary.status == "done" and ternary.final_metrics["size_kb"] < full.final_metrics["size_kb"]
+
+
+def test_auto_threads_use_half_the_cores():
+    import os
+
+    from workbench.engine.device import apply_cpu_threads
+
+    before = torch.get_num_threads()
+    try:
+        assert apply_cpu_threads(0) == max(1, (os.cpu_count() or 1) // 2) == torch.get_num_threads()
+        assert apply_cpu_threads(1) == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)

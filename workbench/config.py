@@ -162,6 +162,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               choices=("auto", "cpu", "cuda", "mps"), group="system"),
     FieldSpec("precision", str, "auto uses bf16 autocast on CUDA and fp32 elsewhere",
               choices=("auto", "fp32", "bf16"), group="system"),
+    FieldSpec("threads", int, "CPU threads for training; 0 = auto (half the cores: oversubscribed threads on a "
+              "busy machine slow small models far more than one idle core does)", low=0, high=1024, group="system"),
     FieldSpec("compile", bool, "compile the student with torch.compile", group="system"),
     FieldSpec("cache_teacher_logits", bool, "reuse a frozen teacher's logits on unaugmented batches",
               group="system"),
@@ -203,6 +205,7 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
+    threads: int = 0
     compile: bool = False
     cache_teacher_logits: bool = True
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from functools import partial
 from typing import Callable, ContextManager
 
@@ -23,6 +24,14 @@ def resolve_device(requested: str) -> torch.device:
     if requested == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("device", "mps was asked for but is not available here; use auto or cpu")
     return torch.device(requested)
+
+
+def apply_cpu_threads(requested: int) -> int:
+    """Set PyTorch's intra-op threads: `requested`, or half the cores (at least 1) for 0; returns the count."""
+    threads = requested or max(1, (os.cpu_count() or 1) // 2)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
 
 
 def resolve_precision(requested: str, device: torch.device) -> str:

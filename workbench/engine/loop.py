@@ -17,7 +17,7 @@ from ..models import count_macs, count_params, create_model
 from ..quant import model_size_kb, parse_bits, quantize
 from ..schedules import schedule_value
 from .checkpoint import load_checkpoint, save_checkpoint
-from .device import autocast_factory, resolve_device, resolve_precision
+from .device import apply_cpu_threads, autocast_factory, resolve_device, resolve_precision
 from .events import Callback, EpochEvent, FitResult, RunInfo, StepEvent
 from .teacher_bank import TeacherBank
 
@@ -86,6 +86,8 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     them); `cancel` is polled between steps; with `checkpoint_path` a checkpoint is written after every
     epoch, and `resume` continues from it when it exists."""
     device = resolve_device(config.device)
+    if device.type == "cpu":
+        apply_cpu_threads(config.threads)
     precision = resolve_precision(config.precision, device)
     autocast = autocast_factory(precision, device)
     method_cls = get_method(config.method)
@@ -109,6 +111,7 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     if config.cache_teacher_logits and not augment and bank.models and method_cls.reads_training_data:
         bank.precompute(data.train.x, logit_files)
     method: Method = method_cls(student, bank, config.method_params, info.num_classes)
+    method.prepare(info, config.batch_size)
     extra_params = [p for module in method.trainable_modules().values() for p in module.parameters()]
     for module in method.trainable_modules().values():
         module.to(device)

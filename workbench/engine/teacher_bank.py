@@ -34,6 +34,14 @@ class TeacherBank:
     def __len__(self) -> int:
         return len(self.models)
 
+    def replace(self, which: int, teacher: nn.Module) -> None:
+        """Swap teacher `which` for another network (e.g. a quantised copy), frozen; the cached logits of the
+        old one are dropped, so the new one runs on every batch."""
+        teacher.eval()
+        teacher.requires_grad_(False)
+        self.models[which] = teacher
+        self.train_logits[which] = None
+
     @torch.no_grad()
     def precompute(self, train_x: Tensor, cache_files: list[Path | None] | None = None) -> None:
         """Fill the logit cache for the whole training split, reading/writing `cache_files` where given."""

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# KD Workbench: one entry script. It sets up what is missing (idempotent), then runs the verb.
+#   ./run.sh app        start the Streamlit app on 127.0.0.1 (KDW_PORT, default 8501)
+#   ./run.sh test       run the whole test suite (extra arguments go to pytest)
+#   ./run.sh demo       kdw demo: teacher vs baseline vs KD student on digits, in the terminal
+#   ./run.sh notebooks  start JupyterLab on the tutorials
+#   ./run.sh setup      only install
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+PYTHON=${PYTHON:-python3}
+STAMP="$VENV/.installed"
+
+log() { printf '[run.sh] %s\n' "$*" >&2; }
+
+debian_packages() {
+  # Debian packages the verb needs, installed only when running as root on a Debian-like system.
+  local wanted=(dataset-fashion-mnist)
+  [[ ${1:-} == test ]] && wanted+=(chromium fonts-dejavu-core)
+  "$PYTHON" -m venv --help >/dev/null 2>&1 || wanted+=(python3-venv)
+  command -v "$PYTHON" >/dev/null 2>&1 || wanted+=(python3 python3-venv)
+  local missing=()
+  for package in "${wanted[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    log "missing Debian packages (${missing[*]}); run as root or install them with apt-get"
+  fi
+}
+
+python_env() {
+  # The virtual environment with the project and its extras, reinstalled when pyproject.toml changes.
+  [[ -x $VENV/bin/python ]] || { log "creating $VENV"; "$PYTHON" -m venv "$VENV"; }
+  local want
+  want=$(sha256sum pyproject.toml | cut -c1-16)
+  if [[ ! -f $STAMP || $(cat "$STAMP") != "$want" ]]; then
+    log "installing Python packages into $VENV (first time: several minutes, PyTorch is large)"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e ".[app,test,notebooks]"
+    echo "$want" >"$STAMP"
+  fi
+}
+
+verb=${1:-}
+[[ $# -gt 0 ]] && shift
+case "$verb" in
+  app)
+    debian_packages app; python_env
+    exec "$VENV/bin/streamlit" run app.py --server.address "${KDW_ADDRESS:-127.0.0.1}" \
+      --server.port "${KDW_PORT:-8501}" "$@" ;;
+  test)
+    debian_packages test; python_env
+    exec "$VENV/bin/python" -m pytest -q "$@" ;;
+  demo)
+    debian_packages demo; python_env
+    exec "$VENV/bin/kdw" demo "$@" ;;
+  notebooks)
+    debian_packages notebooks; python_env
+    exec "$VENV/bin/jupyter" lab --ip 127.0.0.1 notebooks "$@" ;;
+  setup)
+    debian_packages test; python_env ;;
+  *)
+    echo "usage: ./run.sh app | test | demo | notebooks | setup" >&2; exit 2 ;;
+esac
