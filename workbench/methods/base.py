@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
+    from ..data import DatasetInfo
     from ..engine.teacher_bank import TeacherBank
 
 Category = Literal["response", "feature", "relation"]
@@ -96,6 +97,18 @@ class StepOutput:
     labels: Tensor | None = None
 
 
+@dataclass(frozen=True)
+class FeatureMatch:
+    """One student feature matched to one teacher feature, with per-image shapes and how they are joined."""
+
+    student_layer: str
+    student_shape: tuple[int, ...]
+    teacher: str
+    teacher_layer: str
+    teacher_shape: tuple[int, ...]
+    link: str
+
+
 class Method:
     """Base class of every distillation method.
 
@@ -117,6 +130,7 @@ class Method:
     reads_features: ClassVar[str] = "logits only"
     reference: ClassVar[str] = ""
     reads_training_data: ClassVar[bool] = True
+    extra_modules: ClassVar[str] = ""  # the trainable modules the method adds, and whether they outlive training
 
     def __init__(self, student: nn.Module, teachers: "TeacherBank", params: dict[str, Any],
                  num_classes: int) -> None:
@@ -138,13 +152,18 @@ class Method:
         return clean
 
     @classmethod
-    def unavailable_reason(cls, *, teacher_count: int, dataset: str, student: str) -> str | None:
-        """Why this method cannot run with this setup, or None when it can."""
+    def unavailable_reason(cls, *, teacher_count: int, dataset: str, student: str, w_bits: str = "32",
+                           a_bits: str = "32") -> str | None:
+        """Why this method cannot run with this setup (w_bits/a_bits: the student's bit widths), or None when it can."""
         if cls.teacher_need == "one" and teacher_count < 1:
             return "needs a teacher"
         if cls.teacher_need == "several" and teacher_count < 2:
             return "needs at least two teachers"
         return None
+
+    def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
+        """Called once by the engine before training (and before a checkpoint is restored) with the dataset's
+        facts and the batch size: methods that make their own inputs size their generators here."""
 
     def steps_per_epoch(self, train_size: int, batch_size: int) -> int:
         """Optimisation steps in one epoch: one pass over the training split unless the method says otherwise."""
@@ -157,6 +176,10 @@ class Method:
     def trainable_modules(self) -> dict[str, nn.Module]:
         """Extra modules the method trains beside the student (regressors, discriminators...)."""
         return {}
+
+    def feature_matches(self) -> list[FeatureMatch]:
+        """The student/teacher feature pairs the method compares (after `prepare`); empty for logit-only methods."""
+        return []
 
     def loss_terms(self, batch: Batch, state: StepState) -> StepOutput:
         """The student's logits and the weighted loss terms for one batch."""
@@ -190,6 +213,7 @@ class Method:
             "teachers": cls.teacher_need, "summary": cls.summary, "loss_latex": cls.loss_latex,
             "reads_features": cls.reads_features, "reference": cls.reference,
             "uses_temperature": cls.uses_temperature, "uses_alpha": cls.uses_alpha,
+            "extra_modules": cls.extra_modules,
             "hyperparams": [
                 {"name": hp.name, "default": hp.default, "allowed": hp.allowed(), "help": hp.help}
                 for hp in cls.hyperparams
