@@ -197,8 +197,8 @@ class RunConfig:
     a_bits: str = "32"
     epochs: int = 5
     batch_size: int = 128
-    lr: float = 0.05
-    optimizer: str = "sgd"
+    lr: float = 0.005
+    optimizer: str = "adam"
     momentum: float = 0.9
     weight_decay: float = 5e-4
     lr_schedule: str = "cosine"

@@ -11,7 +11,7 @@ from .store import RunStore
 from .teachers import get_teacher
 
 DEMO_SETUP = {"dataset": "digits", "teachers": ["cnn"], "student": "lenet5_half", "temperature": 4.0,
-              "alpha": 0.9, "batch_size": 64, "lr": 0.05, "seed": 0}
+              "alpha": 0.9, "batch_size": 64, "optimizer": "sgd", "lr": 0.05, "seed": 0}
 
 
 def run_demo(store: RunStore, epochs: int = 30) -> pd.DataFrame:

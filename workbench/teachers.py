@@ -24,12 +24,12 @@ PACKAGED_DIR = Path(__file__).parent / "pretrained"
 
 # How a teacher is trained on each dataset: a baseline run with these config fields.
 RECIPES: dict[str, dict[str, Any]] = {
-    "digits": {"epochs": 30, "batch_size": 64, "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
-    "fashion-mnist": {"epochs": 4, "batch_size": 128, "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
-    "mnist": {"epochs": 8, "batch_size": 128, "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
-    "cifar10": {"epochs": 120, "batch_size": 128, "lr": 0.1, "lr_schedule": "cosine", "augment": "crop,flip"},
-    "cifar100": {"epochs": 120, "batch_size": 128, "lr": 0.1, "lr_schedule": "cosine", "augment": "crop,flip"},
-    "svhn": {"epochs": 30, "batch_size": 128, "lr": 0.05, "lr_schedule": "cosine", "augment": "crop"},
+    "digits": {"epochs": 30, "batch_size": 64, "optimizer": "sgd", "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
+    "fashion-mnist": {"epochs": 4, "batch_size": 128, "optimizer": "sgd", "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
+    "mnist": {"epochs": 8, "batch_size": 128, "optimizer": "sgd", "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
+    "cifar10": {"epochs": 120, "batch_size": 128, "optimizer": "sgd", "lr": 0.1, "lr_schedule": "cosine", "augment": "crop,flip"},
+    "cifar100": {"epochs": 120, "batch_size": 128, "optimizer": "sgd", "lr": 0.1, "lr_schedule": "cosine", "augment": "crop,flip"},
+    "svhn": {"epochs": 30, "batch_size": 128, "optimizer": "sgd", "lr": 0.05, "lr_schedule": "cosine", "augment": "crop"},
 }
 RECIPE_NAME = "default"
 
