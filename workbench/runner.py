@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -23,7 +24,7 @@ class StoreRecorder(Callback):
         self.store = store
         self.run_id = run_id
         self._buffer: list[tuple[int, int, str, str, float]] = []
-        self._last_flush = time.monotonic()
+        self._last_flush = float("-inf")  # the first step is written at once: a live chart's first point
 
     def on_start(self, info: RunInfo) -> None:
         """Mark the run as running; a resumed run drops the metrics of the epochs it redoes."""
@@ -37,9 +38,12 @@ class StoreRecorder(Callback):
             self.flush()
 
     def on_epoch(self, event: EpochEvent) -> None:
-        """Write the epoch's metrics (and any buffered step rows) at once."""
+        """Write the epoch's metrics (and any buffered step rows) at once, and the epoch's image grids as
+        PNG artifacts (`samples_<name>`, replaced each epoch)."""
         self._buffer.extend((event.step, event.epoch, "epoch", name, value) for name, value in event.metrics.items())
         self.flush()
+        for name, path in save_sample_grids(self.store.run_dir(self.run_id), event.images).items():
+            self.store.add_artifact(self.run_id, f"samples_{name}", path)
 
     def on_end(self, result: FitResult) -> None:
         """Flush what is left."""
@@ -50,6 +54,20 @@ class StoreRecorder(Callback):
         rows, self._buffer = self._buffer, []
         self.store.log_metrics(self.run_id, rows)
         self._last_flush = time.monotonic()
+
+
+def save_sample_grids(folder: Path, images: dict[str, torch.Tensor]) -> dict[str, Path]:
+    """Each named image batch (N, C, H, W) as a PNG grid `samples_<name>.png` in `folder`, rescaled to [0, 1]
+    by the batch's own minimum and maximum (the images are in the dataset's normalised space)."""
+    from torchvision.utils import save_image
+
+    paths: dict[str, Path] = {}
+    for name, batch in images.items():
+        if batch.numel():
+            path = folder / f"samples_{name}.png"
+            save_image(batch.detach().float().cpu(), path, nrow=8, normalize=True)
+            paths[name] = path
+    return paths
 
 
 class CancelPoller:

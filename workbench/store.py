@@ -196,6 +196,19 @@ class RunStore:
             ids = [row[0] for row in db.execute(query + " ORDER BY created DESC", params)]
         return [self.get_run(run_id) for run_id in ids]
 
+    def recent_runs(self, limit: int = 100, *, ids: list[str] | None = None) -> list[RunRecord]:
+        """The newest `limit` runs (or those of `ids`), newest first, read in one query (for pages that poll)."""
+        query = ("SELECT id, name, config, status, message, created, started, finished, final_metrics, artifacts, "
+                 "parent_id, group_id, owner FROM runs")
+        params: list[Any] = []
+        if ids is not None:
+            query += f" WHERE id IN ({','.join('?' * len(ids))})"
+            params.extend(ids)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY created DESC LIMIT ?", [*params, limit]).fetchall()
+        return [RunRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7],
+                          json.loads(row[8]), json.loads(row[9]), row[10], row[11], row[12]) for row in rows]
+
     def runs_frame(self) -> pd.DataFrame:
         """One row per run: id, name, status, times, the config flattened and the final metrics."""
         rows = []

@@ -1,0 +1,74 @@
+"""KD Workbench app: `streamlit run app.py`. Navigation over the pages in app_pages/, settings in the
+sidebar, and the setup kept in the URL so a link restores it.
+
+The folder is not called pages/: Streamlit runs a pages/ folder's scripts on their own (no navigation,
+no sidebar settings) for a session that opens a page link before any session has run this script.
+Each page's title and caption are drawn before torch and the workbench are imported, so a fresh server
+shows the page at once and fills it in when the imports are done. Everything runs under
+`if __name__ == "__main__"` (Streamlit runs this script as __main__): the executor's spawned worker
+processes re-read this file as __mp_main__ and must draw nothing."""
+import streamlit as st
+
+PAGES = {  # title: (script, icon, url path, caption)
+    "Teacher": ("app_pages/teacher.py", ":material/school:", None,
+                "Choose the dataset, the teacher the student learns from (several for ensemble methods) and the "
+                "student."),
+    "Method": ("app_pages/method.py", ":material/science:", "method",
+               "Each card is read from the method's own declaration. Tick the methods to train side by side; a "
+               "method that cannot run with the chosen teacher(s), student or dataset says why."),
+    "Hyperparameters": ("app_pages/hyperparameters.py", ":material/tune:", "hyperparameters",
+                        "Soft targets, their weight and how both change over training; the preview shows what the "
+                        "teacher's outputs look like at this temperature before anything trains."),
+    "Train": ("app_pages/train.py", ":material/model_training:", "train",
+              "Start one run per picked method and seed (and a baseline), watch them live, cancel them."),
+    "Compare": ("app_pages/compare.py", ":material/bar_chart:", "compare",
+                "Put finished runs side by side: what differs, how well they did, and the gain over the baseline."),
+    "Sweep": ("app_pages/sweep.py", ":material/grid_on:", "sweep",
+              "A grid over temperature, α, bit width or method × seeds around the current setup, its cost against "
+              "a time budget, and the interactions: heatmaps with the seed noise, slices, parallel coordinates."),
+}
+
+
+def sidebar_settings(shared) -> None:
+    """The app's settings: where runs are stored, how many train at once, the upload size limit."""
+    settings = shared.settings()
+    with st.sidebar.expander("Settings"):
+        st.caption(f"Runs folder: `{settings.runs_dir}` (set $KDW_RUNS_DIR before starting the app)")
+        shared.bound_value("settings.max_workers", settings.max_workers)
+        settings.max_workers = int(st.number_input(
+            "Runs training at once", min_value=1, max_value=64, step=1, key=shared.widget_key("settings.max_workers"),
+            help="Worker processes training at the same time; more runs wait in the queue."))
+        shared.bound_value("settings.upload_limit_mb", float(settings.upload_limit_mb))
+        settings.upload_limit_mb = float(st.number_input(
+            "Upload limit (MB)", min_value=0.001, max_value=10_000.0, step=10.0,
+            key=shared.widget_key("settings.upload_limit_mb"),
+            help="Largest teacher state_dict accepted on the Teacher page."))
+        if settings.inline:
+            st.caption("Runs train inside this process (KDW_EXECUTOR=inline).")
+
+
+def main() -> None:
+    """Draw the navigation and the chosen page's title, then the settings and the page itself."""
+    st.set_page_config(page_title="KD Workbench", page_icon=":material/school:", layout="wide")
+    pages = [st.Page(script, title=title, icon=icon, url_path=path, default=path is None)
+             for title, (script, icon, path, _) in PAGES.items()]
+    page = st.navigation(pages)
+    st.title(page.title)
+    st.caption(PAGES[page.title][3])
+
+    from app_pages import _shared as shared  # imports torch: after the title is on screen
+    from app_pages import _lessons
+
+    _lessons.apply_link()  # on a session's first run: a lesson link's setup and hidden controls
+    shared.setup()
+    sidebar_settings(shared)
+    _lessons.sidebar()
+    shared.show_notices()
+    _lessons.hide_controls()
+    shared.executor()  # the worker pool starts now and warms up (in its own processes) while the page is drawn
+    page.run()
+    shared.sync_url()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""What every page shares: the settings, the executor and run store, the setup held in the session
+(restored from the URL on a session's first run), and binding widgets to that setup."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import streamlit as st
+
+from workbench.app_state import Settings, Setup, setup_from_query
+from workbench.config import FIELD_BY_NAME
+from workbench.executor import Executor
+from workbench.store import RunRecord, RunStore
+
+STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circle:", "done": ":material/check_circle:",
+                "failed": ":material/error:", "diverged": ":material/warning:", "cancelled": ":material/cancel:"}
+
+
+def settings() -> Settings:
+    """This session's settings (from the environment at first, then as changed in the sidebar)."""
+    if "settings" not in st.session_state:
+        st.session_state.settings, st.session_state.settings_notices = Settings.from_env()
+    return st.session_state.settings
+
+
+@st.cache_resource(show_spinner=False)
+def _executor(runs_dir: str, inline: bool) -> Executor:
+    """One executor (and dispatcher thread) per runs folder in this server process."""
+    executor = Executor(runs_dir, inline=inline)
+    executor.start()
+    return executor
+
+
+def executor() -> Executor:
+    """The executor for the configured runs folder, with the configured concurrency limit."""
+    current = settings()
+    runner = _executor(str(current.runs_dir), current.inline)
+    if runner.max_workers != current.max_workers:
+        runner.set_max_workers(current.max_workers)
+    return runner
+
+
+def store() -> RunStore:
+    """The run store the pages read."""
+    return executor().store
+
+
+def owner() -> str:
+    """An id of this browser session, recorded as the owner of the runs it starts."""
+    return st.session_state.setdefault("owner", uuid.uuid4().hex[:8])
+
+
+def setup() -> Setup:
+    """The setup being built; on a session's first run it is read from the URL, with notices for what was
+    ignored."""
+    if "setup" not in st.session_state:
+        params = {key: st.query_params[key] for key in st.query_params}
+        st.session_state.setup, st.session_state.url_notices = setup_from_query(params, settings().uploads_dir)
+    return st.session_state.setup
+
+
+def show_notices() -> None:
+    """Show (once) what the URL or the environment held that was ignored."""
+    for notice in st.session_state.pop("url_notices", []):
+        st.warning(f"Link: {notice}", icon=":material/warning:")
+    for notice in st.session_state.pop("settings_notices", []):
+        st.warning(f"Settings: {notice}", icon=":material/warning:")
+
+
+def sync_url() -> None:
+    """Write the setup into the URL's query parameters (only when it changed)."""
+    from app_pages._lessons import link_params  # a lesson link's lesson and hidden controls stay in the URL
+
+    wanted = {**setup().query_params(), **link_params()}
+    current = {key: st.query_params[key] for key in st.query_params}
+    if current != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def widget_key(name: str) -> str:
+    """The session-state key of the widget bound to setup item `name`."""
+    return f"w.{name}"
+
+
+def bound_value(name: str, value: Any) -> Any:
+    """The current value of the widget for `name`: the widget's own state, or `value` (the setup's) when
+    the widget has none yet (first visit, or Streamlit dropped it while another page was shown)."""
+    key = widget_key(name)
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return st.session_state[key]
+
+
+def set_bound(name: str, value: Any) -> None:
+    """Change a bound widget's value from a callback (before the widgets are drawn)."""
+    st.session_state[widget_key(name)] = value
+
+
+def field_help(name: str) -> str:
+    """The help sentence of a config field, with what it allows."""
+    spec = FIELD_BY_NAME[name]
+    return f"{spec.help} ({spec.allowed()})" if spec.choices is None else spec.help
+
+
+def config_select(name: str, label: str, options: list[Any], **kwargs: Any) -> Any:
+    """A selectbox bound to config field `name`; a value outside `options` is added so nothing breaks."""
+    config = setup().config
+    current = bound_value(name, getattr(config, name))
+    choices = options if current in options else [*options, current]
+    value = st.selectbox(label, choices, key=widget_key(name), help=field_help(name), **kwargs)
+    setattr(config, name, value)
+    return value
+
+
+def run_label(record: RunRecord) -> str:
+    """A short label for a run: its name and the end of its id."""
+    return f"{record.name} [{record.id[-6:]}]"
+
+
+def status_text(record: RunRecord) -> str:
+    """The run's status with an icon, and its message when it has one."""
+    text = f"{STATUS_ICONS.get(record.status, '')} {record.status}"
+    return f"{text}: {record.message}" if record.message else text

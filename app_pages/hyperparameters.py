@@ -1,0 +1,144 @@
+"""Hyperparameters page: temperature, α and their schedules (drawn as they change), training settings, each
+picked method's own hyperparameters, quantisation bits, and a live soft-target preview."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import streamlit as st
+
+from app_pages import _shared as shared
+from workbench.app_state import SLIDERS, STEP_CHOICES, choices_with, hyperparam_step
+from workbench.config import FIELD_BY_NAME, RunConfig
+from workbench.errors import WorkbenchError
+from workbench.methods import HyperParam, get_method
+from workbench.schedules import SCHEDULE_HELP, SCHEDULE_KINDS
+from workbench.viz import SoftTargetPreview, entropy, load_soft_target_preview, schedule_figure, soft_target_figure, \
+    soften
+
+setup = shared.setup()
+config = setup.config
+
+
+def config_slider(name: str, label: str) -> Any:
+    """A slider bound to config field `name` over its usual range (widened to hold the current value)."""
+    span = SLIDERS[name]
+    current = shared.bound_value(name, getattr(config, name))
+    low, high = span.around(current)
+    value = st.slider(label, low, high, step=span.step, key=shared.widget_key(name), help=shared.field_help(name))
+    setattr(config, name, value)
+    return value
+
+
+def config_steps(name: str, label: str) -> Any:
+    """A select-slider bound to config field `name` over its usual values (plus the current one)."""
+    current = shared.bound_value(name, getattr(config, name))
+    value = st.select_slider(label, choices_with(STEP_CHOICES[name], current), key=shared.widget_key(name),
+                             help=shared.field_help(name))
+    setattr(config, name, value)
+    return value
+
+
+def field_choices(name: str, label: str, slider: bool = False) -> Any:
+    """A selectbox (or select-slider) over a config field's declared choices."""
+    if not slider:
+        return shared.config_select(name, label, list(FIELD_BY_NAME[name].choice_list()))
+    shared.bound_value(name, getattr(config, name))
+    value = st.select_slider(label, list(FIELD_BY_NAME[name].choice_list()), key=shared.widget_key(name),
+                             help=shared.field_help(name))
+    setattr(config, name, value)
+    return value
+
+
+def hyperparam_widget(method: str, hp: HyperParam) -> None:
+    """A widget for one of a method's own hyperparameters, from its declaration."""
+    key = f"{method}.{hp.name}"
+    current = shared.bound_value(key, setup.params_of(method)[hp.name])
+    label = hp.name
+    if hp.choices is not None:
+        value = st.selectbox(label, choices_with(hp.choices, current), key=shared.widget_key(key), help=hp.help)
+    elif isinstance(hp.default, bool):
+        value = st.checkbox(label, key=shared.widget_key(key), help=hp.help)
+    elif hp.low is not None and hp.high is not None:
+        kind = int if isinstance(hp.default, int) else float
+        low, high = kind(min(hp.low, current)), kind(max(hp.high, current))
+        value = st.slider(label, low, high, step=kind(hyperparam_step(hp)), key=shared.widget_key(key), help=hp.help)
+    else:
+        value = st.number_input(label, key=shared.widget_key(key), help=hp.help)
+    setup.method_params.setdefault(method, {})[hp.name] = value
+
+
+@st.cache_resource(show_spinner="Asking the teacher…", max_entries=8)
+def cached_preview(dataset: str, teacher: str, teacher_seed: int, checkpoint: str) -> SoftTargetPreview:
+    """The teacher's logits for a few test images (computed once per teacher)."""
+    return load_soft_target_preview(RunConfig(dataset=dataset, teachers=[teacher], teacher_seed=teacher_seed,
+                                              teacher_checkpoint=checkpoint))
+
+
+
+knobs, schedule = st.columns([1, 1])
+with knobs:
+    temperature = config_slider("temperature", "Temperature T")
+    field_choices("temperature_schedule", "Temperature schedule")
+    if config.temperature_schedule != "constant":
+        config_slider("temperature_end", "Temperature at the end")
+    config_slider("alpha", "α (weight of the soft loss)")
+    field_choices("alpha_schedule", "α schedule")
+    if config.alpha_schedule != "constant":
+        config_slider("alpha_end", "α at the end")
+    kinds = (config.alpha_schedule, config.temperature_schedule)
+    if any(kind != "constant" for kind in kinds):
+        config_slider("schedule_fraction", "Decay over this fraction of training")
+    if "step" in kinds:
+        config_slider("schedule_steps", "Number of steps")
+    st.caption(" · ".join(f"**{kind}**: {SCHEDULE_HELP[kind]}" for kind in SCHEDULE_KINDS if kind in kinds))
+with schedule:
+    st.plotly_chart(schedule_figure(config), key="schedule")
+
+st.subheader("Soft targets at this temperature")
+try:
+    preview = cached_preview(config.dataset, config.teacher, config.teacher_seed, config.teacher_checkpoint)
+except WorkbenchError as error:
+    st.info(f"No preview: {error}")
+else:
+    spread = entropy(soften(preview.logits, temperature))
+    st.metric("Mean entropy of the teacher's soft targets", f"{spread.mean():.3f} nats",
+              help=f"At most ln({preview.logits.shape[1]}) = {math.log(preview.logits.shape[1]):.3f} nats "
+                   "(the uniform distribution).")
+    st.plotly_chart(soft_target_figure(preview, temperature), key="preview")
+
+st.subheader("Training")
+first, second = st.columns(2)
+with first:
+    config_steps("lr", "Learning rate")
+    config_slider("epochs", "Epochs")
+    config_steps("batch_size", "Batch size")
+    shared.bound_value("seeds", setup.seeds)
+    seeds_span = SLIDERS["seeds"]
+    setup.seeds = st.slider("Seeds (runs per method)", seeds_span.low, seeds_span.high,
+                            key=shared.widget_key("seeds"),
+                            help="Each method (and the baseline) trains once per seed; Compare shows mean ± std.")
+with second:
+    field_choices("optimizer", "Optimiser")
+    field_choices("lr_schedule", "Learning-rate schedule")
+    shared.bound_value("seed", config.seed)
+    config.seed = int(st.number_input("First seed", min_value=0, max_value=2**31 - 1, step=1,
+                                      key=shared.widget_key("seed"), help=shared.field_help("seed")))
+    shared.bound_value("train_subset", config.train_subset)
+    config.train_subset = int(st.number_input("Training images (0 = all)", min_value=0, max_value=10_000_000,
+                                              step=100, key=shared.widget_key("train_subset"),
+                                              help=shared.field_help("train_subset")))
+
+picked = [name for name in setup.methods if get_method(name).hyperparams]
+if picked:
+    st.subheader("Method hyperparameters")
+    for column, name in zip(st.columns(len(picked)), picked):
+        with column:
+            st.markdown(f"**{get_method(name).title}**")
+            for hp in get_method(name).hyperparams:
+                hyperparam_widget(name, hp)
+
+with st.expander("Quantisation (student bit widths)"):
+    field_choices("w_bits", "Weight bits", slider=True)
+    field_choices("a_bits", "Activation bits", slider=True)
+    st.caption("32 = full precision. Lower widths train a fake-quantised student with straight-through gradients.")

@@ -1,0 +1,57 @@
+"""Method page: every registered method as a card; pick one or several to run side by side."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import _shared as shared
+from workbench.methods import list_methods
+
+setup = shared.setup()
+availability = setup.availability()
+
+
+def pick_widget(card: dict, reason: str | None, picked_before: list[str]) -> None:
+    """The card's checkbox: the baseline's switches the baseline student; the others pick the method."""
+    if card["name"] == "baseline":
+        shared.bound_value("method.baseline", setup.baseline)  # not the Train page's key: widgets of two kinds
+        setup.baseline = st.checkbox("Train the baseline beside the picked methods",
+                                     key=shared.widget_key("method.baseline"),
+                                     help="The student alone on hard labels: the reference for the gain.")
+        return
+    name = f"method.{card['name']}"
+    shared.bound_value(name, card["name"] in picked_before)
+    chosen = st.checkbox("Run this method", key=shared.widget_key(name), disabled=reason is not None, help=reason)
+    if reason is not None:
+        st.warning(f"Unavailable: {reason}")
+    elif chosen and card["name"] not in setup.methods:
+        setup.methods.append(card["name"])
+    elif not chosen and card["name"] in setup.methods:
+        setup.methods.remove(card["name"])
+
+
+def method_card(card: dict, reason: str | None, picked_before: list[str]) -> None:
+    """One method's card: what it is, its loss, its hyperparameters, and whether to run it."""
+    with st.container(border=True):
+        st.subheader(card["title"])
+        pick_widget(card, reason, picked_before)
+        st.caption(f"**{card['category']}** knowledge · **{card['scheme']}** distillation · teachers: "
+                   f"{card['teachers']} · reads: {card['reads_features']}")
+        st.write(card["summary"])
+        st.latex(card["loss_latex"])
+        for hp in card["hyperparams"]:
+            st.markdown(f"- `{hp['name']}` (default {hp['default']}, {hp['allowed']}): {hp['help']}")
+        if card.get("extra_modules"):
+            st.caption(f"Trains besides the student: {card['extra_modules']}")
+        if card["reference"]:
+            st.caption(card["reference"])
+
+
+picked_before = list(setup.methods)
+for method in list_methods():
+    method_card(method.card(), availability.get(method.name), picked_before)
+
+runnable = setup.runnable_methods()
+if runnable:
+    st.success("Will run: " + ", ".join(runnable) + (" and the baseline" if setup.baseline else ""))
+else:
+    st.info("No method picked" + (": only the baseline will train." if setup.baseline else "."))

@@ -1,0 +1,176 @@
+"""Teacher page: the dataset, the teacher(s) and the student; train a teacher now or upload one."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import _shared as shared
+from workbench.data import dataset_info, list_datasets
+from workbench.errors import WorkbenchError
+from workbench.models import create_model, describe_model, list_models, model_description
+from workbench.store import FINISHED
+from workbench.teachers import RECIPES, find_teacher, list_teachers
+from workbench.uploads import accept_teacher_upload
+from workbench.viz import accuracy_figure, loss_terms_figure
+
+setup = shared.setup()
+config = setup.config
+models = list_models()
+
+
+@st.cache_data(show_spinner=False)
+def model_cost(arch: str, dataset: str) -> tuple[int | None, int | None]:
+    """Parameters and MACs of one image's forward pass for `arch` on `dataset` (None when it does not build)."""
+    info = dataset_info(dataset)
+    try:
+        model = create_model(arch, info.num_classes, info.in_channels, info.image_size)
+        described = describe_model(model, info.in_channels, info.image_size)
+    except (WorkbenchError, RuntimeError):
+        return None, None
+    return described.params, described.macs
+
+
+def upload_matches(path: str) -> bool:
+    """Whether an uploaded file (named dataset__arch__digest.pt) fits the current dataset and first teacher."""
+    return Path(path).name.startswith(f"{config.dataset}__{config.teacher.replace(':', '-w')}__")
+
+
+def accept_upload() -> None:
+    """Button callback: check the uploaded file; on success it becomes the first teacher."""
+    file = st.session_state.get("upload.file")
+    arch = st.session_state.get("upload.arch", config.teacher)
+    if file is None:
+        st.session_state["upload.message"] = ("error", "upload: choose a .pt file first")
+        return
+    try:
+        uploaded = accept_teacher_upload(file.getvalue(), file.name, arch, config.dataset,
+                                         uploads_dir=shared.settings().uploads_dir,
+                                         limit_mb=shared.settings().upload_limit_mb)
+    except WorkbenchError as error:
+        st.session_state["upload.message"] = ("error", str(error))
+        return
+    config.teachers = [uploaded.arch, *config.teachers[1:]]
+    config.teacher_checkpoint = str(uploaded.path)
+    shared.set_bound("teachers", list(config.teachers))
+    st.session_state["upload.message"] = (
+        "success", f"{file.name} fits {uploaded.arch}: {uploaded.params:,} parameters, test accuracy "
+                   f"{uploaded.test_acc:.2%} on {config.dataset}. It is now the first teacher.")
+
+
+def stop_using_upload() -> None:
+    """Button callback: go back to the cached teacher."""
+    config.teacher_checkpoint = ""
+
+
+def teacher_rows() -> pd.DataFrame:
+    """The picked teachers, the student and the other teachers ready for this dataset, with their cost and
+    (for teachers) cached accuracy and training time."""
+    cached = [record.arch for record in list_teachers() if record.dataset == config.dataset]
+    entries = [(f"teacher {i + 1}", arch) for i, arch in enumerate(config.teachers)]
+    entries += [("student", config.student)]
+    entries += [("available teacher", arch) for arch in cached if arch not in config.teachers]
+    rows = []
+    for role, arch in entries:
+        params, macs = model_cost(arch, config.dataset)
+        row = {"role": role, "architecture": arch, "params": params, "MACs": macs,
+               "test acc": None, "train s": None, "weights": ""}
+        if role == "teacher 1" and config.teacher_checkpoint:
+            row["weights"] = "uploaded"
+        elif role != "student":
+            record = find_teacher(arch, config.dataset, config.teacher_seed)
+            if record is None:
+                epochs = RECIPES.get(config.dataset, {}).get("epochs", "?")
+                row["weights"] = f"none yet: trained on first use ({epochs} epochs)"
+            else:
+                row.update({"test acc": record.test_acc, "train s": record.train_seconds,
+                            "weights": "packaged" if record.packaged else "cached"})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@st.fragment(run_every=1.0)
+def teacher_job_panel() -> None:
+    """The newest teacher-training job: status, progress and its live curves."""
+    runner = shared.executor()
+    run_id = runner.jobs.latest("teacher")
+    if run_id is None:
+        st.caption("No teacher trained here yet.")
+        return
+    record = shared.store().get_run(run_id)
+    progress = runner.progress([run_id])[run_id]
+    st.write(f"**{record.name}** — {shared.status_text(record)}")
+    st.progress(progress.fraction, text=f"step {progress.done} of {progress.total or '?'}")
+    if record.status not in FINISHED:
+        st.button("Cancel teacher training", key="teacher_job.cancel", on_click=runner.cancel, args=(run_id,))
+    metrics = shared.store().metrics_frame(run_id)
+    labels = {run_id: record.name}
+    left, right = st.columns(2)
+    left.plotly_chart(loss_terms_figure(metrics, labels), key="teacher_job.loss")
+    right.plotly_chart(accuracy_figure(metrics, labels), key="teacher_job.acc")
+
+
+left, right = st.columns(2)
+with left:
+    shared.config_select("dataset", "Dataset", [info.name for info in list_datasets()],
+                         format_func=lambda name: dataset_info(name).title)
+    st.caption(dataset_info(config.dataset).source)
+with right:
+    shared.config_select("student", "Student", models)
+    st.caption(model_description(config.student))
+
+current_teachers = shared.bound_value("teachers", list(config.teachers))
+picked = st.multiselect("Teacher(s)", models + [arch for arch in current_teachers if arch not in models],
+                        key=shared.widget_key("teachers"),
+                        help="The first teacher is the one single-teacher methods use; ensemble methods use all.")
+if picked:
+    config.teachers = list(picked)
+else:
+    st.warning(f"Pick at least one teacher; the runs keep using {', '.join(config.teachers)}.")
+shared.bound_value("teacher_seed", config.teacher_seed)
+config.teacher_seed = int(st.number_input("Teacher seed", min_value=0, max_value=2**31 - 1, step=1,
+                                          key=shared.widget_key("teacher_seed"), help=shared.field_help("teacher_seed")))
+
+if config.teacher_checkpoint and not upload_matches(config.teacher_checkpoint):
+    st.info("The uploaded teacher was for another dataset or architecture; using the cached teacher instead.")
+    config.teacher_checkpoint = ""
+if config.teacher_checkpoint:
+    st.info(f"Teacher 1 uses the uploaded weights `{Path(config.teacher_checkpoint).name}`.")
+    st.button("Use the cached teacher instead", on_click=stop_using_upload)
+
+st.dataframe(teacher_rows(), hide_index=True, column_config={
+    "test acc": st.column_config.NumberColumn(format="percent"),
+    "params": st.column_config.NumberColumn(format="localized"),
+    "MACs": st.column_config.NumberColumn(format="localized")})
+
+with st.expander("Train a teacher now", expanded=False):
+    recipe = RECIPES.get(config.dataset, {})
+    arch_col, epochs_col = st.columns(2)
+    arch = arch_col.selectbox("Architecture", models, index=models.index(config.teacher) if config.teacher in models
+                              else 0, key="teacher_job.arch")
+    epochs = epochs_col.number_input("Epochs", min_value=1, max_value=500, value=int(recipe.get("epochs", 10)),
+                                     key="teacher_job.epochs")
+    st.caption(f"Recipe for {config.dataset}: " + ", ".join(f"{key} {value}" for key, value in recipe.items()
+                                                             if key != "epochs") + ". Saved to the teacher cache.")
+    if st.button("Train this teacher", key="teacher_job.start"):
+        try:
+            shared.executor().submit_teacher(arch, config.dataset, seed=config.teacher_seed, epochs=int(epochs),
+                                             owner=shared.owner())
+        except WorkbenchError as error:
+            st.error(str(error))
+    teacher_job_panel()
+
+with st.expander("Upload a teacher (state_dict .pt)", expanded=False):
+    st.file_uploader("state_dict saved with torch.save(model.state_dict(), ...)", type=["pt", "pth"],
+                     key="upload.file")
+    st.selectbox("Architecture it was trained as", models,
+                 index=models.index(config.teacher) if config.teacher in models else 0, key="upload.arch")
+    st.caption(f"Limit {shared.settings().upload_limit_mb:g} MB. The weights must fit this architecture and "
+               f"{config.dataset}'s {dataset_info(config.dataset).num_classes} classes.")
+    st.button("Check and use as teacher 1", on_click=accept_upload, key="upload.accept")
+    kind, text = st.session_state.pop("upload.message", (None, ""))
+    if kind == "error":
+        st.error(text)
+    elif kind == "success":
+        st.success(text)

@@ -1,0 +1,119 @@
+"""The job executor: a queue in the run store, a pool of worker processes, cancelling, dead workers."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import tiny_config
+from workbench.executor import Executor, JobTable
+from workbench.store import FINISHED
+
+
+def wait_for(predicate, timeout=60.0, interval=0.05):
+    """Poll until predicate() is true; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")
+
+
+def finished(executor, run_id):
+    return executor.store.get_run(run_id).status in FINISHED
+
+
+@pytest.fixture(scope="module")
+def executor(tmp_path_factory):
+    """One executor with one worker for the whole module (starting workers takes seconds)."""
+    runner = Executor(tmp_path_factory.mktemp("executor_runs"), max_workers=1, grace_seconds=1.0, poll_seconds=0.05)
+    runner.start()
+    yield runner
+    runner.shutdown()
+
+
+def long_config(**changes):
+    """A digits run long enough to still be going when the test acts on it."""
+    return tiny_config(epochs=200, train_subset=0, batch_size=16, **changes)
+
+
+def test_second_run_waits_queued_then_runs(executor):
+    first = executor.submit(tiny_config(epochs=1, train_subset=300), owner="test")
+    second = executor.submit(tiny_config(epochs=1, train_subset=300, seed=1), owner="test")
+    assert executor.store.get_run(second).status == "queued"
+    wait_for(lambda: finished(executor, first) and finished(executor, second))
+    a, b = executor.store.get_run(first), executor.store.get_run(second)
+    assert (a.status, b.status) == ("done", "done")
+    assert b.started >= a.finished
+    assert b.owner == "test" and b.final_metrics["epochs_done"] == 1
+    assert executor.progress([first])[first].fraction == 1.0
+
+
+def test_cancel_queued_and_running_runs(executor):
+    running = executor.submit(long_config())
+    queued = executor.submit(tiny_config(epochs=1))
+    wait_for(lambda: executor.progress([running])[running].done > 0)
+    assert executor.cancel(queued) == "cancelled"
+    assert executor.cancel(running) == "stopping"
+    wait_for(lambda: finished(executor, running), timeout=20)
+    stopped = executor.store.get_run(running)
+    assert stopped.status == "cancelled" and "stopped by force" not in stopped.message
+    never_ran = executor.store.get_run(queued)
+    assert never_ran.status == "cancelled" and never_ran.started is None
+    assert executor.store.metrics_frame(queued).empty
+
+
+def test_teacher_job_trains_a_teacher_into_the_cache(executor):
+    run_id = executor.submit_teacher("mlp", "digits", seed=3, epochs=2)
+    wait_for(lambda: finished(executor, run_id))
+    record = executor.store.get_run(run_id)
+    assert record.status == "done", record.message
+    weights = record.artifacts["teacher"]
+    assert os.path.exists(weights) and os.path.exists(weights.replace(".pt", ".json"))
+    assert record.final_metrics["test_acc"] > 0.3
+    epochs = executor.store.metrics_frame(run_id, scope="epoch")
+    assert sorted(epochs.query("name == 'test_acc'")["epoch"]) == [1, 2]
+
+
+def test_run_of_a_stopped_server_is_failed_but_a_cli_run_is_left_alone(executor):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    orphan = executor.store.create_run(tiny_config().to_dict(), status="running")
+    jobs = JobTable(executor.store.path)
+    jobs.add(orphan, "run")
+    assert jobs.claim(orphan, gone.pid)
+    jobs.set_worker(orphan, gone.pid)
+    cli_run = executor.store.create_run(tiny_config().to_dict(), status="running")  # no job row: not ours
+    wait_for(lambda: finished(executor, orphan), timeout=10)
+    record = executor.store.get_run(orphan)
+    assert record.status == "failed" and f"pid {gone.pid}" in record.message and "restarted" in record.message
+    assert executor.store.get_run(cli_run).status == "running"
+
+
+def test_run_that_ignores_cancel_is_terminated_after_the_grace_period(executor):
+    # the resnet8 teacher is not cached, so the run first trains it, and teacher training does not poll the flag
+    stuck = executor.submit(tiny_config(teachers=["resnet8"], teacher_seed=7))
+    wait_for(lambda: executor.store.get_run(stuck).status == "running")  # given to a worker (perhaps still starting)
+    executor.cancel(stuck)
+    wait_for(lambda: finished(executor, stuck), timeout=20)
+    record = executor.store.get_run(stuck)
+    assert record.status == "cancelled" and "stopped by force" in record.message
+
+
+def test_killed_worker_marks_its_run_failed(executor):
+    run_id = executor.submit(long_config())
+    pid = wait_for(lambda: executor.worker_pids().get(run_id))
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: finished(executor, run_id), timeout=10)
+    record = executor.store.get_run(run_id)
+    assert record.status == "failed" and "worker process exited" in record.message
+
+
+def test_inline_executor_runs_the_job_before_submit_returns(tmp_path):
+    inline = Executor(tmp_path / "runs", inline=True)
+    run_id = inline.submit(tiny_config(epochs=1, train_subset=300))
+    record = inline.store.get_run(run_id)
+    assert record.status == "done" and record.final_metrics["epochs_done"] == 1

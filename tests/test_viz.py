@@ -1,0 +1,128 @@
+"""viz: soft targets and entropy, the schedule drawing, live curves, and the comparison tables and figures."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import tiny_config
+from workbench.config import RunConfig
+from workbench.store import RunRecord
+from workbench.viz import (MAX_POINTS, accuracy_figure, agreement_kl_figure, baseline_gains, compare_figure,
+                           comparison_table, entropy, gain_figure, load_soft_target_preview, loss_terms_figure,
+                           schedule_figure, seed_groups, soft_target_figure, soften)
+
+
+def record(run_id, method="kd", seed=0, test_acc=0.9, **config_changes):
+    """A finished run as the store returns it."""
+    config = RunConfig(method=method, seed=seed, **config_changes).to_dict()
+    return RunRecord(run_id, f"{method} · seed {seed}", config, "done", "", 0.0, 10.0, 25.0,
+                     {"test_acc": test_acc, "best_test_acc": test_acc + 0.01, "params": 5658.0}, {}, None, "g", "")
+
+
+def metric_rows(run_id, scope, name, values, start=1):
+    """Metric rows of one series, as RunStore.metrics_frame returns them."""
+    return pd.DataFrame({"run_id": run_id, "step": range(start, start + len(values)),
+                         "epoch": range(start, start + len(values)), "scope": scope, "name": name, "value": values})
+
+
+def test_soften_gives_distributions_that_flatten_as_temperature_grows():
+    logits = np.array([[4.0, 1.0, -2.0], [0.5, 0.2, 3.0]])
+    low, high = soften(logits, 1.0), soften(logits, 10.0)
+    assert np.allclose(low.sum(axis=1), 1.0) and np.allclose(high.sum(axis=1), 1.0)
+    assert np.allclose(low[0], np.exp(logits[0]) / np.exp(logits[0]).sum())
+    assert (entropy(high) > entropy(low)).all()
+    assert entropy(soften(logits, 1e6)) == pytest.approx([math.log(3)] * 2, abs=1e-4)
+
+
+def test_schedule_figure_follows_the_configured_schedules():
+    config = RunConfig(epochs=10, alpha=0.9, alpha_schedule="linear", alpha_end=0.1, temperature=8.0,
+                       temperature_schedule="step", temperature_end=2.0, schedule_steps=3)
+    alpha, temperature = schedule_figure(config).data
+    assert alpha.y[0] == pytest.approx(0.9) and alpha.y[-1] == pytest.approx(0.1)
+    assert list(alpha.y) == sorted(alpha.y, reverse=True)
+    assert temperature.y[0] == pytest.approx(8.0) and temperature.y[-1] == pytest.approx(2.0)
+    assert len(set(np.round(temperature.y, 6))) == 4  # start and three drops
+    assert alpha.x[-1] == pytest.approx(10.0)
+
+
+def test_loss_terms_figure_draws_each_term_per_run_and_thins_long_series():
+    long = 3 * MAX_POINTS
+    steps = pd.concat([metric_rows("a", "step", "ce", np.linspace(2, 1, long)),
+                       metric_rows("a", "step", "kd", np.linspace(5, 1, long)),
+                       metric_rows("a", "step", "loss", np.linspace(7, 2, long)),
+                       metric_rows("a", "step", "alpha", [0.9] * long),
+                       metric_rows("b", "step", "ce", [2.0, 1.5])])
+    figure = loss_terms_figure(steps, {"a": "kd run", "b": "baseline run"})
+    names = [trace.name for trace in figure.data]
+    assert names == ["kd run: ce", "kd run: kd", "kd run: loss", "baseline run: ce"]
+    longest = figure.data[0]
+    assert len(longest.x) <= MAX_POINTS + 1 and longest.x[-1] == long and longest.y[-1] == pytest.approx(1.0)
+
+
+def test_epoch_figures_show_accuracy_agreement_and_kl_per_run():
+    epochs = pd.concat([metric_rows("a", "epoch", "test_acc", [0.5, 0.7]),
+                        metric_rows("a", "epoch", "train_acc", [0.6, 0.8]),
+                        metric_rows("a", "epoch", "agreement", [0.7, 0.9]),
+                        metric_rows("a", "epoch", "kl", [0.4, 0.2])])
+    accuracy = accuracy_figure(epochs, {"a": "run"})
+    assert [list(trace.y) for trace in accuracy.data] == [[0.5, 0.7], [0.6, 0.8]]
+    agreement = agreement_kl_figure(epochs, {"a": "run"})
+    assert [list(trace.y) for trace in agreement.data] == [[0.7, 0.9], [0.4, 0.2]]
+    assert len(accuracy_figure(epochs.iloc[:0], {"a": "run"}).data) == 0
+
+
+def test_seed_groups_put_runs_that_differ_only_in_seed_together():
+    runs = [record("1", seed=0), record("2", seed=1), record("3", seed=0, temperature=8.0),
+            record("4", method="baseline")]
+    groups = seed_groups(runs)
+    assert sorted(len(group) for group in groups.values()) == [1, 1, 2]
+    assert {"kd · temperature=4.0", "kd · temperature=8.0", "baseline · temperature=4.0"} == set(groups)
+
+
+def test_comparison_table_flags_differing_fields_and_gains_over_the_same_seed_baseline():
+    runs = [record("k0", seed=0, test_acc=0.92), record("k1", seed=1, test_acc=0.90),
+            record("b0", method="baseline", seed=0, test_acc=0.88)]
+    table = comparison_table(runs)
+    assert table.attrs["differing"] == ["method", "seed"]
+    gains = dict(zip(table["id"], table["gain vs baseline (pts)"]))
+    assert gains["k0"] == pytest.approx(4.0)
+    assert pd.isna(gains["k1"]) and pd.isna(gains["b0"])  # no seed-1 baseline; a baseline has no gain
+    assert list(table["params"]) == [5658] * 3 and list(table["wall s"]) == [15.0] * 3
+
+
+def test_baseline_gains_average_over_seeds_with_a_standard_error():
+    runs = [record("k0", seed=0, test_acc=0.92), record("k1", seed=1, test_acc=0.94),
+            record("b0", method="baseline", seed=0, test_acc=0.88), record("b1", method="baseline", seed=1,
+                                                                            test_acc=0.90)]
+    gains = baseline_gains(runs)
+    assert list(gains["setup"]) == ["kd"] and gains["seeds"].iloc[0] == 2
+    assert gains["gain (pts)"].iloc[0] == pytest.approx(4.0)
+    expected_error = 100 * math.sqrt(np.var([0.92, 0.94], ddof=1) / 2 + np.var([0.88, 0.90], ddof=1) / 2)
+    assert gains["± s.e. (pts)"].iloc[0] == pytest.approx(expected_error)
+    bars = gain_figure(gains).data[0]
+    assert list(bars.y) == pytest.approx([4.0])
+    assert baseline_gains(runs[:2]).empty
+
+
+def test_compare_figure_draws_mean_and_band_for_seed_groups():
+    epochs = pd.concat([metric_rows("k0", "epoch", "test_acc", [0.5, 0.7]),
+                        metric_rows("k1", "epoch", "test_acc", [0.7, 0.9]),
+                        metric_rows("b0", "epoch", "test_acc", [0.4, 0.6])])
+    figure = compare_figure(epochs, {"kd": ["k0", "k1"], "baseline": ["b0"]})
+    band, mean, single = figure.data
+    assert band.fill == "toself" and max(band.y) == pytest.approx(0.8 + np.std([0.7, 0.9], ddof=1))
+    assert list(mean.y) == pytest.approx([0.6, 0.8]) and "mean of 2" in mean.name
+    assert list(single.y) == pytest.approx([0.4, 0.6])
+
+
+def test_soft_target_preview_shows_real_test_images_and_changes_with_temperature():
+    preview = load_soft_target_preview(tiny_config(), count=4)
+    assert preview.images.shape == (4, 8, 8) and preview.labels == [0, 1, 2, 3]
+    assert 0.0 <= preview.images.min() and preview.images.max() <= 1.0
+    cool, warm = soft_target_figure(preview, 1.0), soft_target_figure(preview, 10.0)
+    cool_bars = [trace for trace in cool.data if trace.type == "bar"]
+    warm_bars = [trace for trace in warm.data if trace.type == "bar"]
+    assert len(cool_bars) == 4 and all(sum(bar.y) == pytest.approx(1.0) for bar in cool_bars)
+    assert max(cool_bars[0].y) > max(warm_bars[0].y)
+    assert "H = " in cool.layout.annotations[-1].text

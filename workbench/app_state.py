@@ -1,0 +1,261 @@
+"""The app's state as plain data: its settings, the setup a user builds across the pages, the setup's
+URL form, and the ranges the widgets offer. No Streamlit here: the pages bind widgets to these."""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .config import FIELD_BY_NAME, RunConfig, config_from_query
+from .errors import WorkbenchError
+from .executor import default_max_workers
+from .methods import HyperParam, get_method, list_methods
+from .paths import default_runs_dir
+
+DEFAULT_UPLOAD_LIMIT_MB = 50.0
+MAX_SEEDS = 10
+DEFAULT_METHODS = ("kd",)
+# Query keys Streamlit itself may put in a URL; they are not part of the setup.
+STREAMLIT_KEYS = ("embed", "embed_options")
+
+
+@dataclass
+class Settings:
+    """Where runs go and how the app runs them; read from the environment, changeable in the sidebar."""
+
+    runs_dir: Path
+    max_workers: int
+    upload_limit_mb: float
+    inline: bool  # run jobs in the page's own process, synchronously (tests)
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where validated teacher uploads are kept."""
+        return self.runs_dir / "uploads"
+
+    @classmethod
+    def from_env(cls) -> tuple["Settings", list[str]]:
+        """Settings from $KDW_RUNS_DIR, $KDW_MAX_WORKERS, $KDW_UPLOAD_LIMIT_MB and $KDW_EXECUTOR (process or
+        inline); a bad value falls back to the default with a notice."""
+        notices: list[str] = []
+        workers = _env_number("KDW_MAX_WORKERS", default_max_workers(), 1, 64, int, notices)
+        limit = _env_number("KDW_UPLOAD_LIMIT_MB", DEFAULT_UPLOAD_LIMIT_MB, 0.001, 10_000.0, float, notices)
+        mode = os.environ.get("KDW_EXECUTOR", "process").strip().lower() or "process"
+        if mode not in ("process", "inline"):
+            notices.append(f"KDW_EXECUTOR: {mode!r} is not allowed; allowed: process or inline (using process)")
+            mode = "process"
+        return cls(default_runs_dir(), int(workers), float(limit), mode == "inline"), notices
+
+
+def _env_number(variable: str, default: float, low: float, high: float, kind: type, notices: list[str]) -> float:
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        notices.append(f"{variable}: {text!r} is not allowed; allowed: {low:g} to {high:g} (using {default:g})")
+        return default
+    return value
+
+
+@dataclass
+class Setup:
+    """Everything the pages set up: the run config (dataset, teachers, student, hyperparameters), the
+    methods picked to run side by side with their own hyperparameters, the number of seeds, and
+    whether a baseline student trains beside them."""
+
+    config: RunConfig = field(default_factory=RunConfig)
+    methods: list[str] = field(default_factory=lambda: list(DEFAULT_METHODS))
+    method_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seeds: int = 1
+    baseline: bool = True
+    compare: list[str] = field(default_factory=list)  # run ids picked on the Compare page
+
+    def params_of(self, method: str) -> dict[str, Any]:
+        """A method's hyperparameters: its defaults overlaid with what was set."""
+        return get_method(method).validate_params(self.method_params.get(method, {}))
+
+    def availability(self) -> dict[str, str | None]:
+        """Per registered method, why it cannot run with this setup (None when it can)."""
+        config = self.config
+        return {method.name: method.unavailable_reason(teacher_count=len(config.teachers), dataset=config.dataset,
+                                                       student=config.student, w_bits=config.w_bits,
+                                                       a_bits=config.a_bits) for method in list_methods()}
+
+    def runnable_methods(self) -> list[str]:
+        """The picked methods that can run with this setup (the baseline is added by `run_configs`)."""
+        available = self.availability()
+        return [name for name in self.methods if name in available and available[name] is None and name != "baseline"]
+
+    def run_configs(self) -> list[RunConfig]:
+        """The runs Start submits: each runnable picked method × each seed, plus the baseline per seed."""
+        methods = self.runnable_methods()
+        if self.baseline or "baseline" in self.methods:
+            methods.append("baseline")
+        configs = []
+        for method in methods:
+            params = self.params_of(method)
+            for offset in range(self.seeds):
+                seed = self.config.seed + offset
+                configs.append(self.config.replace(method=method, method_params=params, seed=seed,
+                                                   name=f"{method} · seed {seed}"))
+        return configs
+
+    def query_params(self) -> dict[str, str]:
+        """The setup as flat URL query parameters (only what differs from the defaults)."""
+        params = {key: value for key, value in self.config.query_params().items()
+                  if key != "method" and not key.startswith("mp.")}
+        if self.methods != list(DEFAULT_METHODS):
+            params["methods"] = ",".join(self.methods)
+        if self.seeds != 1:
+            params["seeds"] = str(self.seeds)
+        if not self.baseline:
+            params["baseline"] = "false"
+        if self.compare:
+            params["compare"] = ",".join(self.compare)
+        for method, values in sorted(self.method_params.items()):
+            defaults = {hp.name: hp.default for hp in get_method(method).hyperparams}
+            for name, value in sorted(values.items()):
+                if value != defaults.get(name):
+                    params[f"{method}.{name}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        return params
+
+
+def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None) -> tuple[Setup, list[str]]:
+    """A setup from URL query parameters; every invalid or unknown entry is left out with a notice.
+
+    A `teacher_checkpoint` is only taken when it names a file in `uploads_dir` (one uploaded here)."""
+    notices: list[str] = []
+    config_params: dict[str, str] = {}
+    setup = Setup()
+    method_names = {method.name for method in list_methods()}
+    raw_params: dict[str, dict[str, str]] = {}
+    for key, value in params.items():
+        head, _, tail = key.partition(".")
+        if key in STREAMLIT_KEYS:
+            continue
+        if key in ("methods", "method"):
+            setup.methods = _parse_methods(value, method_names, notices)
+        elif key == "seeds":
+            setup.seeds = _parse_int(key, value, 1, MAX_SEEDS, setup.seeds, notices)
+        elif key == "baseline":
+            setup.baseline = _parse_bool(key, value, setup.baseline, notices)
+        elif key == "compare":
+            setup.compare = [part.strip() for part in str(value).split(",") if part.strip()]
+        elif tail and head in method_names:
+            raw_params.setdefault(head, {})[tail] = value
+        elif tail and head == "mp":  # the CLI's form: parameters of the `method` given in the same URL
+            raw_params.setdefault(str(params.get("method", DEFAULT_METHODS[0])), {})[tail] = value
+        elif key in FIELD_BY_NAME or key == "teacher":
+            config_params[key] = value
+        else:
+            notices.append(f"ignored {key!r}: not a setting of this app")
+    try:
+        config, config_notices = config_from_query(config_params)
+    except WorkbenchError as error:
+        config, config_notices = RunConfig(), [f"ignored the configuration: {error}"]
+    notices.extend(config_notices)
+    if config.teacher_checkpoint and not _is_upload(config.teacher_checkpoint, uploads_dir):
+        notices.append(f"ignored teacher_checkpoint: {config.teacher_checkpoint!r} is not a file uploaded to this app")
+        config.teacher_checkpoint = ""
+    setup.config = config
+    for method, values in raw_params.items():
+        for name, value in values.items():
+            try:
+                setup.method_params.setdefault(method, {}).update(get_method(method).validate_params({name: value}))
+            except WorkbenchError as error:
+                notices.append(f"ignored {error}")
+    return setup, notices
+
+
+def _parse_methods(value: str, known: set[str], notices: list[str]) -> list[str]:
+    picked = []
+    for name in (part.strip() for part in str(value).split(",")):
+        if not name:
+            continue
+        if name not in known:
+            notices.append(f"ignored method {name!r}: no such method (known: {', '.join(sorted(known))})")
+        elif name not in picked:
+            picked.append(name)
+    return picked
+
+
+def _parse_int(key: str, value: str, low: int, high: int, default: int, notices: list[str]) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        notices.append(f"ignored {key}: {value!r} is not allowed; allowed: {low} to {high}")
+        return default
+    return number
+
+
+def _parse_bool(key: str, value: str, default: bool, notices: list[str]) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return text in ("1", "true", "yes", "on")
+    notices.append(f"ignored {key}: {value!r} is not true or false")
+    return default
+
+
+def _is_upload(path: str, uploads_dir: Path | None) -> bool:
+    if uploads_dir is None:
+        return False
+    file = Path(path)
+    try:
+        return file.is_file() and file.resolve().parent == uploads_dir.resolve()
+    except OSError:
+        return False
+
+
+# -- what the widgets offer ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SliderRange:
+    """A slider's usual bounds and step; `around` widens them to hold a value set elsewhere (a URL)."""
+
+    low: float
+    high: float
+    step: float
+
+    def around(self, value: float) -> tuple[float, float]:
+        """Bounds that hold `value` as well as the usual range."""
+        return min(self.low, value), max(self.high, value)
+
+
+SLIDERS: dict[str, SliderRange] = {
+    "temperature": SliderRange(0.5, 20.0, 0.5),
+    "temperature_end": SliderRange(0.5, 20.0, 0.5),
+    "alpha": SliderRange(0.0, 1.0, 0.05),
+    "alpha_end": SliderRange(0.0, 1.0, 0.05),
+    "schedule_fraction": SliderRange(0.05, 1.0, 0.05),
+    "schedule_steps": SliderRange(1, 10, 1),
+    "epochs": SliderRange(1, 50, 1),
+    "seeds": SliderRange(1, MAX_SEEDS, 1),
+}
+STEP_CHOICES: dict[str, tuple[float, ...]] = {
+    "lr": (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+    "batch_size": (16, 32, 64, 128, 256, 512, 1024),
+}
+
+
+def choices_with(options: tuple[Any, ...] | list[Any], value: Any) -> list[Any]:
+    """The options, with `value` added in order when it is not one of them."""
+    if value in options:
+        return list(options)
+    return sorted([*options, value])
+
+
+def hyperparam_step(hp: HyperParam) -> float | int:
+    """A slider step for a method's numeric hyperparameter: 1 for integers, about 1/100 of the range otherwise."""
+    if isinstance(hp.default, int) and not isinstance(hp.default, bool):
+        return 1
+    if hp.low is None or hp.high is None or hp.high <= hp.low:
+        return 0.01
+    return 10.0 ** math.floor(math.log10((hp.high - hp.low) / 100))
