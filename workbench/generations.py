@@ -1,0 +1,77 @@
+"""Chains of runs where each trained student teaches the next (sequential FEED): one run per generation."""
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+
+from .config import RunConfig
+from .engine import Callback, FitResult
+from .methods.feed_sequential import FeedSequential
+from .runner import run_recorded
+from .store import RunStore
+
+
+@dataclass
+class Generation:
+    """One generation of a chain: its number (from 1), run id, parent run id and training result."""
+
+    number: int
+    run_id: str
+    parent_id: str | None
+    result: FitResult
+
+
+def is_generational(config: RunConfig) -> bool:
+    """Whether a config trains a chain of generations rather than a single run."""
+    return config.method == FeedSequential.name
+
+
+def generation_config(config: RunConfig, number: int, total: int, previous_student: str | None) -> RunConfig:
+    """The config of generation `number`: the first keeps the configured teacher; a later one is taught by the
+    previous generation's student, recorded as a teacher of the student's architecture loaded from its weights."""
+    label = f"{config.name or config.method} gen {number}/{total}"
+    if previous_student is None:
+        return config.replace(name=label)
+    return config.replace(name=label, teachers=[config.student], teacher_checkpoint=previous_student)
+
+
+def run_generations(config: RunConfig, store: RunStore, *,
+                    callbacks_for: Callable[[int, str], Sequence[Callback]] | None = None,
+                    cancel_event: threading.Event | None = None,
+                    teachers: list[torch.nn.Module] | None = None,
+                    first_run_id: str | None = None) -> list[Generation]:
+    """Train `config.method_params['generations']` students in sequence, each a run in `store` whose parent is the
+    run before, all sharing one group id (returned in every record's `group_id`).
+
+    `callbacks_for(number, run_id)` gives the callbacks of each generation as it starts (e.g. a progress bar,
+    or a way to learn the new run id); `teachers` are generation 1's teacher modules (loaded from the cache when
+    None); `first_run_id` is an already created run (e.g. queued by the app) to train generation 1 in, whose group
+    id the chain then shares. The chain stops early when a generation does not finish (cancelled, diverged)."""
+    total = int(config.method_params.get("generations", 1))
+    existing_group = store.get_run(first_run_id).group_id if first_run_id else None
+    group_id = existing_group or f"chain-{uuid.uuid4().hex[:10]}"
+    chain: list[Generation] = []
+    parent_id: str | None = None
+    previous_student: str | None = None
+    teacher_modules = teachers
+    for number in range(1, total + 1):
+        generation = generation_config(config, number, total, previous_student)
+        if number == 1 and first_run_id:
+            run_id = first_run_id
+        else:
+            run_id = store.create_run(generation.to_dict(), name=generation.name, parent_id=parent_id,
+                                      group_id=group_id)
+        callbacks = list(callbacks_for(number, run_id)) if callbacks_for is not None else []
+        _, result = run_recorded(generation, store, run_id=run_id, callbacks=callbacks, cancel_event=cancel_event,
+                                 teachers=teacher_modules)
+        chain.append(Generation(number, run_id, parent_id, result))
+        if result.status != "done":
+            break
+        parent_id = run_id
+        previous_student = store.get_run(run_id).artifacts["student"]
+        teacher_modules = [result.student]
+    return chain

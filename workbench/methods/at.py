@@ -1,0 +1,127 @@
+"""Attention transfer (Zagoruyko & Komodakis, 2017): the student mimics where the teacher's maps are active."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..errors import ConfigError
+from .base import Batch, FeatureMatch, HyperParam, Method, StepOutput, StepState
+from .features import (LAST, Shapes, arch_has_maps, common_size, feature_shapes, model_label, pool_to, require_maps,
+                       shape_text, unit_rows)
+from .losses import full_precision
+
+if TYPE_CHECKING:
+    from ..data import DatasetInfo
+
+ALL = "all"
+
+
+def attention_map(feature: Tensor, power: float) -> Tensor:
+    """Spatial attention of a batch of maps (N, C, H, W): the channel mean of |F|^p, shape (N, H, W)."""
+    return full_precision(feature).abs().pow(power).mean(dim=1)
+
+
+def attention_distance(student_feature: Tensor, teacher_feature: Tensor, power: float) -> Tensor:
+    """Mean squared difference of the two L2-normalised, flattened attention maps (over batch and positions);
+    the larger map is average-pooled to the smaller one's size first."""
+    student_map, teacher_map = attention_map(student_feature, power), attention_map(teacher_feature, power)
+    size = common_size(tuple(student_map.shape), tuple(teacher_map.shape))
+    student_map = pool_to(student_map.unsqueeze(1), size)
+    teacher_map = pool_to(teacher_map.unsqueeze(1), size)
+    return (unit_rows(student_map) - unit_rows(teacher_map)).pow(2).mean()
+
+
+def layer_pairs(choice: str, student_shapes: Shapes, teacher_shapes: Shapes, *, student: str,
+                teacher: str) -> list[tuple[str, str]]:
+    """(student map, teacher map) pairs for a layer choice: 'all' pairs the deepest maps of both, one to one
+    from the end; 'last' only the deepest two; otherwise comma-separated 'student:teacher' pairs or names that
+    both models have."""
+    student_maps = require_maps(student_shapes, field="student", owner=f"the student {student}", method="at")
+    teacher_maps = require_maps(teacher_shapes, field="teachers", owner=f"the teacher {teacher}", method="at")
+    if choice == ALL:
+        count = min(len(student_maps), len(teacher_maps))
+        return list(zip(student_maps[-count:], teacher_maps[-count:]))
+    if choice == LAST:
+        return [(student_maps[-1], teacher_maps[-1])]
+    pairs = []
+    for item in choice.split(","):
+        student_name, _, teacher_name = item.strip().partition(":")
+        teacher_name = teacher_name or student_name
+        for name, maps, owner in ((student_name, student_maps, f"the student {student}"),
+                                  (teacher_name, teacher_maps, f"the teacher {teacher}")):
+            if name not in maps:
+                raise ConfigError("at.at_layers", f"{owner} has no feature map {name!r}; its maps: {', '.join(maps)} "
+                                                  f"(or use '{ALL}' or '{LAST}')")
+        pairs.append((student_name, teacher_name))
+    return pairs
+
+
+class AttentionTransfer(Method):
+    """CE + β/2 · Σ_j mean((Q_s^j/‖Q_s^j‖ − Q_t^j/‖Q_t^j‖)²), Q = channel mean of |F|^p."""
+
+    name = "at"
+    title = "Attention transfer"
+    category = "feature"
+    scheme = "offline"
+    teacher_need = "one"
+    summary = ("Each chosen feature map is summarised as a spatial attention map (the channel mean of |F|^p), "
+               "flattened and L2-normalised; the student matches the teacher's maps, pair by pair, besides the "
+               "label loss. Maps of different sizes are compared at the smaller size (average pooling), so "
+               "channel counts never need to agree.")
+    loss_latex = (r"\mathcal{L} = \mathrm{CE}(y, \sigma(z_s)) + \frac{\beta}{2}\sum_{j}\frac{1}{HW}\Big\|"
+                  r"\frac{Q_s^j}{\|Q_s^j\|_2} - \frac{Q_t^j}{\|Q_t^j\|_2}\Big\|_2^2,\quad "
+                  r"Q^j = \frac{1}{C}\sum_{c}|F^j_c|^{p}")
+    hyperparams = (
+        HyperParam("at_layers", ALL, "map pairs compared: 'all' (the deepest maps of both, paired from the end), "
+                                     "'last', or pairs such as block1:block2,block2:block3 (student:teacher)"),
+        HyperParam("beta", 1000.0, "weight β of the attention loss (1000 in the paper)", 0.0, 100000.0),
+        HyperParam("attention_power", 2.0, "exponent p in the attention map |F|^p", 1.0, 4.0),
+    )
+    uses_temperature = False
+    uses_alpha = False
+    reads_features = ("spatial feature maps (C×H×W) of student and teacher; by default every student map paired "
+                      "with a teacher map, one to one from the deepest")
+    extra_modules = "none: attention maps need no trainable layer"
+    reference = ("Zagoruyko & Komodakis, Paying More Attention to Attention: Improving the Performance of "
+                 "Convolutional Neural Networks via Attention Transfer, ICLR 2017")
+    pairs: tuple[tuple[str, str], ...] = ()
+    matches: tuple[FeatureMatch, ...] = ()
+
+    @classmethod
+    def unavailable_reason(cls, *, teacher_count: int, dataset: str, student: str, w_bits: str = "32",
+                           a_bits: str = "32") -> str | None:
+        """Attention needs spatial maps: a student without them (an MLP) cannot be used."""
+        if not arch_has_maps(student, dataset):
+            return f"needs a student with spatial feature maps ({student} has none)"
+        return super().unavailable_reason(teacher_count=teacher_count, dataset=dataset, student=student,
+                                          w_bits=w_bits, a_bits=a_bits)
+
+    def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
+        """Pair the student's maps with the teacher's."""
+        input_shape = (info.in_channels, info.image_size, info.image_size)
+        teacher = self.teachers.models[0]
+        student_shapes = feature_shapes(self.student, input_shape)
+        teacher_shapes = feature_shapes(teacher, input_shape)
+        self.pairs = tuple(layer_pairs(str(self.params["at_layers"]), student_shapes, teacher_shapes,
+                                       student=model_label(self.student), teacher=model_label(teacher)))
+        self.matches = tuple(
+            FeatureMatch(s, student_shapes[s], model_label(teacher), t, teacher_shapes[t],
+                         "attention maps at " + shape_text(common_size(student_shapes[s], teacher_shapes[t])))
+            for s, t in self.pairs)
+
+    def feature_matches(self) -> list[FeatureMatch]:
+        """The compared map pairs."""
+        return list(self.matches)
+
+    def loss_terms(self, batch: Batch, state: StepState) -> StepOutput:
+        """Cross-entropy and the β/2-weighted sum of attention distances over the layer pairs."""
+        logits, features = self.student.forward_features(batch.x)
+        _, teacher_features = self.teachers.features(batch.x)
+        power = float(self.params["attention_power"])
+        distance = sum(attention_distance(features[s], teacher_features[t], power) for s, t in self.pairs)
+        return StepOutput(logits, {
+            "ce": F.cross_entropy(logits, batch.y),
+            "at": float(self.params["beta"]) / 2.0 * distance,
+        })

@@ -1,0 +1,120 @@
+"""FEED, parallel: feature-level ensemble distillation from several teachers (Park & Kwak, 2019)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import ConfigError
+from .base import Batch, FeatureMatch, HyperParam, Method, StepOutput, StepState
+from .features import (arch_has_maps, common_size, feature_shapes, model_label, pool_to, require_maps, shape_text,
+                       unit_rows)
+
+if TYPE_CHECKING:
+    from ..data import DatasetInfo
+
+
+class FeedTransform(nn.Sequential):
+    """The non-linear transformation layer: three 3×3 convolutions (ReLU between them) from the student's
+    channels to one teacher's, keeping the spatial size."""
+
+    def __init__(self, student_channels: int, teacher_channels: int) -> None:
+        super().__init__(
+            nn.Conv2d(student_channels, teacher_channels, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(teacher_channels, teacher_channels, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(teacher_channels, teacher_channels, 3, padding=1),
+        )
+
+
+def feed_distance(transformed: Tensor, teacher_map: Tensor) -> Tensor:
+    """Mean absolute difference of the per-sample L2-normalised maps (the larger map average-pooled to the
+    smaller one's size first)."""
+    size = common_size(tuple(transformed.shape), tuple(teacher_map.shape))
+    return F.l1_loss(unit_rows(pool_to(transformed, size)), unit_rows(pool_to(teacher_map, size)))
+
+
+FEED_BETA = HyperParam("beta", 100.0, "weight β of each teacher's feature distance", 0.0, 100000.0)
+
+
+class FeedParallel(Method):
+    """CE + β·Σ_n mean|T_n(F_s)/‖T_n(F_s)‖ − F_tn/‖F_tn‖| over the teachers n, on the deepest maps."""
+
+    name = "feed-parallel"
+    title = "FEED, parallel (feature-level ensemble)"
+    category = "feature"
+    scheme = "offline"
+    teacher_need = "several"
+    summary = ("Several frozen teachers, possibly of different architectures, each get a transformation layer "
+               "(three 3×3 convolutions) mapping the student's deepest feature map to that teacher's deepest map; "
+               "the student learns the labels and all the normalised teacher maps at once, so their knowledge is "
+               "ensembled at the feature level. The transformation layers are dropped after training.")
+    loss_latex = (r"\mathcal{L} = \mathrm{CE}(y, \sigma(z_s)) + \beta \sum_{n=1}^{N} \frac{1}{D_n}\Big\|"
+                  r"\frac{T_n(F_s)}{\|T_n(F_s)\|_2} - \frac{F_{t_n}}{\|F_{t_n}\|_2}\Big\|_1")
+    hyperparams = (FEED_BETA,)
+    uses_temperature = False
+    uses_alpha = False
+    reads_features = "the deepest spatial feature map (C×H×W) of the student and of every teacher"
+    extra_modules = ("one transformation layer per teacher (three 3×3 convolutions), used only in training: they are "
+                     "dropped afterwards, so the deployed student's parameter count is its own")
+    reference = "Park & Kwak, FEED: Feature-level Ensemble for Knowledge Distillation, 2019 (arXiv:1909.10754)"
+    student_layer = ""
+    teacher_layers: tuple[str, ...] = ()
+    transforms: nn.ModuleList | None = None  # built by prepare
+    matches: tuple[FeatureMatch, ...] = ()
+
+    @classmethod
+    def unavailable_reason(cls, *, teacher_count: int, dataset: str, student: str, w_bits: str = "32",
+                           a_bits: str = "32") -> str | None:
+        """FEED transforms feature maps: a student without them (an MLP) cannot be used."""
+        if not arch_has_maps(student, dataset):
+            return f"needs a student with spatial feature maps ({student} has none)"
+        return super().unavailable_reason(teacher_count=teacher_count, dataset=dataset, student=student,
+                                          w_bits=w_bits, a_bits=a_bits)
+
+    def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
+        """Check there are several teachers, then build their transformation layers."""
+        if len(self.teachers) < 2:
+            raise ConfigError("teachers", f"{self.name} needs at least two teachers (got {len(self.teachers)}), "
+                                          f"e.g. --teacher cnn,lenet5")
+        self.build_transforms(info)
+
+    def build_transforms(self, info: "DatasetInfo") -> None:
+        """Find the deepest maps and build one transformation layer per teacher."""
+        input_shape = (info.in_channels, info.image_size, info.image_size)
+        student_shapes = feature_shapes(self.student, input_shape)
+        self.student_layer = require_maps(student_shapes, field="student", method=self.name,
+                                          owner=f"the student {model_label(self.student)}")[-1]
+        student_shape = student_shapes[self.student_layer]
+        layers, transforms, matches = [], [], []
+        for teacher in self.teachers.models:
+            shapes = feature_shapes(teacher, input_shape)
+            layer = require_maps(shapes, field="teachers", method=self.name,
+                                 owner=f"the teacher {model_label(teacher)}")[-1]
+            layers.append(layer)
+            transforms.append(FeedTransform(student_shape[0], shapes[layer][0]))
+            size = shape_text(common_size(student_shape, shapes[layer]))
+            matches.append(FeatureMatch(self.student_layer, student_shape, model_label(teacher), layer, shapes[layer],
+                                        f"3×(3×3 conv) transform, {student_shape[0]}→{shapes[layer][0]} channels, "
+                                        f"compared at {size}"))
+        self.teacher_layers, self.matches = tuple(layers), tuple(matches)
+        self.transforms = nn.ModuleList(transforms)
+
+    def trainable_modules(self) -> dict[str, nn.Module]:
+        """The transformation layers, once prepared (training only)."""
+        return {"transforms": self.transforms} if self.transforms is not None else {}
+
+    def feature_matches(self) -> list[FeatureMatch]:
+        """The student's deepest map against each teacher's."""
+        return list(self.matches)
+
+    def loss_terms(self, batch: Batch, state: StepState) -> StepOutput:
+        """Cross-entropy and, per teacher n, the β-weighted distance `feed_n`."""
+        logits, features = self.student.forward_features(batch.x)
+        student_map = features[self.student_layer]
+        beta = float(self.params["beta"])
+        terms = {"ce": F.cross_entropy(logits, batch.y)}
+        for which, (layer, transform) in enumerate(zip(self.teacher_layers, self.transforms)):
+            _, teacher_features = self.teachers.features(batch.x, which)
+            terms[f"feed_{which + 1}"] = beta * feed_distance(transform(student_map), teacher_features[layer])
+        return StepOutput(logits, terms)
