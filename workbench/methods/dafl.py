@@ -1,0 +1,150 @@
+"""DAFL: data-free learning of student networks (Chen et al., 2019).
+
+A generator learns, against the frozen teacher used as a fixed discriminator, to produce images the
+teacher classifies confidently (one-hot term), in balanced classes (information-entropy term) and with
+strong features (activation term); the student learns the teacher's outputs on those images. The
+training split is never read."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .base import HyperParam, Method, StepOutput, StepState
+from .losses import distillation_kl, full_precision
+from .owned import OwnOptimised
+
+if TYPE_CHECKING:
+    from ..data import DatasetInfo
+
+SAMPLES_SHOWN = 32
+
+
+def upsampling_body(width: int, channels: int, image_size: int) -> nn.Sequential:
+    """BN → ×2 upsample → conv → BN → LeakyReLU(0.2) → upsample to `image_size` → conv to `channels`."""
+    return nn.Sequential(
+        nn.BatchNorm2d(width),
+        nn.Upsample(scale_factor=2),
+        nn.Conv2d(width, width, 3, padding=1),
+        nn.BatchNorm2d(width),
+        nn.LeakyReLU(0.2),
+        nn.Upsample(size=image_size),
+        nn.Conv2d(width, channels, 3, padding=1),
+    )
+
+
+def seed_size(image_size: int) -> int:
+    """Side s of the width×s×s map the generators start from: a quarter of the image side, rounded up."""
+    return -(-image_size // 4)
+
+
+class DaflGenerator(nn.Module):
+    """noise → linear → width×s×s (128 in the paper) → BN → upsample → conv → BN → LeakyReLU(0.2)
+    → upsample → conv → tanh → BN without affine: (N, channels, image_size, image_size) standardised images."""
+
+    def __init__(self, latent_dim: int, channels: int, image_size: int, width: int = 128) -> None:
+        super().__init__()
+        self.latent_dim, self.width = latent_dim, width
+        self.side = seed_size(image_size)
+        self.project = nn.Linear(latent_dim, width * self.side * self.side)
+        self.body = upsampling_body(width, channels, image_size)
+        self.out = nn.Sequential(nn.Tanh(), nn.BatchNorm2d(channels, affine=False))
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Images for a batch of noise vectors z (N, latent_dim)."""
+        seed = self.project(z).view(-1, self.width, self.side, self.side)
+        return self.out(self.body(seed))
+
+
+def dafl_generator_terms(teacher_logits: Tensor, teacher_embedding: Tensor, w_oh: float, w_ie: float,
+                         w_a: float) -> dict[str, Tensor]:
+    """The weighted DAFL generator loss, term by term:
+    w_oh·CE(t, argmax t), w_ie·Σ_k p̄_k log p̄_k (p̄ the batch-mean teacher softmax) and −w_a·mean|f_T|."""
+    pseudo_labels = teacher_logits.argmax(1)
+    mean_probs = F.softmax(teacher_logits, dim=1).mean(0)
+    return {
+        "g_onehot": w_oh * F.cross_entropy(teacher_logits, pseudo_labels),
+        "g_entropy": w_ie * (mean_probs * mean_probs.clamp_min(1e-12).log()).sum(),
+        "g_activation": -w_a * teacher_embedding.abs().mean(),
+    }
+
+
+def data_free_params() -> tuple[HyperParam, ...]:
+    """Hyperparameters shared by the generator-based data-free methods."""
+    return (
+        HyperParam("iterations", 50, "generated batches (optimisation steps) per epoch", 1, 100_000),
+        HyperParam("latent_dim", 100, "length of the generator's noise vector", 2, 4096),
+        HyperParam("gen_width", 128, "channels of the generator's hidden maps (128 in the paper; fewer is faster "
+                   "on a CPU)", 8, 1024),
+        HyperParam("gen_lr", 1e-3, "the generator's Adam learning rate", 1e-6, 1.0),
+        HyperParam("w_oh", 1.0, "weight of the one-hot term (teacher confident on generated images)", 0.0, 100.0),
+        HyperParam("w_ie", 5.0, "weight of the information-entropy term (balanced classes)", 0.0, 100.0),
+        HyperParam("w_a", 0.1, "weight of the activation term (large teacher features)", 0.0, 100.0),
+    )
+
+
+class Dafl(OwnOptimised, Method):
+    """Generator trained by the DAFL loss against the frozen teacher; student by T²-scaled KL on its images."""
+
+    name = "dafl"
+    title = "DAFL (data-free, generator)"
+    category = "response"
+    scheme = "data-free"
+    teacher_need = "one"
+    summary = ("No training image is read. A generator learns to make images the frozen teacher classifies "
+               "confidently (one-hot), spread over all classes (information entropy) and with large features "
+               "(activation); each step the student matches the teacher's softened outputs on a fresh "
+               "generated batch. Train accuracy is agreement with the teacher on generated images.")
+    loss_latex = (r"\mathcal{L}_G = w_{oh}\,\mathrm{CE}\big(T(G(z)), \arg\max T(G(z))\big) + w_{ie}\sum_k \bar p_k"
+                  r"\log \bar p_k - w_a\,\overline{|f_T(G(z))|},\quad \mathcal{L}_S = T^2\,"
+                  r"\mathrm{KL}\big(\sigma(z_t/T)\,\|\,\sigma(z_s/T)\big)\ \text{on}\ G(z)")
+    hyperparams = data_free_params()
+    uses_alpha = False
+    reads_features = "teacher embedding (features before the classifier)"
+    reference = "Chen et al., Data-Free Learning of Student Networks, ICCV 2019"
+    reads_training_data = False
+    extra_modules = ("a generator with its own Adam (checkpointed with the run), used only in training: the "
+                     "deployed student is unchanged")
+
+    def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
+        """Build the generator for the dataset's image size and channels, with its own Adam."""
+        self.device = next(self.student.parameters()).device
+        self.batch_size = batch_size
+        self.generator = DaflGenerator(int(self.params["latent_dim"]), info.in_channels, info.image_size,
+                                       int(self.params["gen_width"])).to(self.device)
+        self.generator_optimizer = torch.optim.Adam(self.generator.parameters(), lr=float(self.params["gen_lr"]))
+        self.owned = {"generator": (self.generator, self.generator_optimizer)}
+        self.last_generated: Tensor | None = None
+
+    def steps_per_epoch(self, train_size: int, batch_size: int) -> int:
+        """`iterations` generated batches, whatever the size of the (unread) training split."""
+        return int(self.params["iterations"])
+
+    def train_step(self, batch: None, state: StepState, optimizer: torch.optim.Optimizer,
+                   autocast: Any) -> StepOutput:
+        """One generated batch: the generator's loss and the student's KL backpropagated together, each
+        reaching only its own network (the student sees the images detached)."""
+        teacher = self.teachers.models[0]
+        noise = torch.randn(self.batch_size, self.generator.latent_dim, device=self.device)
+        with autocast():
+            images = self.generator(noise)
+            teacher_logits, features = teacher.forward_features(images)
+            teacher_logits = full_precision(teacher_logits)
+            terms = dafl_generator_terms(teacher_logits, full_precision(features["embedding"]),
+                                         float(self.params["w_oh"]), float(self.params["w_ie"]),
+                                         float(self.params["w_a"]))
+            student_logits = self.student(images.detach())
+            terms["kd"] = distillation_kl(student_logits, teacher_logits.detach(), state.temperature)
+        self.generator_optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=True)
+        sum(terms.values()).backward()
+        self.generator_optimizer.step()
+        optimizer.step()
+        self.last_generated = images.detach()[:SAMPLES_SHOWN]
+        return StepOutput(student_logits, terms, labels=teacher_logits.argmax(1))
+
+    def sample_images(self) -> dict[str, Tensor]:
+        """The latest generated images (normalised space), for the Train page's live grid."""
+        return {} if self.last_generated is None else {"generated": self.last_generated.float().cpu()}
