@@ -41,6 +41,8 @@ def _method_hyperparam_names() -> list[str]:
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per config field and per method hyperparameter; values are checked by RunConfig."""
     parser.add_argument("--config", help="a YAML or JSON file of config fields (flags override it)")
+    parser.add_argument("--lesson",
+                        help="start from a lesson preset (`kdw lessons list`); --config and flags override it")
     for spec in FIELDS:
         if spec.name == "teachers":
             parser.add_argument("--teacher", "--teachers", dest="teachers", help=spec.help)
@@ -59,6 +61,10 @@ def add_runs_dir(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Merge a config file (if any) with the flags given, then validate."""
     values: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    if getattr(args, "lesson", None):
+        from .lessons import get_lesson
+
+        values = {**get_lesson(args.lesson).config_values(), **values}
     for spec in FIELDS:
         value = getattr(args, spec.name, None)
         if value is not None:
@@ -109,6 +115,37 @@ def build_parser() -> Parser:
     demo = commands.add_parser("demo", help="teacher vs baseline student vs KD student on digits")
     add_runs_dir(demo)
     demo.add_argument("--epochs", default="30")
+
+    commands.add_parser("presets", help="list the shipped config presets (use one with: kdw train --config FILE)")
+
+    from .reproduce import EXPERIMENTS
+
+    reproduce = commands.add_parser("reproduce", help="run a scripted experiment and write its section of the results")
+    add_runs_dir(reproduce)
+    reproduce.add_argument("experiment", choices=list(EXPERIMENTS), help="which experiment")
+    reproduce.add_argument("--quick", action="store_true", help="a tiny digits version that runs in seconds")
+    reproduce.add_argument("--output", default="docs/results.md", help="results file whose section is rewritten")
+
+    sweep = commands.add_parser("sweep", help="train a grid or random sample of configs × seeds (one sweep id)")
+    add_runs_dir(sweep)
+    sweep.add_argument("file", help="sweep file (YAML): base, grid or random (+ samples), seeds")
+    sweep.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local worker processes (default) or Ray Tune")
+    sweep.add_argument("--address", default=None, help="Ray: address of an existing cluster (default: start Ray here)")
+    sweep.add_argument("--max-concurrent", default=None, help="runs training at once (default: one per CPU core)")
+    sweep.add_argument("--budget-minutes", default=None, help="warn when the estimated wall time exceeds this")
+    sweep.add_argument("--estimate-only", action="store_true", help="print the cost estimate and start nothing")
+    sweep.add_argument("--no-estimate", action="store_true", help="start without the probe runs of the estimate")
+    sweep.add_argument("--cpus-per-trial", default="1", help="Ray: CPUs per trial (also its training threads)")
+    sweep.add_argument("--gpus-per-trial", default="0", help="Ray: GPUs per trial (fractions share a GPU)")
+    sweep.add_argument("--asha", action="store_true", help="Ray: stop poor trials early (ASHA on test accuracy)")
+    sweep.add_argument("--grace-period", default="1", help="Ray ASHA: epochs every trial runs before it can be stopped")
+
+    lessons = commands.add_parser("lessons", help="classroom lesson presets: list them or show one")
+    lesson_commands = lessons.add_subparsers(dest="lessons_command", required=True, parser_class=Parser)
+    lesson_commands.add_parser("list", help="every lesson with its commentary")
+    lesson_show = lesson_commands.add_parser("show", help="a lesson's commentary, config and app link")
+    lesson_show.add_argument("name")
     return parser
 
 
@@ -135,7 +172,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     handler = {
         "train": cli_commands.train, "methods": cli_commands.methods, "teachers": cli_commands.teachers,
-        "runs": cli_commands.runs, "demo": cli_commands.demo,
+        "runs": cli_commands.runs, "demo": cli_commands.demo, "presets": cli_commands.presets,
+        "reproduce": cli_commands.reproduce, "sweep": cli_commands.sweep, "lessons": cli_commands.lessons,
     }[args.command]
     return handler(args, _runs_dir(args))
 

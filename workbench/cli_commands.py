@@ -11,6 +11,7 @@ from tqdm import tqdm
 from .config import RunConfig
 from .engine import Callback, EpochEvent, FitResult, RunInfo, StepEvent
 from .errors import ConfigError, WorkbenchError
+from .generations import is_generational, run_generations
 from .methods import list_methods
 from .runner import run_recorded
 from .store import RunStore
@@ -60,12 +61,26 @@ def train(args: argparse.Namespace, runs_dir: Path) -> int:
         config = RunConfig.from_dict(record.config)
     else:
         config = config_from_args(args)
+    if not args.resume and is_generational(config):
+        return train_generations(config, store, quiet=args.quiet)
     callbacks = [] if args.quiet else [ProgressBar(config.method)]
     run_id, result = run_recorded(config, store, run_id=args.resume, callbacks=callbacks, resume=bool(args.resume))
     print(f"run {run_id}: {result.status}" + (f" ({result.message})" if result.message else ""))
     for key, value in result.final_metrics.items():
         print(f"  {key:15s} {value:.4f}" if isinstance(value, float) and value < 100 else f"  {key:15s} {value:g}")
     return 0 if result.status in ("done", "cancelled") else 1
+
+
+def train_generations(config: RunConfig, store: RunStore, *, quiet: bool) -> int:
+    """kdw train for a chain of generations (sequential FEED): one run per generation, each id printed."""
+    chain = run_generations(config, store, callbacks_for=lambda number, run_id: [] if quiet else [
+        ProgressBar(f"{config.method} gen {number}")])
+    for generation in chain:
+        result = generation.result
+        print(f"generation {generation.number}: run {generation.run_id}: {result.status}"
+              + (f" ({result.message})" if result.message else "")
+              + (f"  test_acc {result.final_metrics['test_acc']:.4f}" if "test_acc" in result.final_metrics else ""))
+    return 0 if all(g.result.status in ("done", "cancelled") for g in chain) else 1
 
 
 def methods(args: argparse.Namespace, runs_dir: Path) -> int:
@@ -169,4 +184,102 @@ def demo(args: argparse.Namespace, runs_dir: Path) -> int:
     epochs = _int_arg("epochs", args.epochs, 1)
     table = run_demo(RunStore(runs_dir), epochs=epochs)
     print(table.to_string(index=False))
+    return 0
+
+
+def presets(args: argparse.Namespace, runs_dir: Path) -> int:
+    """kdw presets: each shipped preset's name, description and file (for kdw train --config)."""
+    from .presets import list_presets
+
+    for preset in list_presets():
+        print(f"{preset.name}  {preset.description}\n{'':4s}kdw train --config {preset.path}")
+    return 0
+
+
+def reproduce(args: argparse.Namespace, runs_dir: Path) -> int:
+    """kdw reproduce NAME: run a scripted experiment, rewrite its section of the results file and print it."""
+    from .reproduce import run_experiment
+
+    section = run_experiment(args.experiment, quick=args.quick, runs_dir=runs_dir, results_file=Path(args.output))
+    print(section)
+    print(f"wrote the section to {args.output}")
+    return 0
+
+
+def _float_arg(name: str, value: str, low: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(name, f"{value!r} is not a number") from None
+    if not number >= low:
+        raise ConfigError(name, f"{number:g} is out of range; allowed: at least {low:g}")
+    return number
+
+
+def sweep(args: argparse.Namespace, runs_dir: Path) -> int:
+    """kdw sweep FILE: the cost estimate (probe runs), then every point × seed on the local engine or Ray,
+    one line per finished run, and the sweep id to find the runs by."""
+    from .sweep import default_concurrency, estimate_cost, expand, load_sweep, run_sweep
+
+    if args.engine != "ray" and (args.address or args.asha):
+        raise ConfigError("engine", "--address and --asha need --engine ray")
+    concurrency = _int_arg("max-concurrent", args.max_concurrent, 1) if args.max_concurrent else None
+    budget = _float_arg("budget-minutes", args.budget_minutes, 0.0) if args.budget_minutes else None
+    ray_options = {}
+    if args.engine == "ray":
+        ray_options = {"address": args.address,
+                       "cpus_per_trial": _float_arg("cpus-per-trial", args.cpus_per_trial, 0.01),
+                       "gpus_per_trial": _float_arg("gpus-per-trial", args.gpus_per_trial, 0.0), "asha": args.asha,
+                       "grace_period": _int_arg("grace-period", args.grace_period, 1)}
+        from .sweep_ray import import_ray
+
+        import_ray()  # a missing ray is reported before the probe runs
+    spec = load_sweep(args.file)
+    points = expand(spec, source=args.file)
+    print(f"sweep {spec.name}: {len(points)} runs ({len(points) // spec.seeds} points × {spec.seeds} seeds) "
+          f"over {', '.join(spec.swept_fields)}")
+    if not args.no_estimate:
+        cores = default_concurrency()
+        if args.engine == "local":  # single-threaded runs beyond the core count do not go faster together
+            parallel = min(concurrency or cores, cores)
+        else:
+            parallel = concurrency or max(1, int(cores // ray_options["cpus_per_trial"]))
+        estimate = estimate_cost(points, concurrency=parallel, budget_minutes=budget)
+        print(f"estimate: {estimate.summary()}")
+        warning = estimate.warning()
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+    if args.estimate_only:
+        return 0
+
+    def report(record, finished: int, total: int) -> None:
+        accuracy = record.final_metrics.get("test_acc")
+        print(f"[{finished}/{total}] {record.status:9s} {record.name}"
+              + (f"  test_acc {accuracy:.4f}" if accuracy is not None else "")
+              + (f"  ({record.message})" if record.message else ""), flush=True)
+
+    result = run_sweep(spec, runs_dir, engine=args.engine, max_concurrent=concurrency, on_run_end=report,
+                       **ray_options)
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(result.counts().items()))
+    print(f"sweep {result.sweep_id}: {counts} in {result.wall_seconds:.1f} s (runs dir {runs_dir})")
+    return 0 if set(result.counts()) <= {"done"} else 1
+
+
+def lessons(args: argparse.Namespace, runs_dir: Path) -> int:
+    """kdw lessons list|show NAME."""
+    from .lessons import get_lesson, lesson_link, list_lessons
+
+    if args.lessons_command == "list":
+        for lesson in list_lessons():
+            print(f"{lesson.name} (v{lesson.version})  {lesson.title}\n{'':4s}{lesson.commentary}")
+        return 0
+    lesson = get_lesson(args.name)
+    print(f"{lesson.name} (v{lesson.version}): {lesson.title}\n{lesson.commentary}\n")
+    print(f"train it:  kdw train --lesson {lesson.name}")
+    print(f"app link:  {lesson_link(lesson)}")
+    if lesson.hide:
+        print(f"hidden controls in the link: {', '.join(lesson.hide)}")
+    print("config:")
+    for key, value in lesson.config_values().items():
+        print(f"  {key}: {value}")
     return 0

@@ -2,12 +2,28 @@
 from __future__ import annotations
 
 from ..errors import ConfigError
+from .at import AttentionTransfer
 from .base import Batch, HyperParam, Method, StepOutput, StepState
 from .baseline import Baseline
+from .dafl import Dafl
+from .dml import DeepMutualLearning
+from .feed_parallel import FeedParallel
+from .feed_sequential import FeedSequential
+from .fitnets import FitNets
 from .kd import VanillaKD
+from .lwkd import LightweightTeacherKD
+from .pre_dfkd import PreDfkd
+from .qkd import QuantizedStudentKD
+from .rkd import RelationalKD
+from .speq import StochasticPrecisionEnsemble
 from .tfkd import TeacherFreeKD
 
-_REGISTRY: dict[str, type[Method]] = {cls.name: cls for cls in (Baseline, VanillaKD, TeacherFreeKD)}
+_REGISTRY: dict[str, type[Method]] = {cls.name: cls for cls in (Baseline, VanillaKD, TeacherFreeKD,
+                                                                    QuantizedStudentKD, StochasticPrecisionEnsemble)}
+
+_REGISTRY.update({cls.name: cls for cls in (Dafl, PreDfkd, LightweightTeacherKD)})  # data-free and lightweight-teacher methods
+_REGISTRY.update({cls.name: cls for cls in (FitNets, AttentionTransfer, RelationalKD, FeedParallel, FeedSequential,
+                                            DeepMutualLearning)})  # feature-, relation- and ensemble-based methods
 
 
 def list_methods() -> list[type[Method]]:
