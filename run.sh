@@ -42,7 +42,7 @@ python_env() {
   if [[ ! -f $STAMP || $(cat "$STAMP") != "$want" ]]; then
     log "installing Python packages into $VENV (first time: several minutes, PyTorch is large)"
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e ".[app,test,notebooks]"
+    "$VENV/bin/python" -m pip install -q -e ".[app,test,notebooks,ray]"
     echo "$want" >"$STAMP"
   fi
 }
