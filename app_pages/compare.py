@@ -5,7 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _shared as shared
-from workbench.viz import baseline_gains, compare_figure, comparison_table, gain_figure, seed_groups
+from workbench.errors import WorkbenchError
+from workbench.quant.report import weight_histograms
+from workbench.trained_students import load_trained_student
+from workbench.viz import (accuracy_size_figure, baseline_gains, compare_figure, comparison_table, gain_figure,
+                           seed_groups, size_points, weight_histogram_figure)
 
 CURVES = {"test_acc": "test accuracy", "train_acc": "train accuracy", "test_loss": "test loss",
           "train_loss": "train loss", "agreement": "agreement with the teacher", "kl": "KL(teacher ‖ student)"}
@@ -66,3 +70,21 @@ else:
         "gain (pts)": st.column_config.NumberColumn(format="%+.2f"),
         "± s.e. (pts)": st.column_config.NumberColumn(format="%.2f")})
     right.plotly_chart(gain_figure(gains), key="compare_gains")
+
+st.subheader("Accuracy versus model size")
+points = size_points(chosen)
+if points.empty:
+    st.caption("No finished run with a recorded size among the picked runs.")
+else:
+    st.plotly_chart(accuracy_size_figure(points), key="compare_size")
+quantised = [r for r in chosen if r.status == "done" and (str(r.config.get("w_bits", "32")) != "32")]
+if quantised:
+    st.subheader("Weight levels of a quantised student")
+    pick = st.selectbox("Run", [r.id for r in quantised], key="compare.histogram_run",
+                        format_func=lambda run_id: shared.run_label(records[run_id]))
+    try:
+        histograms = weight_histograms(load_trained_student(records[pick]))
+    except WorkbenchError as error:
+        st.warning(str(error))
+    else:
+        st.plotly_chart(weight_histogram_figure(histograms), key="compare_histograms")

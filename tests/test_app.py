@@ -275,3 +275,26 @@ def test_settings_from_the_environment_fall_back_with_a_notice(monkeypatch):
     settings, notices = Settings.from_env()
     assert settings.upload_limit_mb == 12.5 and settings.max_workers >= 1
     assert len(notices) == 1 and "KDW_MAX_WORKERS" in notices[0]
+
+
+def test_compare_page_charts_accuracy_against_size_and_a_ternary_students_weight_levels():
+    app = open_page("train", {**TINY_RUN, "w_bits": "ternary"})
+    app.button(key="start").click().run()
+    runs = store().list_runs()
+    assert runs and all(r.status == "done" for r in runs)
+    app.switch_page("app_pages/compare.py").run()
+    assert not app.exception
+    headers = [h.value for h in app.subheader]
+    assert "Accuracy versus model size" in headers and "Weight levels of a quantised student" in headers
+    assert len(app.get("plotly_chart")) >= 4  # curves, gains, size, histograms
+
+
+def test_a_ternary_students_saved_weights_use_three_levels_per_layer(tmp_path):
+    from conftest import tiny_config
+    from workbench.quant.report import weight_histograms
+    from workbench.runner import run_recorded
+    from workbench.trained_students import load_trained_student
+
+    run_id, _ = run_recorded(tiny_config(epochs=1, w_bits="ternary"), store())
+    histograms = weight_histograms(load_trained_student(store().get_run(run_id)))
+    assert histograms and all(len(levels) <= 3 for levels, _ in histograms.values())

@@ -630,3 +630,24 @@ def sweep_curves_figure(curves: pd.DataFrame, colour_by: str | None = None, metr
     figure.update_xaxes(title="epoch")
     figure.update_yaxes(title=metric.replace("_", " "))
     return _layout(figure, "Learning curves (✕: stopped early)", height=360)
+
+
+def weight_histogram_figure(histograms: dict[str, tuple[list[float], list[int]]]) -> go.Figure:
+    """One bar chart per quantised layer: the weight values the layer uses and how many weights take each."""
+    names = list(histograms) or ["(no quantised layer)"]
+    columns = min(3, len(names))
+    rows = -(-len(names) // columns)
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=names)
+    for position, name in enumerate(histograms):
+        levels, counts = histograms[name]
+        figure.add_trace(go.Bar(x=levels, y=counts, name=name, marker_color=colour(position), showlegend=False),
+                         row=position // columns + 1, col=position % columns + 1)
+    return _layout(figure, "Weight levels per quantised layer (value → count)", height=120 + 200 * rows)
+
+
+def size_points(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Finished runs as (label, size_kb, test_acc) points for the accuracy-versus-size chart."""
+    rows = [{"label": f"{r.config.get('method')} W{r.config.get('w_bits', '32')}A{r.config.get('a_bits', '32')}",
+             "size_kb": r.final_metrics["size_kb"], "test_acc": r.final_metrics["test_acc"]}
+            for r in records if "size_kb" in r.final_metrics and "test_acc" in r.final_metrics]
+    return pd.DataFrame(rows, columns=["label", "size_kb", "test_acc"])
