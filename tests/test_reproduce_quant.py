@@ -35,7 +35,10 @@ def test_quick_run_records_every_run_and_rewrites_only_its_own_section(tmp_path)
     assert "Machine:" in body and "SPEQ beats plain QAT" in body
 
 
-def test_cell_averages_finished_runs_and_names_the_unfinished():
-    rows = pd.DataFrame({"status": ["done", "done", "diverged"], "test_acc": [0.8, 0.9, float("nan")]})
+def test_cell_averages_finished_runs_and_notes_unfinished_and_collapsed_ones():
+    rows = pd.DataFrame({"status": ["done", "done", "diverged"], "test_acc": [0.8, 0.9, float("nan")],
+                         "collapsed": [False, False, False]})
     assert cell(rows) == "85.00 ± 7.07 (diverged)"
     assert cell(rows.iloc[:0]) == "n/a"
+    rows = pd.DataFrame({"status": ["done", "done"], "test_acc": [0.8, 0.1], "collapsed": [False, True]})
+    assert cell(rows) == "45.00 ± 49.50 (1 of 2 collapsed to chance)"

@@ -125,11 +125,15 @@ def run_all(configs: list[RunConfig], runs_dir: Path, workers: int) -> list[dict
 
 
 def results_frame(runs: list[tuple[Setting, Arm, RunConfig]], metrics: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per run: precision, recipe, seed, status, final test accuracy (NaN if unfinished) and model size."""
-    return pd.DataFrame([{"setting": setting.label, "arm": arm.label, "seed": config.seed, "status": final["status"],
-                          "test_acc": final["test_acc"] if final["status"] == "done" else float("nan"),
-                          "size_kb": final["size_kb"]}
-                         for (setting, arm, config), final in zip(runs, metrics)])
+    """One row per run: precision, recipe, seed, status, final test accuracy (NaN if unfinished), model size, and
+    whether it collapsed (finished below twice the chance accuracy)."""
+    rows = []
+    for (setting, arm, config), final in zip(runs, metrics):
+        accuracy = final["test_acc"] if final["status"] == "done" else float("nan")
+        rows.append({"setting": setting.label, "arm": arm.label, "seed": config.seed, "status": final["status"],
+                     "test_acc": accuracy, "size_kb": final["size_kb"],
+                     "collapsed": accuracy < 2.0 / dataset_info(config.dataset).num_classes})
+    return pd.DataFrame(rows)
 
 
 def accuracy_table(frame: pd.DataFrame, scale: Scale) -> str:
@@ -147,12 +151,14 @@ def accuracy_table(frame: pd.DataFrame, scale: Scale) -> str:
 
 
 def cell(rows: pd.DataFrame) -> str:
-    """Mean ± std accuracy (%) of the finished runs of one recipe, noting runs that did not finish; n/a if none."""
+    """Mean ± std accuracy (%) of the finished runs of one recipe, noting runs that did not finish or that
+    collapsed to near chance (they stay in the mean); n/a if none."""
     if rows.empty:
         return "n/a"
-    text = mean_std(rows.test_acc.dropna().tolist(), 100.0)
-    unfinished = rows[rows.status != "done"].status.tolist()
-    return text + (f" ({', '.join(unfinished)})" if unfinished else "")
+    notes = rows[rows.status != "done"].status.tolist()
+    if rows.collapsed.any():
+        notes.append(f"{int(rows.collapsed.sum())} of {len(rows)} collapsed to chance")
+    return mean_std(rows.test_acc.dropna().tolist(), 100.0) + (f" ({', '.join(notes)})" if notes else "")
 
 
 def comparison(frame: pd.DataFrame, setting: str, better: str, worse: str) -> str | None:
