@@ -122,12 +122,14 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     teacher, _ = get_teacher("cnn", "fashion-mnist", 0)
-    cache = logits_cache_file(Path(get_teacher("cnn", "fashion-mnist", 0)[1].path), "fashion-mnist", 0)
+    weights = Path(get_teacher("cnn", "fashion-mnist", 0)[1].path)
+    caches = [logits_cache_file(weights, "fashion-mnist", split) for split in ("train-all", "test")]
     load_dataset("fashion-mnist")  # file parsing is shared by both sides' later runs
     root = torchvision_root()
     plain, cold, warm = [], [], []
     for repeat in range(args.repeats):
-        cache.unlink(missing_ok=True)
+        for cache in caches:
+            cache.unlink(missing_ok=True)
         cold.append(workbench_epoch(repeat))
         warm.append(workbench_epoch(repeat))
         plain.append(plain_pytorch_epoch(teacher, root, repeat))

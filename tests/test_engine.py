@@ -55,15 +55,17 @@ def test_cache_runs_the_teacher_once_over_the_training_split(digits_teacher):
 
 
 def test_cached_logits_persist_on_disk_and_are_reused(tmp_path):
-    from workbench.teachers import load_teachers
+    from workbench.teachers import load_teachers, logits_cache_file
 
     config = tiny_config(epochs=1)
-    teachers, files = load_teachers(config)
-    assert not files[0].exists()
+    _, weights = load_teachers(config)
+    files = [logits_cache_file(weights[0], "digits", split) for split in ("train-400", "test")]
+    assert not any(file.exists() for file in files)
     first = fit(config)
-    assert files[0].exists()
+    assert all(file.exists() for file in files)
     second = fit(config)
     assert first.history[-1]["train_loss"] == second.history[-1]["train_loss"]
+    assert first.history[-1]["agreement"] == second.history[-1]["agreement"]
 
 
 class CountingTeacher(torch.nn.Module):

@@ -129,3 +129,25 @@ def test_kdw_presets_lists_each_preset_with_its_file(capsys):
     out = capsys.readouterr().out
     for preset in list_presets():
         assert preset.name in out and f"kdw train --config {preset.path}" in out
+
+
+def test_a_quantised_teacher_never_reads_the_full_precision_teachers_cached_test_logits():
+    from workbench.engine.teacher_bank import TeacherBank
+
+    class Constant(torch.nn.Module):
+        def __init__(self, value):
+            super().__init__()
+            self.value = value
+
+        def forward(self, x):
+            return torch.full((x.shape[0], 2), self.value)
+
+    bank = TeacherBank([Constant(1.0)])
+    x = torch.zeros(3, 1)
+    import tempfile
+    from pathlib import Path
+
+    file = Path(tempfile.mkdtemp()) / "test_logits.pt"
+    assert bank.split_logits(x, [file])[0].eq(1.0).all() and file.exists()
+    bank.replace(0, Constant(2.0))
+    assert bank.split_logits(x, [file])[0].eq(2.0).all()

@@ -160,8 +160,8 @@ def get_teacher(arch: str, dataset: str, seed: int = 0, *, device: torch.device 
 def load_teachers(config: RunConfig, *, device: torch.device | str = "cpu",
                   data_dir: str | Path | None = None) -> tuple[list[nn.Module], list[Path]]:
     """The teachers a run config names (the first from teacher_checkpoint when given, the rest from the
-    cache), and for each the file its training-split logits are cached in."""
-    teachers, logit_files = [], []
+    cache), and each one's weights file (which keys its logit caches, see `logits_cache_file`)."""
+    teachers, weight_files = [], []
     for position, arch in enumerate(config.teachers):
         if position == 0 and config.teacher_checkpoint:
             weights = Path(config.teacher_checkpoint)
@@ -170,13 +170,14 @@ def load_teachers(config: RunConfig, *, device: torch.device | str = "cpu",
             model, record = get_teacher(arch, config.dataset, config.teacher_seed, device=device, data_dir=data_dir)
             teachers.append(model)
             weights = Path(record.path)
-        logit_files.append(logits_cache_file(weights, config.dataset, config.train_subset, data_dir))
-    return teachers, logit_files
+        weight_files.append(weights)
+    return teachers, weight_files
 
 
-def logits_cache_file(weights: Path, dataset: str, train_subset: int, data_dir: str | Path | None = None) -> Path:
-    """Where a teacher's training-split logits are cached: keyed by its weights file (path, size, time)
-    and the split, so retraining or replacing the teacher never reuses stale logits."""
+def logits_cache_file(weights: Path, dataset: str, split: str, data_dir: str | Path | None = None) -> Path:
+    """Where a teacher's logits on a split (e.g. 'train-all', 'train-400', 'test') are cached: keyed by its
+    weights file (path, size, time) and the split, so retraining or replacing the teacher never reuses
+    stale logits."""
     stat = weights.stat()
     fingerprint = hashlib.sha256(f"{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    return cache_dir(data_dir) / "logits" / f"{dataset}__{train_subset or 'all'}__{weights.stem}__{fingerprint}.pt"
+    return cache_dir(data_dir) / "logits" / f"{dataset}__{split}__{weights.stem}__{fingerprint}.pt"

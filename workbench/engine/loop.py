@@ -102,14 +102,17 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     if config.w_bits != "32" or config.a_bits != "32":
         student = quantize(student, parse_bits(config.w_bits), int(config.a_bits))
     student = student.to(device)
-    logit_files = None
+    train_files = test_files = None
     if teachers is None and method_cls.teacher_need in ("one", "several"):
-        from ..teachers import load_teachers
+        from ..teachers import load_teachers, logits_cache_file
 
-        teachers, logit_files = load_teachers(config, device=device)
+        teachers, weight_files = load_teachers(config, device=device)
+        train_split = f"train-{config.train_subset or 'all'}"
+        train_files = [logits_cache_file(w, config.dataset, train_split) for w in weight_files]
+        test_files = [logits_cache_file(w, config.dataset, "test") for w in weight_files]
     bank = TeacherBank([t.to(device) for t in teachers or []], autocast=autocast)
     if config.cache_teacher_logits and not augment and bank.models and method_cls.reads_training_data:
-        bank.precompute(data.train.x, logit_files)
+        bank.precompute(data.train.x, train_files)
     method: Method = method_cls(student, bank, config.method_params, info.num_classes)
     method.prepare(info, config.batch_size)
     extra_params = [p for module in method.trainable_modules().values() for p in module.parameters()]
@@ -128,7 +131,7 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
         start_epoch, step, history = state["epoch"], state["step"], state["history"]
         best = max((row["test_acc"] for row in history), default=0.0)
 
-    teacher_test = [predict(t, data.test.x, autocast) for t in bank.models]
+    teacher_test = bank.split_logits(data.test.x, test_files)
     run_info = RunInfo(config.to_dict(), str(device), precision, steps_per_epoch, total_steps, start_epoch,
                        count_params(student), count_macs(student, info.in_channels, info.image_size),
                        model_size_kb(student), list(config.teachers) if bank.models else [])

@@ -29,6 +29,7 @@ class TeacherBank:
             teacher.eval()
             teacher.requires_grad_(False)
         self.train_logits: list[Tensor | None] = [None] * len(teachers)
+        self._replaced: set[int] = set()  # teachers swapped after loading: their weights' cache files do not apply
         self._autocast = autocast
 
     def __len__(self) -> int:
@@ -41,19 +42,29 @@ class TeacherBank:
         teacher.requires_grad_(False)
         self.models[which] = teacher
         self.train_logits[which] = None
+        self._replaced.add(which)
 
     @torch.no_grad()
-    def precompute(self, train_x: Tensor, cache_files: list[Path | None] | None = None) -> None:
+    def precompute(self, train_x: Tensor, cache_files: list[Path] | None = None) -> None:
         """Fill the logit cache for the whole training split, reading/writing `cache_files` where given."""
+        self.train_logits = list(self.split_logits(train_x, cache_files))
+
+    @torch.no_grad()
+    def split_logits(self, x: Tensor, cache_files: list[Path] | None = None) -> list[Tensor]:
+        """Each teacher's logits for all of `x` (a whole split), from its cache file when one is given and
+        valid, else computed in large batches (and written to that file)."""
         files = cache_files or [None] * len(self.models)
+        results = []
         for which, (teacher, file) in enumerate(zip(self.models, files)):
-            cached = _read_cache(file, train_x.shape[0]) if file is not None else None
+            file = None if which in self._replaced else file
+            cached = _read_cache(file, x.shape[0]) if file is not None else None
             if cached is None:
-                cached = torch.cat([self._forward(teacher, train_x[start:start + PRECOMPUTE_BATCH])
-                                    for start in range(0, train_x.shape[0], PRECOMPUTE_BATCH)])
+                cached = torch.cat([self._forward(teacher, x[start:start + PRECOMPUTE_BATCH])
+                                    for start in range(0, x.shape[0], PRECOMPUTE_BATCH)])
                 if file is not None:
                     _write_cache(file, cached)
-            self.train_logits[which] = cached.to(train_x.device)
+            results.append(cached.to(x.device))
+        return results
 
     @torch.no_grad()
     def logits(self, batch: Batch, which: int = 0) -> Tensor:
