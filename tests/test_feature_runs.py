@@ -138,4 +138,17 @@ def test_reproduce_feature_quick_writes_its_table(tmp_path, capsys):
     assert "Machine:" in section and "cores" in section and "nan" not in section
     dml_row = next(line for line in section.splitlines() if line.startswith("| DML"))
     assert "peer " in dml_row and "cohort " in dml_row
-    assert len(RunStore(tmp_path / "runs").list_runs(status="done")) == 10
+    assert "| Control: RKD with both weights 0" in section and "0 of 11 runs were reused" in section
+    assert len(RunStore(tmp_path / "runs").list_runs(status="done")) == 11
+
+
+def test_reproduce_reuses_the_runs_it_already_finished(tmp_path):
+    from workbench.reproduce import run_experiment
+
+    options = {"quick": True, "runs_dir": tmp_path / "runs", "results_file": tmp_path / "results.md"}
+    first = run_experiment("feature", **options)
+    second = run_experiment("feature", **options)
+    assert "0 of 11 runs were reused" in first and "11 of 11 runs were reused" in second
+    table = [line for line in first.splitlines() if line.startswith("| ")]
+    assert table == [line for line in second.splitlines() if line.startswith("| ")]
+    assert len(RunStore(tmp_path / "runs").list_runs()) == 11

@@ -2,7 +2,8 @@
 
 Every method trains the same student on the same fixed training subset for a few epochs, over several seeds;
 the table (mean ± std test accuracy, training time) goes to the results file's section. Jobs run in worker
-processes of one thread each (one per core)."""
+processes of one thread each (one per core). A run already finished in the run store with the very same config is
+reused rather than trained again, so an interrupted invocation continues where it stopped."""
 from __future__ import annotations
 
 import os
@@ -17,14 +18,16 @@ from typing import Any
 import torch
 
 from ..config import RunConfig
-from ..generations import run_generations
+from ..data import dataset_info
+from ..generations import generation_config, run_generations
 from ..runner import run_recorded
-from ..store import RunStore
+from ..store import RunRecord, RunStore
 from ..teachers import get_teacher
 from .report import machine_description, mean_std, write_section
 
 HEADING = "## Feature-, relation- and ensemble-based methods"
 SINGLE_TEACHER_METHODS = ("fitnets", "at", "rkd")  # what parallel FEED is compared with
+CHANCE_FACTOR = 1.5  # a test accuracy at most 1.5 / classes counts as a run that never left chance level
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Entry:
     method: str
     teachers: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    control: bool = False  # a control row, not a method compared with FEED
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ class Setup:
     workers: int
 
     def entries(self) -> list[Entry]:
-        """The rows: baseline, KD, FitNets, AT, RKD, DML, parallel FEED with 2 and 3 teachers, sequential FEED."""
+        """The rows: baseline, KD, FitNets, AT, RKD (and its clipping-only control), DML, parallel FEED with 2 and 3
+        teachers, sequential FEED."""
         single, second, third = self.teachers
         return [
             Entry("Baseline (no teacher)", "baseline"),
@@ -62,6 +67,8 @@ class Setup:
             Entry("FitNets", "fitnets", (single,)),
             Entry("Attention transfer", "at", (single,)),
             Entry("RKD", "rkd", (single,)),
+            Entry("Control: RKD with both weights 0 (CE + its gradient clipping)", "rkd", (single,),
+                  {"distance_weight": 0.0, "angle_weight": 0.0}, control=True),
             Entry("DML (2 students)", "dml", (), {"peers": 2}),
             Entry("FEED parallel, 2 teachers", "feed-parallel", (single, second)),
             Entry("FEED parallel, 3 teachers", "feed-parallel", (single, second, third)),
@@ -94,17 +101,48 @@ class Outcome:
     generation: int
     status: str
     metrics: dict[str, float]
+    reused: bool = False
 
 
 def train_job(setup: Setup, entry: Entry, seed: int, runs_dir: Path) -> list[Outcome]:
-    """Train one entry at one seed (all generations for sequential FEED), recorded in the run store."""
+    """Train one entry at one seed (all generations for sequential FEED), recorded in the run store; runs already
+    finished with the same config are reused."""
     torch.set_num_threads(1)
     store, config = RunStore(runs_dir), setup.config(entry, seed)
     if entry.method == "feed-sequential":
+        finished = finished_chain(store, config)
+        if finished:
+            return [Outcome(entry.label, seed, number, "done", record.final_metrics, reused=True)
+                    for number, record in enumerate(finished, start=1)]
         chain = run_generations(config, store)
         return [Outcome(entry.label, seed, g.number, g.result.status, g.result.final_metrics) for g in chain]
+    record = finished_run(store, config.to_dict())
+    if record is not None:
+        return [Outcome(entry.label, seed, 0, "done", {**last_epoch_extras(store, record.id), **record.final_metrics},
+                        reused=True)]
     run_id, result = run_recorded(config, store)
     return [Outcome(entry.label, seed, 0, result.status, {**last_epoch_extras(store, run_id), **result.final_metrics})]
+
+
+def finished_run(store: RunStore, config: dict[str, Any], parent_id: str | None = None) -> RunRecord | None:
+    """A finished run of exactly this config (and parent, when given) in the store, if there is one."""
+    return next((record for record in store.list_runs(status="done") if record.config == config
+                 and (parent_id is None or record.parent_id == parent_id)), None)
+
+
+def finished_chain(store: RunStore, config: RunConfig) -> list[RunRecord]:
+    """Every generation of a finished sequential-FEED chain of this config, or [] when any is missing."""
+    total = int(config.method_params["generations"])
+    chain: list[RunRecord] = []
+    for number in range(1, total + 1):
+        previous = chain[-1] if chain else None
+        record = finished_run(store, generation_config(config, number, total,
+                                                       previous.artifacts["student"] if previous else None).to_dict(),
+                              previous.id if previous else None)
+        if record is None:
+            return []
+        chain.append(record)
+    return chain
 
 
 def last_epoch_extras(store: RunStore, run_id: str) -> dict[str, float]:
@@ -148,16 +186,24 @@ def table_rows(setup: Setup, outcomes: list[Outcome]) -> list[list[str]]:
             rows.append([label, teachers, f"{len(done)}/{len(setup.seeds)}",
                          mean_std([o.metrics["test_acc"] for o in done], 100.0),
                          mean_std([o.metrics["train_seconds"] for o in done], 1.0, 1),
-                         str(int(done[0].metrics["params"])) if done else "–", extras(entry, done)])
+                         str(int(done[0].metrics["params"])) if done else "–",
+                         extras(entry, done, dataset_info(setup.dataset).num_classes)])
     return rows
 
 
-def extras(entry: Entry, done: list[Outcome]) -> str:
-    """What else a row should say (DML: the peer's and the cohort's accuracy)."""
+def extras(entry: Entry, done: list[Outcome], num_classes: int) -> str:
+    """What else a row should say: DML's peer and cohort accuracy, RKD's clipping, seeds stuck at chance level."""
+    notes = []
     if entry.method == "dml" and done:
-        return (f"peer {mean_std([o.metrics.get('peer1_test_acc', float('nan')) for o in done], 100.0)}, "
-                f"cohort {mean_std([o.metrics.get('cohort_test_acc', float('nan')) for o in done], 100.0)}")
-    return ""
+        notes.append(f"peer {mean_std([o.metrics['peer1_test_acc'] for o in done], 100.0)}, "
+                     f"cohort {mean_std([o.metrics['cohort_test_acc'] for o in done], 100.0)}")
+    if entry.method == "rkd":
+        notes.append("gradient norm clipped at 5 (max_grad_norm)")
+    stuck = [o for o in done if o.metrics["test_acc"] <= CHANCE_FACTOR / num_classes]
+    if stuck:
+        accuracies = ", ".join(f"{100 * o.metrics['test_acc']:.2f} %" for o in stuck)
+        notes.append(f"{len(stuck)} of {len(done)} seeds stayed at chance level ({accuracies})")
+    return "; ".join(notes)
 
 
 def accuracies_of(outcomes: list[Outcome], label: str, generation: int = 0) -> list[float]:
@@ -169,7 +215,7 @@ def accuracies_of(outcomes: list[Outcome], label: str, generation: int = 0) -> l
 def reading(setup: Setup, outcomes: list[Outcome]) -> str:
     """Sentences comparing parallel FEED with the best single-teacher feature method, from the numbers."""
     singles = [(entry.label, accuracies_of(outcomes, entry.label)) for entry in setup.entries()
-               if entry.method in SINGLE_TEACHER_METHODS]
+               if entry.method in SINGLE_TEACHER_METHODS and not entry.control]
     singles += [(f"single-teacher FEED ({entry.label}, generation 1)", accuracies_of(outcomes, entry.label, 1))
                 for entry in setup.entries() if entry.method == "feed-sequential"]
     singles = [(label, values) for label, values in singles if values]
@@ -207,7 +253,8 @@ def markdown(setup: Setup, outcomes: list[Outcome], teacher_accuracy: dict[str, 
         f"test accuracy after the last epoch, mean ± std over the seeds. Method hyperparameters are the defaults "
         f"shown by `kdw methods`. "
         f"Train time is the sum of the epochs' training time (evaluation excluded) of one run, with one thread; "
-        f"{setup.workers} run(s) at a time.",
+        f"{setup.workers} run(s) at a time. It is wall-clock time and grows when other work shares the cores, so "
+        f"compare times only between runs made together.",
         "",
         "Teachers (seed 0, test accuracy): " + ", ".join(f"{arch} {100 * acc:.2f} %"
                                                          for arch, acc in teacher_accuracy.items())
@@ -220,7 +267,10 @@ def markdown(setup: Setup, outcomes: list[Outcome], teacher_accuracy: dict[str, 
         "",
         reading(setup, outcomes),
         "",
-        f"Machine: {machine_description()}. Wall time of the whole script: {wall_seconds / 60:.1f} min.",
+        f"Machine: {machine_description()}. This invocation took {wall_seconds / 60:.1f} min; "
+        f"{sum(o.reused for o in outcomes)} of {len(outcomes)} runs were reused from the run store (trained by an "
+        f"earlier invocation). Train time summed over all runs: "
+        f"{sum(o.metrics.get('train_seconds', 0.0) for o in outcomes) / 60:.1f} min.",
     ]
     return "\n".join(lines)
 
