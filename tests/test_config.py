@@ -75,3 +75,8 @@ def test_broken_yaml_is_one_clear_error(tmp_path):
     path.write_text("temperature: [1,\n")
     with pytest.raises(Exception, match="not valid YAML"):
         load_config_file(path)
+
+
+def test_student_may_carry_a_width_but_not_an_unknown_name():
+    assert RunConfig.from_dict({"student": "cnn:16"}).student == "cnn:16"
+    assert "student" in errors_of({"student": "vgg:16"})

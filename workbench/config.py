@@ -29,6 +29,7 @@ class FieldSpec:
     low_open: bool = False  # True: the value must be strictly greater than `low`
     choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None
     group: str = "training"
+    model_spec: bool = False  # the value may carry a width suffix, `name:width`, checked by the model zoo
 
     def allowed(self) -> str:
         """A short phrase saying which values are allowed."""
@@ -66,7 +67,8 @@ class FieldSpec:
         except (TypeError, ValueError):
             raise ConfigError(self.name, f"{value!r} is not a valid {self.kind.__name__}; allowed: {self.allowed()}") from None
         text = str(value).strip()
-        if self.choices is not None and text not in self.choice_list():
+        base = text.split(":", 1)[0] if self.model_spec else text
+        if self.choices is not None and base not in self.choice_list():
             raise ConfigError(self.name, f"{text!r} is not allowed; {self.allowed()}")
         return text
 
@@ -130,7 +132,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("teacher_checkpoint", str, "a state_dict (.pt) to load into the first teacher instead of the cache",
               group="models"),
     FieldSpec("teacher_seed", int, "seed of the cached teacher to use or train", low=0, high=2**31 - 1, group="models"),
-    FieldSpec("student", str, "student architecture (name or name:width)", choices=_model_names, group="models"),
+    FieldSpec("student", str, "student architecture (name or name:width)", choices=_model_names, group="models",
+              model_spec=True),
     FieldSpec("method", str, "the distillation method", choices=_method_names, group="method"),
     FieldSpec("temperature", float, "softmax temperature T for soft targets", low=0.0, high=100.0, low_open=True,
               group="method"),
