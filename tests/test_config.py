@@ -80,3 +80,5 @@ def test_broken_yaml_is_one_clear_error(tmp_path):
 def test_student_may_carry_a_width_but_not_an_unknown_name():
     assert RunConfig.from_dict({"student": "cnn:16"}).student == "cnn:16"
     assert "student" in errors_of({"student": "vgg:16"})
+    assert "from 1 to" in errors_of({"student": "cnn:0"})["student"]
+    assert "takes no width" in errors_of({"student": "resnet8:4"})["student"]

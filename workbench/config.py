@@ -68,6 +68,8 @@ class FieldSpec:
             raise ConfigError(self.name, f"{value!r} is not a valid {self.kind.__name__}; allowed: {self.allowed()}") from None
         text = str(value).strip()
         base = text.split(":", 1)[0] if self.model_spec else text
+        if self.model_spec and ":" in text:
+            _check_model_width(self.name, text)
         if self.choices is not None and base not in self.choice_list():
             raise ConfigError(self.name, f"{text!r} is not allowed; {self.allowed()}")
         return text
@@ -100,6 +102,18 @@ class FieldSpec:
                 if base not in self.choice_list():
                     raise ConfigError(self.name, f"{name!r} is not allowed; {self.allowed()}")
         return names
+
+
+def _check_model_width(field: str, spec: str) -> None:
+    """A `name:width` model spec names a model that takes a width, and a width the zoo allows."""
+    from .models.registry import MAX_WIDTH, MODELS
+
+    name, width = spec.split(":", 1)
+    entry = MODELS.get(name.strip().lower())
+    if entry is not None and entry.default_width is None:
+        raise ConfigError(field, f"{name!r} takes no width; only {', '.join(n for n, e in MODELS.items() if e.default_width)} do")
+    if not width.strip().isdigit() or not 1 <= int(width) <= MAX_WIDTH:
+        raise ConfigError(field, f"width in {spec!r} must be an integer from 1 to {MAX_WIDTH}")
 
 
 def _dataset_names() -> tuple[str, ...]:
