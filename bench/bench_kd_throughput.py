@@ -29,6 +29,7 @@ from workbench.data import load_dataset
 from workbench.data.fashion_mnist import SYSTEM_DIRS
 from workbench.engine import fit
 from workbench.models import create_model
+from workbench.reproduce.report import cpu_model
 from workbench.teachers import get_teacher, logits_cache_file
 
 TEMPERATURE, ALPHA, BATCH, LR = 4.0, 0.9, 128, 0.005
@@ -101,15 +102,7 @@ def workbench_epoch(seed: int) -> dict[str, float]:
 
 def machine() -> str:
     """CPU model, cores used and library versions."""
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}; {torch.get_num_threads()} torch threads on {__import__('os').cpu_count()} cores; "
+    return (f"{cpu_model()}; {torch.get_num_threads()} torch threads on {__import__('os').cpu_count()} cores; "
             f"torch {torch.__version__}; Python {platform.python_version()}")
 
 

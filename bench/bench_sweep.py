@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from workbench.reproduce.report import cpu_model
 from workbench.runner import run_recorded
 from workbench.store import RunStore
 from workbench.sweep import expand, parse_sweep, run_sweep
@@ -69,17 +70,6 @@ def start_ray(cpus: int, attempts: int = 3) -> float:
             print(f"ray start attempt {attempt + 1} failed: {str(error).splitlines()[0]}", flush=True)
             ray.shutdown()
     raise SystemExit(f"Ray did not start in {attempts} attempts")
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux), or the platform's processor string."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def report(rows: list[tuple[str, float, int]], runs: int, args: argparse.Namespace, load: tuple[float, ...]) -> str:
