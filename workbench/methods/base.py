@@ -193,8 +193,12 @@ class Method:
             total = sum(output.terms.values())
         optimizer.zero_grad(set_to_none=True)
         total.backward()
+        self.before_optimizer_step(optimizer)
         optimizer.step()
         return output
+
+    def before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Called between backward and the optimiser step of the default `train_step` (e.g. to clip gradients)."""
 
     def state_dict(self) -> dict[str, Any]:
         """The method's own trainable state, for checkpoints."""

@@ -119,19 +119,11 @@ class RelationalKD(Method):
         """The one feature pair whose relations are compared."""
         return list(self.matches)
 
-    def train_step(self, batch: Batch, state: StepState, optimizer: torch.optim.Optimizer,
-                   autocast: Any) -> StepOutput:
-        """One step on the summed loss terms, the gradient norm clipped to max_grad_norm (when above 0)."""
-        with autocast():
-            output = self.loss_terms(batch, state)
-            total = sum(output.terms.values())
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
+    def before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Clip the gradient norm to max_grad_norm (when above 0) before the step."""
         if float(self.params["max_grad_norm"]) > 0:
             parameters = [p for group in optimizer.param_groups for p in group["params"]]
             torch.nn.utils.clip_grad_norm_(parameters, float(self.params["max_grad_norm"]))
-        optimizer.step()
-        return output
 
     def loss_terms(self, batch: Batch, state: StepState) -> StepOutput:
         """Cross-entropy and the weighted distance and angle losses (a term with weight 0 is left out)."""
