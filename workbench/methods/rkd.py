@@ -1,7 +1,7 @@
 """Relational knowledge distillation (Park, Kim, Lu & Cho, 2019): distances and angles between samples."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
