@@ -7,6 +7,7 @@ import time
 import pytest
 
 from conftest import tiny_config
+from workbench.errors import WorkbenchError
 from workbench.executor import Executor, JobTable
 from workbench.store import FINISHED
 
@@ -110,6 +111,38 @@ def test_killed_worker_marks_its_run_failed(executor):
     wait_for(lambda: finished(executor, run_id), timeout=10)
     record = executor.store.get_run(run_id)
     assert record.status == "failed" and "worker process exited" in record.message
+
+
+def chain_runs(executor, first):
+    """The runs of the chain that starts at `first`, oldest first."""
+    group = executor.store.get_run(first).group_id
+    return sorted(executor.store.list_runs(group_id=group), key=lambda record: record.created)
+
+
+def test_worker_trains_every_generation_of_a_sequential_feed_job(executor):
+    config = tiny_config(method="feed-sequential", epochs=1, train_subset=300, method_params={"generations": 3})
+    first = executor.submit(config, owner="alice", group_id="chain-app")
+    wait_for(lambda: len(chain_runs(executor, first)) == 3 and all(finished(executor, r.id)
+                                                                   for r in chain_runs(executor, first)), timeout=120)
+    runs = chain_runs(executor, first)
+    assert [r.status for r in runs] == ["done", "done", "done"], [r.message for r in runs]
+    assert [r.parent_id for r in runs] == [None, runs[0].id, runs[1].id]
+    assert {r.owner for r in runs} == {"alice"}
+    progress = executor.progress([r.id for r in runs])
+    assert all(progress[r.id].total > 0 and progress[r.id].fraction == 1.0 for r in runs)
+
+
+def test_cancelling_a_later_generation_stops_the_chain(executor):
+    config = tiny_config(method="feed-sequential", epochs=2, train_subset=0, batch_size=16,
+                         method_params={"generations": 3})  # seconds per generation
+    first = executor.submit(config, owner="bob", group_id="chain-cancel")
+    second = wait_for(lambda: next((r.id for r in chain_runs(executor, first)[1:]), None), timeout=60)
+    with pytest.raises(WorkbenchError, match="another session"):
+        executor.cancel(second, owner="carol")
+    executor.cancel(second, owner="bob")
+    wait_for(lambda: finished(executor, second), timeout=30)
+    runs = chain_runs(executor, first)
+    assert [r.status for r in runs] == ["done", "cancelled"], [r.message for r in runs]
 
 
 def test_inline_executor_runs_the_job_before_submit_returns(tmp_path):

@@ -150,14 +150,33 @@ class JobTable:
         with self.connect() as db:
             db.execute("UPDATE executor_jobs SET cancel_at=COALESCE(cancel_at, ?) WHERE run_id=?", (time.time(), run_id))
 
-    def cancel_times(self, run_ids: list[str]) -> dict[str, float]:
-        """When a cancel was asked for, per job that has one."""
-        if not run_ids:
-            return {}
-        marks = ",".join("?" * len(run_ids))
+    def add_follow_on(self, run_id: str, first_run_id: str) -> None:
+        """Record a run that a job started itself (a later generation of a chain) as a job claimed by the same
+        dispatcher and worker as the job `first_run_id`, so it gets progress, cancellation and crash handling."""
         with self.connect() as db:
-            rows = db.execute(f"SELECT run_id, cancel_at FROM executor_jobs WHERE cancel_at IS NOT NULL "
-                              f"AND run_id IN ({marks})", run_ids).fetchall()
+            db.execute("INSERT OR IGNORE INTO executor_jobs (run_id, kind, created, dispatcher_pid, worker_pid, boot_id) "
+                       "SELECT ?, kind, ?, dispatcher_pid, worker_pid, boot_id FROM executor_jobs WHERE run_id=?",
+                       (run_id, time.time(), first_run_id))
+
+    def unfinished_on(self, worker_pid: int) -> list[str]:
+        """The unfinished runs a worker process holds (its job, and any runs that job started itself)."""
+        marks = ",".join("?" * len(FINISHED))
+        with self.connect() as db:
+            rows = db.execute(f"SELECT j.run_id FROM executor_jobs j JOIN runs r ON r.id = j.run_id WHERE "
+                              f"j.worker_pid=? AND j.dispatcher_pid > 0 AND r.status NOT IN ({marks})",
+                              (worker_pid, *FINISHED)).fetchall()
+        return [row[0] for row in rows]
+
+    def cancel_times(self, worker_pids: list[int]) -> dict[int, float]:
+        """Per worker process, when a cancel was first asked for one of the unfinished runs it holds."""
+        if not worker_pids:
+            return {}
+        pid_marks, status_marks = ",".join("?" * len(worker_pids)), ",".join("?" * len(FINISHED))
+        with self.connect() as db:
+            rows = db.execute(f"SELECT j.worker_pid, MIN(j.cancel_at) FROM executor_jobs j JOIN runs r ON r.id = j.run_id "
+                              f"WHERE j.cancel_at IS NOT NULL AND j.worker_pid IN ({pid_marks}) "
+                              f"AND r.status NOT IN ({status_marks}) GROUP BY j.worker_pid",
+                              (*worker_pids, *FINISHED)).fetchall()
         return dict(rows)
 
     def latest(self, kind: str) -> str | None:
@@ -194,10 +213,12 @@ def teacher_job_config(arch: str, dataset: str, *, seed: int = 0, epochs: int | 
 
 
 def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
-    """Run one job to its end in this process (a worker, or the caller in inline mode); returns its status.
+    """Run one job to its end in this process (a worker, or the caller in inline mode); returns its status
+    (for a chain of generations, that of the first: each later generation is a run of its own).
 
     Errors are recorded on the run (the runner marks it failed with a one-line message); nothing is raised."""
     from .engine import Callback, RunInfo
+    from .generations import is_generational, run_generations
     from .runner import CancelPoller, StoreRecorder, run_recorded
 
     store = RunStore(runs_dir)
@@ -205,17 +226,29 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
     record = store.get_run(run_id)
 
     class TotalSteps(Callback):
-        """Writes the run's step total to the job table once training is set up."""
+        """Writes a run's step total to the job table once training is set up."""
+
+        def __init__(self, target: str) -> None:
+            self.target = target
 
         def on_start(self, info: RunInfo) -> None:
-            jobs.set_total_steps(run_id, info.total_steps)
+            jobs.set_total_steps(self.target, info.total_steps)
+
+    def generation_callbacks(number: int, generation_run_id: str) -> list[Callback]:
+        """A later generation of a chain becomes a job of this worker as it starts."""
+        if generation_run_id != run_id:
+            jobs.add_follow_on(generation_run_id, run_id)
+        return [TotalSteps(generation_run_id)]
 
     try:
         config = RunConfig.from_dict(record.config)
         if kind == "teacher":
-            return _train_teacher_job(config, store, run_id, [StoreRecorder(store, run_id), TotalSteps()],
+            return _train_teacher_job(config, store, run_id, [StoreRecorder(store, run_id), TotalSteps(run_id)],
                                       CancelPoller(store, run_id))
-        run_recorded(config, store, run_id=run_id, callbacks=[TotalSteps()])
+        if is_generational(config):
+            run_generations(config, store, callbacks_for=generation_callbacks, first_run_id=run_id)
+        else:
+            run_recorded(config, store, run_id=run_id, callbacks=[TotalSteps(run_id)])
     except WorkbenchError as error:
         if store.get_run(run_id).status not in FINISHED:
             store.finish(run_id, "failed", message=str(error))
@@ -470,21 +503,20 @@ class Executor:
                 self._settle_dead(worker)
 
     def _settle_dead(self, worker: _Worker) -> None:
-        """Record how a run ended whose worker died before reporting it done."""
-        if self.store.get_run(worker.run_id).status in FINISHED:
-            return
-        if worker.terminated_at is not None:
-            message = f"stopped by force: it did not stop within {self.grace_seconds:g} s of the cancel request"
-            self.store.finish(worker.run_id, "cancelled", message=message)
-        else:
-            message = f"the worker process exited (code {worker.process.exitcode}) before the run finished"
-            self.store.finish(worker.run_id, "failed", message=message)
+        """Record how the runs ended whose worker died before reporting its job done."""
+        for run_id in self.jobs.unfinished_on(worker.process.pid or 0):
+            if worker.terminated_at is not None:
+                message = f"stopped by force: it did not stop within {self.grace_seconds:g} s of the cancel request"
+                self.store.finish(run_id, "cancelled", message=message)
+            else:
+                message = f"the worker process exited (code {worker.process.exitcode}) before the run finished"
+                self.store.finish(run_id, "failed", message=message)
 
     def _enforce_cancels(self) -> None:
-        busy = {worker.run_id: worker for worker in self._pool if worker.run_id}
+        busy = {worker.process.pid or 0: worker for worker in self._pool if worker.run_id}
         now = time.time()
-        for run_id, asked_at in self.jobs.cancel_times(list(busy)).items():
-            worker = busy[run_id]
+        for pid, asked_at in self.jobs.cancel_times(list(busy)).items():
+            worker = busy[pid]
             if now - asked_at < self.grace_seconds:
                 continue
             if worker.terminated_at is None:

@@ -50,10 +50,11 @@ def run_generations(config: RunConfig, store: RunStore, *,
     `callbacks_for(number, run_id)` gives the callbacks of each generation as it starts (e.g. a progress bar,
     or a way to learn the new run id); `teachers` are generation 1's teacher modules (loaded from the cache when
     None); `first_run_id` is an already created run (e.g. queued by the app) to train generation 1 in, whose group
-    id the chain then shares. The chain stops early when a generation does not finish (cancelled, diverged)."""
+    id and owner the chain then shares. The chain stops early when a generation does not finish (cancelled, diverged)."""
     total = int(config.method_params.get("generations", 1))
-    existing_group = store.get_run(first_run_id).group_id if first_run_id else None
-    group_id = existing_group or f"chain-{uuid.uuid4().hex[:10]}"
+    first = store.get_run(first_run_id) if first_run_id else None
+    group_id = (first.group_id if first else None) or f"chain-{uuid.uuid4().hex[:10]}"
+    owner = first.owner if first else ""
     chain: list[Generation] = []
     parent_id: str | None = None
     previous_student: str | None = None
@@ -64,7 +65,7 @@ def run_generations(config: RunConfig, store: RunStore, *,
             run_id = first_run_id
         else:
             run_id = store.create_run(generation.to_dict(), name=generation.name, parent_id=parent_id,
-                                      group_id=group_id)
+                                      group_id=group_id, owner=owner)
         callbacks = list(callbacks_for(number, run_id)) if callbacks_for is not None else []
         _, result = run_recorded(generation, store, run_id=run_id, callbacks=callbacks, cancel_event=cancel_event,
                                  teachers=teacher_modules)
