@@ -65,6 +65,7 @@ def main() -> None:
     _lessons.sidebar()
     shared.show_notices()
     _lessons.hide_controls()
+    shared.remember_owner()
     shared.executor()  # the worker pool starts now and warms up (in its own processes) while the page is drawn
     page.run()
     shared.sync_url()

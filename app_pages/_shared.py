@@ -2,12 +2,12 @@
 (restored from the URL on a session's first run), and binding widgets to that setup."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import streamlit as st
 
 from workbench.app_state import Settings, Setup, setup_from_query
+from workbench.classroom import new_owner_id, owner_cookie_script, owner_from_cookies
 from workbench.config import FIELD_BY_NAME
 from workbench.executor import Executor
 from workbench.store import RunRecord, RunStore
@@ -46,8 +46,21 @@ def store() -> RunStore:
 
 
 def owner() -> str:
-    """An id of this browser session, recorded as the owner of the runs it starts."""
-    return st.session_state.setdefault("owner", uuid.uuid4().hex[:8])
+    """This browser's owner id, recorded on the runs it starts: the one its cookie holds, so a reload or another
+    tab of the same browser is the same owner; a browser without one gets a new id (see `remember_owner`)."""
+    if "owner" not in st.session_state:
+        known = owner_from_cookies(st.context.cookies)
+        st.session_state.owner = known or new_owner_id()
+        st.session_state.owner_unsaved = known is None
+    return st.session_state.owner
+
+
+def remember_owner() -> None:
+    """Store a newly made owner id in the browser's cookie (once per session; drawn as an invisible element)."""
+    owner()
+    if st.session_state.pop("owner_unsaved", False):
+        with st.sidebar:
+            st.html(owner_cookie_script(owner()), unsafe_allow_javascript=True)
 
 
 def setup() -> Setup:

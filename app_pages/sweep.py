@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _shared as shared
+from workbench.classroom import GALLERY_OWNERS
 from workbench.config import FIELD_BY_NAME
 from workbench.errors import WorkbenchError
 from workbench.store import FINISHED
@@ -71,7 +72,7 @@ if sweep_spec is not None:
 
 st.subheader("Interactions")
 store = shared.store()
-sweeps = list_sweeps(store)
+sweeps = list_sweeps(store, owners=(shared.owner(), *GALLERY_OWNERS))  # this browser's and the gallery's
 if not sweeps:
     st.info("No sweeps yet: start one above, or with `kdw sweep FILE.yaml`.")
     st.stop()

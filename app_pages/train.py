@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
 import streamlit as st
 
 from app_pages import _shared as shared
+from workbench.classroom import can_cancel, queue_positions, session_view
 from workbench.errors import WorkbenchError
 from workbench.store import FINISHED, RunRecord
 from workbench.viz import accuracy_figure, agreement_kl_figure, loss_terms_figure
+
+SAMPLE_KINDS = {"samples_generated": "generated images", "samples_replayed": "replayed from the memory VAE"}
 
 setup = shared.setup()
 config = setup.config
@@ -27,16 +31,19 @@ def start_runs() -> None:
         st.session_state["train.error"] = str(error)
 
 
-def cancel_all(run_ids: list[str]) -> None:
-    """Cancel each of these runs."""
+def cancel_runs(run_ids: list[str]) -> None:
+    """Cancel these runs of this session (the executor refuses another session's, with a message)."""
     for run_id in run_ids:
-        shared.executor().cancel(run_id)
+        try:
+            shared.executor().cancel(run_id, owner=shared.owner())
+        except WorkbenchError as error:
+            st.session_state["train.cancel_error"] = str(error)
 
 
-def progress_text(record: RunRecord, done: int, total: int, seconds_left: float | None) -> str:
+def progress_text(record: RunRecord, done: int, total: int, seconds_left: float | None, ahead: int = 0) -> str:
     """What a run's progress bar says."""
     if record.status == "queued":
-        return "waiting for a free worker"
+        return "waiting for a free worker" + (f" ({ahead} run(s) ahead in the queue)" if ahead else "")
     if record.status == "running" and not total:
         return "setting up (data, teacher logits)"
     text = f"step {done} of {total or '?'}"
@@ -44,38 +51,65 @@ def progress_text(record: RunRecord, done: int, total: int, seconds_left: float 
                    else "")
 
 
+def sample_grids(records: list[RunRecord]) -> None:
+    """The newest grid of generated (and replayed) images of each run that makes its own training images."""
+    grids = [(record, name, path) for record in records for name, path in sorted(record.artifacts.items())
+             if name.startswith("samples_") and Path(path).exists()]
+    if not grids:
+        return
+    st.subheader("Current training images")
+    st.caption("The images the student is trained on now, as the generator (and, for PRE-DFKD, the memory VAE) "
+               "makes them; updated at the end of every epoch.")
+    for column, (record, name, path) in zip(st.columns(min(len(grids), 3)) * len(grids), grids):
+        column.image(Path(path).read_bytes(), caption=f"{record.name}: {SAMPLE_KINDS.get(name, name)}",
+                     width="stretch")
+
+
 @st.fragment(run_every=1.0)
 def live_panel() -> None:
-    """The watched runs (the newest group, and whatever is still queued or running): status, progress,
-    cancel, and their loss terms, accuracy, agreement and KL, re-read from the store every second."""
+    """This session's watched runs (its newest group, and whatever of its own or the gallery's is still queued or
+    running): status, progress, cancel (own runs only), and their loss terms, accuracy, agreement and KL and
+    sample grids, re-read from the store every second."""
     runner = shared.executor()
+    me = shared.owner()
     recent = shared.store().recent_runs(limit=200)
-    group = st.session_state.get("train.group") or next((r.group_id for r in recent if r.group_id), None)
-    watched = [r for r in recent if group is not None and r.group_id == group]
-    active = [r for r in recent if r.status not in FINISHED and r not in watched]
-    rows = list(reversed(watched + active))
+    view = session_view(recent, me)
+    group = st.session_state.get("train.group") or next((r.group_id for r in view.own if r.group_id), None)
+    watched = [r for r in view.own if group is not None and r.group_id == group]
+    active = [r for r in view.own + view.gallery if r.status not in FINISHED and r not in watched]
+    rows = sorted(watched + active, key=lambda r: r.created)
     if not rows:
-        st.info("No runs yet: press Start.")
+        busy = sum(r.status not in FINISHED for r in recent)
+        st.info("No runs yet: press Start." + (f" The server is busy with {busy} run(s) of other browsers; yours "
+                                                "will wait for a free worker." if busy else ""))
         return
+    if "train.cancel_error" in st.session_state:
+        st.error(st.session_state.pop("train.cancel_error"))
     progress = runner.progress([r.id for r in rows])
-    unfinished = [r.id for r in rows if r.status not in FINISHED]
+    ahead = queue_positions(recent)
+    cancellable = [r.id for r in rows if r.status not in FINISHED and can_cancel(r, me)]
     for record in rows:
         name, bar, action = st.columns([3, 5, 1], vertical_alignment="center")
-        name.markdown(f"**{record.name}** · {shared.status_text(record)}")
+        gallery = "" if record.owner == me else " · shared gallery"
+        name.markdown(f"**{record.name}**{gallery} · {shared.status_text(record)}")
         step = progress[record.id]
         elapsed = time.time() - record.started if record.started else 0.0
-        bar.progress(step.fraction, text=progress_text(record, step.done, step.total, step.seconds_left(elapsed)))
-        if record.id in unfinished:
-            action.button("Cancel", key=f"cancel_{record.id}", on_click=runner.cancel, args=(record.id,))
-    if len(unfinished) > 1:
-        st.button("Cancel all", key="cancel_all", on_click=cancel_all, args=(unfinished,))
-    charted = watched or active
-    labels = {r.id: r.name for r in reversed(charted)}
+        bar.progress(step.fraction, text=progress_text(record, step.done, step.total, step.seconds_left(elapsed),
+                                                       ahead.get(record.id, 0)))
+        if record.id in cancellable:
+            action.button("Cancel", key=f"cancel_{record.id}", on_click=cancel_runs, args=([record.id],))
+    if len(cancellable) > 1:
+        st.button("Cancel all mine", key="cancel_all", on_click=cancel_runs, args=(cancellable,))
+    st.caption("Listed: your runs and the shared gallery (runs started from the command line or a notebook); "
+               "other browsers' runs are not shown. Only the browser that started a run can cancel it.")
+    charted = sorted(watched or active, key=lambda r: r.created)
+    labels = {r.id: r.name for r in charted}
     metrics = shared.store().metrics_frame(list(labels))
     st.plotly_chart(loss_terms_figure(metrics, labels), key="live_loss")
     left, right = st.columns(2)
     left.plotly_chart(accuracy_figure(metrics, labels), key="live_accuracy")
     right.plotly_chart(agreement_kl_figure(metrics, labels), key="live_agreement")
+    sample_grids(charted)
 
 
 teachers = ", ".join(config.teachers) + (" (uploaded)" if config.teacher_checkpoint else "")

@@ -158,3 +158,33 @@ def test_a_one_epoch_digits_run_draws_live_points_and_shows_on_compare(page, app
     assert page.locator("[data-testid=stMultiSelect]").filter(has_text="kd · seed 11").count() == 1
     assert page.locator(".st-key-compare_curves .js-plotly-plot").count() == 1
     screenshot(page, "compare-run")
+
+
+def test_a_reload_keeps_a_browsers_runs_and_another_browser_neither_sees_nor_cancels_them(browser, app_url):
+    mine = browser.new_context(viewport={"width": 1400, "height": 2400})
+    tab = mine.new_page()
+    tab.set_default_timeout(60_000)
+    open_app(tab, f"{app_url}/train?epochs=30&train_subset=0&batch_size=8&seed=21")
+    tab.get_by_role("button", name="Start").click()
+    tab.locator("[data-testid=stMarkdownContainer]").filter(has_text="kd · seed 21").wait_for()
+    assert [c["value"] for c in mine.cookies() if c["name"] == "kdw_owner"], "no owner cookie was stored"
+    tab.reload()
+    tab.locator("[data-testid=stMarkdownContainer]").filter(has_text="kd · seed 21").wait_for()
+    tab.get_by_role("button", name="Cancel all mine").wait_for()  # still this browser's runs after the reload
+
+    theirs = browser.new_context(viewport={"width": 1400, "height": 1400})
+    other = theirs.new_page()
+    other.set_default_timeout(60_000)
+    open_app(other, f"{app_url}/train")
+    other.get_by_role("button", name="Start").wait_for()
+    settle(other, 1.5)
+    assert other.locator("[data-testid=stMarkdownContainer]").filter(has_text="seed 21").count() == 0
+    assert other.get_by_role("button", name="Cancel").count() == 0
+    screenshot(other, "train-another-browser")
+    theirs.close()
+
+    tab.get_by_role("button", name="Cancel all mine").click()
+    tab.locator("[data-testid=stMarkdownContainer]").filter(has_text="kd · seed 21").filter(
+        has_text="cancelled").wait_for()
+    screenshot(tab, "train-cancelled-after-reload")
+    mine.close()

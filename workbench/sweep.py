@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
 import yaml
 
@@ -545,11 +545,12 @@ def wait_for_runs(store: RunStore, run_ids: list[str], on_run_end: RunEnded | No
             time.sleep(poll_seconds)
 
 
-def list_sweeps(store: RunStore) -> list[dict[str, Any]]:
-    """The sweeps in a store, newest first: id, name (from the saved spec), runs and how many are finished."""
+def list_sweeps(store: RunStore, owners: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """The sweeps in a store (only those started by `owners`, when given), newest first: id, name (from the
+    saved spec), runs and how many are finished."""
     sweeps: dict[str, dict[str, Any]] = {}
     for record in store.recent_runs(1_000_000):
-        if not (record.group_id or "").startswith(SWEEP_PREFIX):
+        if not (record.group_id or "").startswith(SWEEP_PREFIX) or (owners is not None and record.owner not in owners):
             continue
         entry = sweeps.setdefault(record.group_id, {"id": record.group_id, "name": record.group_id, "runs": 0,
                                                     "finished": 0, "done": 0})

@@ -1,0 +1,73 @@
+"""Many browsers on one server: who a browser is (its cookie), which runs its pages list, and that only the
+browser that started a run can cancel it (AppTest for the pages; the browser test covers the cookie)."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import tiny_config
+from test_app import APP, store
+from workbench.classroom import OWNER_COOKIE, new_owner_id, owner_cookie_script, owner_from_cookies, queue_positions
+
+ME, OTHER = "a" * 16, "b" * 16
+
+
+@pytest.fixture(autouse=True)
+def inline_executor(monkeypatch):
+    """Runs started from a page train in the test's process, before the click returns."""
+    monkeypatch.setenv("KDW_EXECUTOR", "inline")
+
+
+def open_as(owner, page):
+    """A session of the browser `owner` on `page`."""
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.session_state["owner"] = owner
+    app.switch_page(f"app_pages/{page}.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def running_run(owner, name):
+    """A run in the store that looks as if a worker were training it."""
+    return store().create_run(tiny_config(name=name).to_dict(), name=name, status="running", owner=owner,
+                              group_id=f"group-{owner or 'cli'}")
+
+
+def test_owner_ids_are_read_only_from_a_well_formed_cookie():
+    fresh = new_owner_id()
+    assert owner_from_cookies({OWNER_COOKIE: fresh}) == fresh and fresh != new_owner_id()
+    assert owner_from_cookies({}) is None
+    assert owner_from_cookies({OWNER_COOKIE: "'; drop table runs"}) is None
+    script = owner_cookie_script(fresh)
+    assert f"{OWNER_COOKIE}={fresh}" in script and "max-age=" in script and "path=/" in script
+    with pytest.raises(ValueError):
+        owner_cookie_script('x"; alert(1)')
+
+
+def test_train_page_lists_own_and_gallery_runs_and_offers_cancel_only_for_own():
+    mine, theirs, gallery = running_run(ME, "my run"), running_run(OTHER, "their run"), running_run("", "cli run")
+    app = open_as(ME, "train")
+    listed = " ".join(markdown.value for markdown in app.markdown)
+    assert "my run" in listed and "cli run" in listed and "shared gallery" in listed
+    assert "their run" not in listed
+    buttons = {button.key for button in app.button}
+    assert f"cancel_{mine}" in buttons
+    assert f"cancel_{theirs}" not in buttons and f"cancel_{gallery}" not in buttons
+    app.button(key=f"cancel_{mine}").click().run()
+    assert store().cancel_requested(mine)
+    assert not store().cancel_requested(theirs) and not store().cancel_requested(gallery)
+
+
+def test_compare_page_lists_other_browsers_runs_only_on_request():
+    mine, theirs = running_run(ME, "my run"), running_run(OTHER, "their run")
+    app = open_as(ME, "compare")
+    assert any(mine[-6:] in option for option in app.multiselect[0].options)
+    assert not any(theirs[-6:] in option for option in app.multiselect[0].options)
+    app.toggle(key="compare.everyone").set_value(True).run()
+    assert any(theirs[-6:] in option for option in app.multiselect[0].options)
+
+
+def test_queued_runs_are_told_how_many_runs_are_ahead():
+    first = store().create_run(tiny_config().to_dict(), owner=OTHER)
+    second = store().create_run(tiny_config().to_dict(), owner=ME)
+    running = running_run(ME, "busy")
+    assert queue_positions([store().get_run(i) for i in (second, running, first)]) == {first: 0, second: 1}
