@@ -1,24 +1,58 @@
-"""Compare page: pick runs; a table with the differing config fields highlighted, overlaid curves with
-mean ± std bands across seeds, and the gain over the baseline."""
+"""Compare page: pick runs (this browser's, the shared gallery's, those a link names, or every browser's on
+request); a table with the differing config fields highlighted, overlaid curves with mean ± std bands across
+seeds, the gain over the baseline, accuracy over training (mean, variance, best), sequential FEED's generation
+chain, and accuracy against size."""
 from __future__ import annotations
 
 import streamlit as st
 
 from app_pages import _shared as shared
+from workbench.classroom import session_view
 from workbench.errors import WorkbenchError
+from workbench.generations import chain_table
+from workbench.methods import get_method
 from workbench.quant.report import weight_histograms
+from workbench.stability import stability_table
+from workbench.store import RunRecord
+from workbench.teachers import find_teacher
 from workbench.trained_students import load_trained_student
 from workbench.viz import (accuracy_size_figure, baseline_gains, compare_figure, comparison_table, gain_figure,
-                           seed_groups, size_points, weight_histogram_figure)
+                           generation_chain_figure, seed_groups, size_points, weight_histogram_figure)
 
 CURVES = {"test_acc": "test accuracy", "train_acc": "train accuracy", "test_loss": "test loss",
           "train_loss": "train loss", "agreement": "agreement with the teacher", "kl": "KL(teacher ‖ student)"}
 HIGHLIGHT = "background-color: rgba(255, 196, 0, 0.25)"
 
+
+
+def is_data_free(record: RunRecord) -> bool:
+    """Whether a run's method never reads the real training split."""
+    try:
+        return not get_method(str(record.config.get("method"))).reads_training_data
+    except WorkbenchError:
+        return False
+
+
+def first_teacher_accuracy(record: RunRecord) -> float | None:
+    """The cached test accuracy of a run's first teacher, when it is a cached (not uploaded) teacher."""
+    teachers = record.config.get("teachers") or []
+    if not teachers or record.config.get("teacher_checkpoint"):
+        return None
+    found = find_teacher(teachers[0], record.config.get("dataset", ""), int(record.config.get("teacher_seed", 0)))
+    return found.test_acc if found else None
+
+
 setup = shared.setup()
 store = shared.store()
 
-records = {record.id: record for record in store.recent_runs(limit=500)}
+recent = store.recent_runs(limit=500)
+everyone = st.toggle("List every browser's runs", key="compare.everyone",
+                     help="By default the list holds this browser's runs, the shared gallery (runs started from the "
+                          "command line or a notebook) and runs a link names. Other browsers' runs can be looked "
+                          "at, never cancelled.")
+view = session_view(recent, shared.owner())
+visible = {r.id for r in view.own + view.gallery} | set(setup.compare)
+records = {record.id: record for record in recent if everyone or record.id in visible}
 if not records:
     st.info("No runs yet: start some on the Train page.")
     st.stop()
@@ -70,6 +104,38 @@ else:
         "gain (pts)": st.column_config.NumberColumn(format="%+.2f"),
         "± s.e. (pts)": st.column_config.NumberColumn(format="%.2f")})
     right.plotly_chart(gain_figure(gains), key="compare_gains")
+
+st.subheader("Accuracy over training")
+stats = stability_table(store.metrics_frame(list(setup.compare), scope="epoch"))
+if stats.empty:
+    st.caption("No epoch has finished among the picked runs.")
+else:
+    stats.insert(0, "run", [shared.run_label(records[run_id]) for run_id in stats["run_id"]])
+    stats.insert(1, "data-free", [is_data_free(records[run_id]) for run_id in stats["run_id"]])
+    st.dataframe(stats.drop(columns="run_id"), hide_index=True, column_config={
+        "mean": st.column_config.NumberColumn("mean acc", format="percent"),
+        "var": st.column_config.NumberColumn("variance", format="%.5f"),
+        "best": st.column_config.NumberColumn("best acc", format="percent"),
+        "final": st.column_config.NumberColumn("final acc", format="percent"),
+        "epochs": st.column_config.NumberColumn(format="%d")})
+    st.caption("Test accuracy over every epoch of each run. A data-free method has no validation set to pick its "
+               "best epoch by, so what it delivers is the final epoch: a high mean and low variance (accuracy "
+               "that rises steadily) matter more than the best.")
+
+picked_groups = {record.group_id for record in chosen if record.group_id}
+chains = chain_table([r for r in records.values() if r.group_id in picked_groups or r.id in setup.compare])
+chains = chains[chains["chain"].isin(set(chains.loc[chains["id"].isin(setup.compare), "chain"]))]
+if not chains.empty:
+    st.subheader("Generation chain (sequential FEED)")
+    first = {label: rows.iloc[0]["id"] for label, rows in chains.groupby("chain", sort=False)}
+    teacher_accs = {label: acc for label, run_id in first.items()
+                    if (acc := first_teacher_accuracy(records[run_id])) is not None}
+    left, right = st.columns([1, 1])
+    left.dataframe(chains.drop(columns="id"), hide_index=True, column_config={
+        "test acc": st.column_config.NumberColumn(format="percent"),
+        "gain vs previous (pts)": st.column_config.NumberColumn(format="%+.2f")})
+    right.plotly_chart(generation_chain_figure(chains, teacher_accs), key="compare_chain")
+    st.caption("Each generation is a run of its own, taught by the generation before it (linked as its parent).")
 
 st.subheader("Accuracy versus model size")
 points = size_points(chosen)

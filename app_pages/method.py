@@ -1,13 +1,40 @@
 """Method page: every registered method as a card; pick one or several to run side by side."""
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from app_pages import _shared as shared
+from workbench.config import RunConfig
+from workbench.errors import WorkbenchError
 from workbench.methods import list_methods
+from workbench.methods.base import FeatureMatch
+from workbench.methods.features import preview_feature_matches
+from workbench.viz import feature_match_figure
 
 setup = shared.setup()
 availability = setup.availability()
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def feature_preview(config_json: str) -> tuple[list[FeatureMatch], str | None]:
+    """The feature pairs a config's method would compare (from untrained models), or the reason it cannot."""
+    try:
+        return preview_feature_matches(RunConfig.from_dict(json.loads(config_json))), None
+    except WorkbenchError as error:
+        return [], str(error)
+
+
+def feature_picture(method: str) -> None:
+    """A picture of the student and teacher features the method compares with the current setup."""
+    config = setup.config.replace(method=method, method_params=setup.params_of(method))
+    matches, problem = feature_preview(json.dumps(config.to_dict(), sort_keys=True))
+    with st.expander(f"Features matched with this setup ({config.student} ← {', '.join(config.teachers)})"):
+        if problem:
+            st.caption(f"No picture for this setup: {problem}")
+        else:
+            st.plotly_chart(feature_match_figure(matches, config.student), key=f"features.{method}")
 
 
 def pick_widget(card: dict, reason: str | None, picked_before: list[str]) -> None:
@@ -29,8 +56,9 @@ def pick_widget(card: dict, reason: str | None, picked_before: list[str]) -> Non
         setup.methods.remove(card["name"])
 
 
-def method_card(card: dict, reason: str | None, picked_before: list[str]) -> None:
-    """One method's card: what it is, its loss, its hyperparameters, and whether to run it."""
+def method_card(card: dict, reason: str | None, picked_before: list[str], compares_features: bool) -> None:
+    """One method's card: what it is, its loss, its hyperparameters, the features it matches, and whether
+    to run it."""
     with st.container(border=True):
         st.subheader(card["title"])
         pick_widget(card, reason, picked_before)
@@ -40,6 +68,8 @@ def method_card(card: dict, reason: str | None, picked_before: list[str]) -> Non
         st.latex(card["loss_latex"])
         for hp in card["hyperparams"]:
             st.markdown(f"- `{hp['name']}` (default {hp['default']}, {hp['allowed']}): {hp['help']}")
+        if compares_features:
+            feature_picture(card["name"])
         if card.get("extra_modules"):
             st.caption(f"Trains besides the student: {card['extra_modules']}")
         if card["reference"]:
@@ -48,7 +78,7 @@ def method_card(card: dict, reason: str | None, picked_before: list[str]) -> Non
 
 picked_before = list(setup.methods)
 for method in list_methods():
-    method_card(method.card(), availability.get(method.name), picked_before)
+    method_card(method.card(), availability.get(method.name), picked_before, method.compares_features())
 
 runnable = setup.runnable_methods()
 if runnable:

@@ -6,13 +6,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import pandas as pd
 import torch
 
 from .config import RunConfig
 from .engine import Callback, FitResult
 from .methods.feed_sequential import FeedSequential
 from .runner import run_recorded
-from .store import RunStore
+from .store import RunRecord, RunStore
+
+CHAIN_COLUMNS = ("chain", "generation", "run", "id", "taught by", "status", "test acc", "gain vs previous (pts)")
 
 
 @dataclass
@@ -76,3 +79,37 @@ def run_generations(config: RunConfig, store: RunStore, *,
         previous_student = store.get_run(run_id).artifacts["student"]
         teacher_modules = [result.student]
     return chain
+
+
+def chain_label(record: RunRecord) -> str:
+    """The name a chain goes by: its first generation's run name without the "gen 1/N" suffix."""
+    return record.name.rsplit(" gen ", 1)[0]
+
+
+def chain_table(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """The generation chains among `records` (runs of a generational method), one row per generation in order,
+    following parent links: chain label, generation number, run name and id, its teacher, status, final test
+    accuracy and its gain over the previous generation in percentage points. A run whose parent is not among
+    `records` starts a chain of its own."""
+    chained = [record for record in records if record.config.get("method") == FeedSequential.name]
+    ids = {record.id for record in chained}
+    children: dict[str, list[RunRecord]] = {}
+    for record in chained:
+        if record.parent_id in ids:
+            children.setdefault(record.parent_id, []).append(record)
+    rows = []
+    for root in sorted((r for r in chained if r.parent_id not in ids), key=lambda r: r.created):
+        label, number, previous_acc = f"{chain_label(root)} [{root.id[-6:]}]", 1, None
+        teacher = ", ".join(root.config.get("teachers", [])) + (" (uploaded)" if root.config.get("teacher_checkpoint")
+                                                                 else "")
+        current: RunRecord | None = root
+        while current is not None:
+            accuracy = current.final_metrics.get("test_acc") if current.status == "done" else None
+            gain = (accuracy - previous_acc) * 100 if accuracy is not None and previous_acc is not None else None
+            rows.append({"chain": label, "generation": number, "run": current.name, "id": current.id,
+                         "taught by": teacher, "status": current.status, "test acc": accuracy,
+                         "gain vs previous (pts)": gain})
+            teacher, previous_acc, number = f"generation {number}", accuracy, number + 1
+            following = sorted(children.get(current.id, []), key=lambda r: r.created)
+            current = following[0] if following else None
+    return pd.DataFrame(rows, columns=list(CHAIN_COLUMNS))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,9 @@ from plotly.subplots import make_subplots
 from .config import RunConfig
 from .schedules import schedule_value
 from .store import RunRecord
+
+if TYPE_CHECKING:
+    from .methods.base import FeatureMatch
 
 MAX_POINTS = 1500  # per trace; longer series are thinned evenly
 NOT_LOSS_TERMS = ("alpha", "temperature", "lr")
@@ -651,3 +654,64 @@ def size_points(records: Sequence[RunRecord]) -> pd.DataFrame:
              "size_kb": r.final_metrics["size_kb"], "test_acc": r.final_metrics["test_acc"]}
             for r in records if "size_kb" in r.final_metrics and "test_acc" in r.final_metrics]
     return pd.DataFrame(rows, columns=["label", "size_kb", "test_acc"])
+
+
+# -- what feature methods match, and sequential generations ------------------------------------------------
+
+def feature_match_figure(matches: Sequence["FeatureMatch"], student: str) -> go.Figure:
+    """The student's features (left) and the teachers' (right) that a method compares, one box per feature
+    labelled with its per-image shape (C×H×W or D) and sized by its number of values, each matched pair joined
+    by a line that says how the two are brought together."""
+    from .methods.features import shape_text
+
+    students = list(dict.fromkeys((m.student_layer, tuple(m.student_shape)) for m in matches))
+    teachers = list(dict.fromkeys((m.teacher, m.teacher_layer, tuple(m.teacher_shape)) for m in matches))
+    rows = max(len(students), len(teachers), 1)
+    sizes = [math.prod(shape) for _, shape in students] + [math.prod(shape) for *_, shape in teachers]
+    largest = max(sizes, default=1)
+
+    def row_y(index: int, count: int) -> float:
+        return rows - 1 - index * (rows - 1) / max(count - 1, 1) if count > 1 else (rows - 1) / 2
+
+    def box(figure: go.Figure, x: float, y: float, values: int, text: str, fill: str) -> None:
+        half = 0.12 + 0.28 * math.sqrt(values / largest)  # box area grows with the feature's size
+        figure.add_shape(type="rect", x0=x - half, x1=x + half, y0=y - 0.3, y1=y + 0.3, fillcolor=fill,
+                         opacity=0.35, line=dict(color=fill))
+        figure.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=12))
+
+    figure = go.Figure()
+    student_y = {layer: row_y(i, len(students)) for i, (layer, _) in enumerate(students)}
+    teacher_y = {(name, layer): row_y(i, len(teachers)) for i, (name, layer, _) in enumerate(teachers)}
+    for match in matches:
+        y0, y1 = student_y[match.student_layer], teacher_y[(match.teacher, match.teacher_layer)]
+        figure.add_trace(go.Scatter(x=[0.45, 2.55], y=[y0, y1], mode="lines", line=dict(color="#888", width=2),
+                                    hoverinfo="text", text=match.link, showlegend=False))
+        figure.add_annotation(x=1.5, y=(y0 + y1) / 2, text=match.link, showarrow=False, yshift=10,
+                              font=dict(size=11, color="#444"), bgcolor="rgba(255,255,255,0.8)")
+    for layer, shape in students:
+        box(figure, 0.0, student_y[layer], math.prod(shape), f"<b>{layer}</b><br>{shape_text(shape)}", colour(0))
+    for name, layer, shape in teachers:
+        box(figure, 3.0, teacher_y[(name, layer)], math.prod(shape), f"{name}<br><b>{layer}</b><br>"
+            f"{shape_text(shape)}", colour(1))
+    figure.update_xaxes(range=[-0.6, 3.6], tickvals=[0, 3], ticktext=[f"student {student}", "teacher(s)"],
+                        showgrid=False, zeroline=False)
+    figure.update_yaxes(range=[-0.6, rows - 0.4], visible=False)
+    return _layout(figure, "Features compared (student → teacher; box area ∝ values per image)",
+                   height=140 + 90 * rows)
+
+
+def generation_chain_figure(chains: pd.DataFrame, teacher_accs: dict[str, float] | None = None) -> go.Figure:
+    """Final test accuracy per generation of each chain (a `generations.chain_table`), with each chain's first
+    teacher as a dashed line where its accuracy is known (`teacher_accs`: chain label → accuracy)."""
+    figure = go.Figure()
+    for index, (label, rows) in enumerate(chains.groupby("chain", sort=False)):
+        figure.add_trace(go.Scatter(x=rows["generation"], y=rows["test acc"], mode="lines+markers", name=label,
+                                    line=dict(color=colour(index)), text=rows["run"],
+                                    hovertemplate="%{text}<br>generation %{x}: %{y:.2%}<extra></extra>"))
+        teacher = (teacher_accs or {}).get(label)
+        if teacher is not None:
+            figure.add_hline(y=teacher, line=dict(color=colour(index), dash="dash"),
+                             annotation_text=f"teacher of generation 1 ({teacher:.1%})")
+    figure.update_xaxes(title="generation (each taught by the one before)", dtick=1)
+    figure.update_yaxes(title="final test accuracy", tickformat=".0%")
+    return _layout(figure, "Sequential FEED: accuracy along the generation chain", height=360)

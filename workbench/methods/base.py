@@ -181,6 +181,11 @@ class Method:
         """The student/teacher feature pairs the method compares (after `prepare`); empty for logit-only methods."""
         return []
 
+    @classmethod
+    def compares_features(cls) -> bool:
+        """Whether the method matches student features to teacher features (it reports them in `feature_matches`)."""
+        return cls.feature_matches is not Method.feature_matches
+
     def loss_terms(self, batch: Batch, state: StepState) -> StepOutput:
         """The student's logits and the weighted loss terms for one batch."""
         raise NotImplementedError
