@@ -3,17 +3,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as shared
+from workbench.classroom import can_cancel
 from workbench.data import dataset_info, list_datasets
 from workbench.errors import WorkbenchError
+from workbench.glyph_teacher import find_glyph_teacher, get_glyph_teacher
+from workbench.glyphs import glyph_info, glyph_preview
 from workbench.models import create_model, describe_model, list_models, model_description
 from workbench.store import FINISHED
 from workbench.teachers import RECIPES, find_teacher, list_teachers
 from workbench.uploads import accept_teacher_upload
-from workbench.viz import accuracy_figure, loss_terms_figure
+from workbench.viz import accuracy_figure, image_grid_figure, loss_terms_figure
 
 setup = shared.setup()
 config = setup.config
@@ -90,6 +94,46 @@ def teacher_rows() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def glyph_grid(dataset: str, seed: int) -> np.ndarray:
+    """Forty rendered glyphs shaped like `dataset`'s images (classes in turn), as an array (N, C, H, W)."""
+    return glyph_preview(dataset, 40, seed).numpy()
+
+
+def train_glyph_teacher_now(arch: str, per_class: int, seed: int) -> None:
+    """Button callback: train (or find) LW-KD's glyph teacher for the current dataset."""
+    try:
+        get_glyph_teacher(config.dataset, arch, per_class, seed)
+    except WorkbenchError as error:
+        st.session_state["glyphs.message"] = str(error)
+
+
+def glyph_panel() -> None:
+    """LW-KD's synthesised dataset for the current target: a preview, and its lightweight teacher beside the
+    conventional one (accuracy and training time)."""
+    params = setup.params_of("lwkd")
+    arch, per_class, seed = str(params["glyph_arch"]), int(params["glyphs_per_class"]), int(params["glyph_seed"])
+    info = glyph_info(config.dataset)
+    st.plotly_chart(image_grid_figure(glyph_grid(config.dataset, seed), f"{info.title}: classes in turn "
+                                      f"({', '.join(info.class_names[:4])}, …)", columns=10), key="glyphs.preview")
+    st.caption(f"{info.num_classes} classes like {config.dataset}'s, at its size and channels, {info.source}. "
+               "Glyph class k stands for target class k by index; the pictures do not resemble the target's.")
+    record = find_glyph_teacher(arch, config.dataset, per_class, seed)
+    conventional = find_teacher(config.teacher, config.dataset, config.teacher_seed)
+    against = (f" The conventional teacher {config.teacher} on {config.dataset}: {conventional.test_acc:.1%} after "
+               f"{conventional.train_seconds:.0f} s of training." if conventional else "")
+    if record is None:
+        st.write(f"Glyph teacher {arch} ({per_class} glyphs per class, seed {seed}): not trained yet; LW-KD trains it "
+                 f"on first use, in seconds.{against}")
+        st.button("Train the glyph teacher now", key="glyphs.train", on_click=train_glyph_teacher_now,
+                  args=(arch, per_class, seed))
+    else:
+        st.write(f"Glyph teacher {arch} ({per_class} glyphs per class, seed {seed}): {record.test_acc:.1%} on "
+                 f"held-out glyphs, trained in {record.train_seconds:.1f} s.{against}")
+    if "glyphs.message" in st.session_state:
+        st.error(st.session_state.pop("glyphs.message"))
+
+
 @st.fragment(run_every=1.0)
 def teacher_job_panel() -> None:
     """The newest teacher-training job: status, progress and its live curves."""
@@ -102,8 +146,11 @@ def teacher_job_panel() -> None:
     progress = runner.progress([run_id])[run_id]
     st.write(f"**{record.name}** — {shared.status_text(record)}")
     st.progress(progress.fraction, text=f"step {progress.done} of {progress.total or '?'}")
-    if record.status not in FINISHED:
-        st.button("Cancel teacher training", key="teacher_job.cancel", on_click=runner.cancel, args=(run_id,))
+    if record.status not in FINISHED and can_cancel(record, shared.owner()):
+        st.button("Cancel teacher training", key="teacher_job.cancel", on_click=runner.cancel, args=(run_id,),
+                  kwargs={"owner": shared.owner()})
+    elif record.status not in FINISHED:
+        st.caption("Started by another browser: only it can cancel this training.")
     metrics = shared.store().metrics_frame(run_id)
     labels = {run_id: record.name}
     left, right = st.columns(2)
@@ -160,6 +207,9 @@ with st.expander("Train a teacher now", expanded=False):
         except WorkbenchError as error:
             st.error(str(error))
     teacher_job_panel()
+
+with st.expander("LW-KD's synthesised glyph dataset and lightweight teacher", expanded="lwkd" in setup.methods):
+    glyph_panel()
 
 with st.expander("Upload a teacher (state_dict .pt)", expanded=False):
     st.file_uploader("state_dict saved with torch.save(model.state_dict(), ...)", type=["pt", "pth"],
