@@ -1,4 +1,5 @@
 """viz: soft targets and entropy, the schedule drawing, live curves, and the comparison tables and figures."""
+import io
 import math
 
 import numpy as np
@@ -9,8 +10,8 @@ from conftest import tiny_config
 from workbench.config import RunConfig
 from workbench.store import RunRecord
 from workbench.viz import (MAX_POINTS, accuracy_figure, agreement_kl_figure, baseline_gains, compare_figure,
-                           comparison_table, entropy, gain_figure, load_soft_target_preview, loss_terms_figure,
-                           schedule_figure, seed_groups, soft_target_figure, soften)
+                           comparison_table, enlarged_png, entropy, gain_figure, load_soft_target_preview,
+                           loss_terms_figure, schedule_figure, seed_groups, soft_target_figure, soften)
 
 
 def record(run_id, method="kd", seed=0, test_acc=0.9, **config_changes):
@@ -80,6 +81,18 @@ def test_seed_groups_put_runs_that_differ_only_in_seed_together():
     assert {"kd · temperature=4.0", "kd · temperature=8.0", "baseline · temperature=4.0"} == set(groups)
 
 
+def test_seed_group_labels_name_only_the_hyperparameters_that_differ_within_a_method_and_short_paths():
+    runs = [record("1", method="feed-sequential", method_params={"beta": 100.0, "generations": 2}),
+            record("2", method="feed-sequential", method_params={"beta": 10.0, "generations": 2},
+                   teachers=["lenet5_half"], teacher_checkpoint="/tmp/x/runs/20261122-054238-73e3b4/student.pt"),
+            record("3", method="dafl", method_params={"iterations": 50})]
+    labels = set(seed_groups(runs))
+    assert labels == {"feed-sequential · teachers=cnn · teacher_checkpoint=none · beta=100.0",
+                      "feed-sequential · teachers=lenet5_half · "
+                      "teacher_checkpoint=…/20261122-054238-73e3b4/student.pt · beta=10.0",
+                      "dafl · teachers=cnn · teacher_checkpoint=none"}
+
+
 def test_comparison_table_flags_differing_fields_and_gains_over_the_same_seed_baseline():
     runs = [record("k0", seed=0, test_acc=0.92), record("k1", seed=1, test_acc=0.90),
             record("b0", method="baseline", seed=0, test_acc=0.88)]
@@ -109,7 +122,8 @@ def test_compare_figure_draws_mean_and_band_for_seed_groups():
     epochs = pd.concat([metric_rows("k0", "epoch", "test_acc", [0.5, 0.7]),
                         metric_rows("k1", "epoch", "test_acc", [0.7, 0.9]),
                         metric_rows("b0", "epoch", "test_acc", [0.4, 0.6])])
-    figure = compare_figure(epochs, {"kd": ["k0", "k1"], "baseline": ["b0"]})
+    figure = compare_figure(epochs, {"kd": ["k0", "k1"], "baseline": ["b0"]}, label="test accuracy")
+    assert figure.layout.yaxis.title.text == "test accuracy"
     band, mean, single = figure.data
     assert band.fill == "toself" and max(band.y) == pytest.approx(0.8 + np.std([0.7, 0.9], ddof=1))
     assert list(mean.y) == pytest.approx([0.6, 0.8]) and "mean of 2" in mean.name
@@ -126,3 +140,13 @@ def test_soft_target_preview_shows_real_test_images_and_changes_with_temperature
     assert len(cool_bars) == 4 and all(sum(bar.y) == pytest.approx(1.0) for bar in cool_bars)
     assert max(cool_bars[0].y) > max(warm_bars[0].y)
     assert "H = " in cool.layout.annotations[-1].text
+
+
+def test_enlarged_png_keeps_pixels_sharp(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "grid.png"
+    Image.fromarray(np.array([[0, 255], [255, 0]], dtype=np.uint8)).save(path)
+    enlarged = Image.open(io.BytesIO(enlarged_png(path, width=100)))
+    assert enlarged.size == (100, 100)
+    assert set(np.unique(np.asarray(enlarged))) == {0, 255}  # no blended grey from smoothing

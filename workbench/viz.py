@@ -4,9 +4,11 @@ Figures take plain data: metric frames as `RunStore.metrics_frame` returns them 
 scope, name, value), run records, a run config, or a `SoftTargetPreview`."""
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
@@ -232,16 +234,22 @@ def differing_fields(configs: Sequence[dict]) -> list[str]:
 
 def seed_groups(records: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
     """Runs grouped by setup (config without seed and name), labelled by method and the fields that tell
-    the groups apart."""
+    the groups apart (of `method_params`, only the hyperparameters that differ between groups of one method)."""
     grouped: dict[str, list[RunRecord]] = {}
     for record in records:
         grouped.setdefault(setup_key(record.config), []).append(record)
     firsts = [group[0].config for group in grouped.values()]
-    telling = [name for name in differing_fields(firsts) if name not in ("method", *NOT_SETUP_FIELDS)]
+    telling = [name for name in differing_fields(firsts) if name not in ("method", "method_params", *NOT_SETUP_FIELDS)]
+    params_by_method: dict[str, list[dict]] = {}
+    for config in firsts:
+        params_by_method.setdefault(str(config.get("method")), []).append(config.get("method_params") or {})
+    telling_params = {method: differing_fields(params) for method, params in params_by_method.items()}
     labelled: dict[str, list[RunRecord]] = {}
     for group in grouped.values():
         config = group[0].config
+        params = config.get("method_params") or {}
         parts = [str(config.get("method", "?"))] + [f"{name}={_short(config.get(name))}" for name in telling]
+        parts += [f"{name}={_short(params.get(name))}" for name in telling_params[str(config.get("method"))]]
         label = " · ".join(parts)
         while label in labelled:
             label += "'"
@@ -250,10 +258,17 @@ def seed_groups(records: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
 
 
 def _short(value: object) -> str:
+    """A config value as short text: lists joined by +, dicts as k=v pairs, a file path as its folder and name,
+    an empty text as "none"."""
+    if value == "":
+        return "none"
     if isinstance(value, list):
         return "+".join(map(str, value))
     if isinstance(value, dict):
         return ",".join(f"{k}={v}" for k, v in value.items()) or "{}"
+    if isinstance(value, str) and "/" in value:
+        path = PurePath(value)
+        return f"…/{path.parent.name}/{path.name}"
     return str(value)
 
 
@@ -316,7 +331,7 @@ def compare_figure(epochs: pd.DataFrame, groups: dict[str, list[str]], metric: s
     alone, else the mean across its seeds with a shaded mean ± std band."""
     figure = go.Figure()
     rows = epochs[(epochs["scope"] == "epoch") & (epochs["name"] == metric)] if len(epochs) else epochs
-    for index, (label, run_ids) in enumerate(groups.items()):
+    for index, (group, run_ids) in enumerate(groups.items()):
         series = rows[rows["run_id"].isin(run_ids)] if len(rows) else rows
         if series.empty:
             continue
@@ -327,11 +342,11 @@ def compare_figure(epochs: pd.DataFrame, groups: dict[str, list[str]], metric: s
             lower = stats["mean"] - stats["std"].fillna(0.0)
             figure.add_trace(go.Scatter(x=list(stats["epoch"]) + list(stats["epoch"][::-1]),
                                         y=list(upper) + list(lower[::-1]), fill="toself", fillcolor=line,
-                                        opacity=0.2, line=dict(width=0), hoverinfo="skip", legendgroup=label,
-                                        showlegend=False, name=f"{label} ± std"))
-        name = f"{label} (mean of {len(run_ids)})" if len(run_ids) > 1 else label
+                                        opacity=0.2, line=dict(width=0), hoverinfo="skip", legendgroup=group,
+                                        showlegend=False, name=f"{group} ± std"))
+        name = f"{group} (mean of {len(run_ids)})" if len(run_ids) > 1 else group
         figure.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"], mode="lines+markers", name=name,
-                                    legendgroup=label, line=dict(color=line)))
+                                    legendgroup=group, line=dict(color=line)))
     figure.update_xaxes(title="epoch", dtick=1 if rows.empty or rows["epoch"].max() <= 20 else None)
     name = label or metric.replace("_", " ")
     figure.update_yaxes(title=name)
@@ -412,6 +427,19 @@ def tile_images(batch: np.ndarray, columns: int = 8) -> np.ndarray:
         row, column = divmod(index, columns)
         grid[row * height:(row + 1) * height, column * width:(column + 1) * width] = images[index].transpose(1, 2, 0)
     return grid[:, :, 0] if channels == 1 else grid
+
+
+def enlarged_png(path: str | Path, width: int = 480) -> bytes:
+    """A PNG image enlarged by a whole factor to at least `width` pixels, each pixel a sharp block (a browser
+    would blur small images such as 8×8 digits when it scales them up)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        factor = max(1, -(-width // image.width))
+        enlarged = image.resize((image.width * factor, image.height * factor), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    enlarged.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _add_grid(figure: go.Figure, grid: np.ndarray, row: int, col: int) -> None:
