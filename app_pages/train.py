@@ -12,7 +12,7 @@ from app_pages import _shared as shared
 from workbench.classroom import can_cancel, queue_positions, session_view
 from workbench.errors import WorkbenchError
 from workbench.store import FINISHED, RunRecord
-from workbench.viz import accuracy_figure, agreement_kl_figure, loss_terms_figure
+from workbench.viz import accuracy_figure, agreement_kl_figure, enlarged_png, loss_terms_figure
 
 SAMPLE_KINDS = {"samples_generated": "generated images", "samples_replayed": "replayed from the memory VAE"}
 
@@ -61,8 +61,7 @@ def sample_grids(records: list[RunRecord]) -> None:
     st.caption("The images the student is trained on now, as the generator (and, for PRE-DFKD, the memory VAE) "
                "makes them; updated at the end of every epoch.")
     for column, (record, name, path) in zip(st.columns(min(len(grids), 3)) * len(grids), grids):
-        column.image(Path(path).read_bytes(), caption=f"{record.name}: {SAMPLE_KINDS.get(name, name)}",
-                     width="stretch")
+        column.image(enlarged_png(path), caption=f"{record.name}: {SAMPLE_KINDS.get(name, name)}", width="stretch")
 
 
 @st.fragment(run_every=1.0)

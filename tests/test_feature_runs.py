@@ -71,6 +71,7 @@ def test_generation_chain_can_start_in_a_queued_run(digits_teacher, tmp_path):
     queued = store.create_run(config.to_dict(), group_id="chain-from-app")
     chain = run_generations(config, store, teachers=[digits_teacher], first_run_id=queued)
     assert chain[0].run_id == queued and store.get_run(queued).status == "done"
+    assert [store.get_run(g.run_id).name for g in chain] == ["feed-sequential gen 1/2", "feed-sequential gen 2/2"]
     assert store.get_run(chain[1].run_id).group_id == "chain-from-app"
     assert store.get_run(chain[1].run_id).parent_id == queued
 

@@ -66,6 +66,7 @@ def run_generations(config: RunConfig, store: RunStore, *,
         generation = generation_config(config, number, total, previous_student)
         if number == 1 and first_run_id:
             run_id = first_run_id
+            store.rename(run_id, generation.name)
         else:
             run_id = store.create_run(generation.to_dict(), name=generation.name, parent_id=parent_id,
                                       group_id=group_id, owner=owner)

@@ -131,6 +131,10 @@ class RunStore:
         )
         return run_id
 
+    def rename(self, run_id: str, name: str) -> None:
+        """Change a run's display name."""
+        self._write("UPDATE runs SET name=? WHERE id=?", (name, run_id))
+
     def mark_running(self, run_id: str) -> None:
         """Set a run's status to running and stamp its start time."""
         self._write("UPDATE runs SET status='running', started=? WHERE id=?", (time.time(), run_id))
