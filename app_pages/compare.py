@@ -130,11 +130,10 @@ if not chains.empty:
     first = {label: rows.iloc[0]["id"] for label, rows in chains.groupby("chain", sort=False)}
     teacher_accs = {label: acc for label, run_id in first.items()
                     if (acc := first_teacher_accuracy(records[run_id])) is not None}
-    left, right = st.columns([1, 1])
-    left.dataframe(chains.drop(columns="id"), hide_index=True, column_config={
+    st.dataframe(chains.drop(columns=["id", "chain"]), hide_index=True, column_config={
         "test acc": st.column_config.NumberColumn(format="percent"),
         "gain vs previous (pts)": st.column_config.NumberColumn(format="%+.2f")})
-    right.plotly_chart(generation_chain_figure(chains, teacher_accs), key="compare_chain")
+    st.plotly_chart(generation_chain_figure(chains, teacher_accs), key="compare_chain")
     st.caption("Each generation is a run of its own, taught by the generation before it (linked as its parent).")
 
 st.subheader("Accuracy versus model size")
