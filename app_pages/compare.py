@@ -14,6 +14,7 @@ from workbench.methods import get_method
 from workbench.quant.report import weight_histograms
 from workbench.stability import stability_table
 from workbench.store import RunRecord
+from workbench.sweep import SWEEP_PREFIX
 from workbench.teachers import find_teacher
 from workbench.trained_students import load_trained_student
 from workbench.viz import (accuracy_size_figure, baseline_gains, compare_figure, comparison_table, gain_figure,
@@ -84,6 +85,12 @@ st.dataframe(styled, hide_index=True, column_config={
     "gain vs baseline (pts)": st.column_config.NumberColumn(format="%+.2f"),
     "params": st.column_config.NumberColumn(format="localized"),
     "wall s": st.column_config.NumberColumn(format="%.1f")})
+
+swept = sorted({r.group_id for r in chosen if r.group_id and r.group_id.startswith(SWEEP_PREFIX)})
+if swept:
+    st.page_link("app_pages/sweep.py", icon=":material/grid_on:",
+                 label=f"Some picked runs belong to {', '.join(swept)}: its interaction views (heatmap with the seed "
+                       "noise, slices, parallel coordinates) are on the Sweep page")
 
 metric = st.selectbox("Curve", list(CURVES), format_func=CURVES.get, key="compare.metric")
 groups = {label: [r.id for r in group] for label, group in seed_groups(chosen).items()}

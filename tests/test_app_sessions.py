@@ -71,3 +71,23 @@ def test_queued_runs_are_told_how_many_runs_are_ahead():
     second = store().create_run(tiny_config().to_dict(), owner=ME)
     running = running_run(ME, "busy")
     assert queue_positions([store().get_run(i) for i in (second, running, first)]) == {first: 0, second: 1}
+
+
+def test_sweep_page_lists_this_browsers_and_the_gallerys_sweeps_only():
+    for owner, sweep in ((ME, "sweep-mine"), (OTHER, "sweep-theirs"), ("", "sweep-cli")):
+        store().create_run(tiny_config().to_dict(), status="running", owner=owner, group_id=sweep)
+    app = open_as(ME, "sweep")
+    listed = " ".join(app.selectbox(key="sweep.view").options)
+    assert "sweep-mine" in listed and "sweep-cli" in listed and "sweep-theirs" not in listed
+
+
+def test_compare_links_picked_sweep_runs_to_their_interaction_views():
+    run_id = store().create_run(tiny_config().to_dict(), status="running", owner=ME, group_id="sweep-abc")
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.session_state["owner"] = ME
+    app.query_params["compare"] = run_id
+    app.switch_page("app_pages/compare.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    links = [element.proto.label for element in app.get("page_link")]
+    assert any("sweep-abc" in label for label in links)
