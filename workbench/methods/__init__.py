@@ -1,4 +1,4 @@
-"""The method registry: name -> Method class. A new method is one file plus one line here."""
+"""The method registry: name -> Method class. A new method is one file plus its class in _METHOD_CLASSES."""
 from __future__ import annotations
 
 from ..errors import ConfigError
@@ -18,12 +18,16 @@ from .rkd import RelationalKD
 from .speq import StochasticPrecisionEnsemble
 from .tfkd import TeacherFreeKD
 
-_REGISTRY: dict[str, type[Method]] = {cls.name: cls for cls in (Baseline, VanillaKD, TeacherFreeKD,
-                                                                    QuantizedStudentKD, StochasticPrecisionEnsemble)}
-
-_REGISTRY.update({cls.name: cls for cls in (Dafl, PreDfkd, LightweightTeacherKD)})  # data-free and lightweight-teacher methods
-_REGISTRY.update({cls.name: cls for cls in (FitNets, AttentionTransfer, RelationalKD, FeedParallel, FeedSequential,
-                                            DeepMutualLearning)})  # feature-, relation- and ensemble-based methods
+_METHOD_CLASSES: tuple[type[Method], ...] = (
+    Baseline, VanillaKD, TeacherFreeKD, QuantizedStudentKD, StochasticPrecisionEnsemble,  # logit-based
+    Dafl, PreDfkd, LightweightTeacherKD,  # data-free and lightweight-teacher
+    FitNets, AttentionTransfer, RelationalKD, FeedParallel, FeedSequential,  # feature- and relation-based
+    DeepMutualLearning,  # online (mutual learning)
+)
+_REGISTRY: dict[str, type[Method]] = {cls.name: cls for cls in _METHOD_CLASSES}
+if len(_REGISTRY) != len(_METHOD_CLASSES):
+    _names = [cls.name for cls in _METHOD_CLASSES]
+    raise RuntimeError(f"method names registered twice: {sorted({n for n in _names if _names.count(n) > 1})}")
 
 
 def list_methods() -> list[type[Method]]:
