@@ -6,6 +6,7 @@ import torch
 
 from workbench.methods.at import attention_distance, attention_map
 from workbench.methods.dml import mutual_kl
+from workbench.methods.features import normalised_map_distance
 from workbench.methods.feed_parallel import FeedTransform, feed_distance
 from workbench.methods.fitnets import HintRegressor, hint_loss
 from workbench.methods.rkd import angle_potentials, distance_potentials, rkd_angle_loss, rkd_distance_loss
@@ -104,6 +105,13 @@ def test_feed_distance_compares_unit_length_maps():
     distance.backward()
     assert transformed.grad.abs().sum() > 0
     assert feed_distance(transformed, 10.0 * transformed.detach()).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_normalised_map_distance_pools_to_the_smaller_map_then_raises_unit_differences_to_the_power():
+    first = torch.tensor([3.0, 4.0]).view(1, 1, 1, 2)  # unit [0.6, 0.8]
+    second = torch.tensor([[5.0, 5.0, 0.0, 0.0]]).view(1, 1, 1, 4)  # pooled to [5, 0] -> unit [1, 0]
+    assert normalised_map_distance(first, second, 1).item() == pytest.approx((0.4 + 0.8) / 2)
+    assert normalised_map_distance(second, first, 2).item() == pytest.approx((0.16 + 0.64) / 2)
 
 
 def test_feed_transform_maps_student_channels_to_teacher_channels():

@@ -8,8 +8,8 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from .base import Batch, FeatureMatch, HyperParam, Method, StepOutput, StepState
-from .features import (LAST, Shapes, arch_has_maps, common_size, feature_shapes, model_label, pool_to, require_maps,
-                       shape_text, unit_rows)
+from .features import (LAST, Shapes, arch_has_maps, common_size, feature_shapes, model_label,
+                       normalised_map_distance, require_maps, shape_text)
 from .losses import full_precision
 
 if TYPE_CHECKING:
@@ -26,11 +26,8 @@ def attention_map(feature: Tensor, power: float) -> Tensor:
 def attention_distance(student_feature: Tensor, teacher_feature: Tensor, power: float) -> Tensor:
     """Mean squared difference of the two L2-normalised, flattened attention maps (over batch and positions);
     the larger map is average-pooled to the smaller one's size first."""
-    student_map, teacher_map = attention_map(student_feature, power), attention_map(teacher_feature, power)
-    size = common_size(tuple(student_map.shape), tuple(teacher_map.shape))
-    student_map = pool_to(student_map.unsqueeze(1), size)
-    teacher_map = pool_to(teacher_map.unsqueeze(1), size)
-    return (unit_rows(student_map) - unit_rows(teacher_map)).pow(2).mean()
+    return normalised_map_distance(attention_map(student_feature, power).unsqueeze(1),
+                                   attention_map(teacher_feature, power).unsqueeze(1), 2)
 
 
 def layer_pairs(choice: str, student_shapes: Shapes, teacher_shapes: Shapes, *, student: str,

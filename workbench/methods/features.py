@@ -97,6 +97,14 @@ def unit_rows(x: Tensor) -> Tensor:
     return F.normalize(full_precision(x).flatten(1), dim=1)
 
 
+def normalised_map_distance(first: Tensor, second: Tensor, power: float) -> Tensor:
+    """Mean of |a − b|^power over batch and entries, where a and b are two batches of maps (N, C, H, W) with
+    the larger average-pooled to the smaller one's size, then each sample flattened and scaled to unit L2 norm
+    (attention transfer compares squared, FEED absolute differences)."""
+    size = common_size(tuple(first.shape), tuple(second.shape))
+    return (unit_rows(pool_to(first, size)) - unit_rows(pool_to(second, size))).abs().pow(power).mean()
+
+
 def shape_text(shape: tuple[int, ...]) -> str:
     """A per-image shape as 'C×H×W' or 'D'."""
     return "×".join(str(size) for size in shape)

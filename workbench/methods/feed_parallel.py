@@ -8,8 +8,8 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from .base import Batch, FeatureMatch, HyperParam, Method, StepOutput, StepState
-from .features import (arch_has_maps, common_size, feature_shapes, model_label, pool_to, require_maps, shape_text,
-                       unit_rows)
+from .features import (arch_has_maps, common_size, feature_shapes, model_label, normalised_map_distance,
+                       require_maps, shape_text)
 
 if TYPE_CHECKING:
     from ..data import DatasetInfo
@@ -30,8 +30,7 @@ class FeedTransform(nn.Sequential):
 def feed_distance(transformed: Tensor, teacher_map: Tensor) -> Tensor:
     """Mean absolute difference of the per-sample L2-normalised maps (the larger map average-pooled to the
     smaller one's size first)."""
-    size = common_size(tuple(transformed.shape), tuple(teacher_map.shape))
-    return F.l1_loss(unit_rows(pool_to(transformed, size)), unit_rows(pool_to(teacher_map, size)))
+    return normalised_map_distance(transformed, teacher_map, 1)
 
 
 FEED_BETA = HyperParam("beta", 100.0, "weight β of each teacher's feature distance", 0.0, 100000.0)
