@@ -19,7 +19,11 @@ PACT_INIT_ALPHA = 6.0
 
 
 class QuantLayer(nn.Module):
-    """Common base of the quantised layers: holds the spec, the activation bits and alpha.
+    """Common base of the quantised layers: holds the spec, the activation bits and alpha, and
+    prepares a forward pass's quantised input and weights; each subclass states only its functional op.
+
+    Listed before the float layer in a subclass's bases, so its ``__init__`` takes the float layer's
+    arguments plus ``spec`` and ``quantize_input``.
 
     ``spec`` is fixed at construction; ``a_bits`` (validated on assignment) starts at
     ``spec.a_bits`` and may be changed between forward passes (stochastic precision).
@@ -28,9 +32,11 @@ class QuantLayer(nn.Module):
     """
 
     weight: Tensor
+    bias: Tensor | None
     alpha: Tensor | None
 
-    def _setup_quant(self, spec: QuantSpec, quantize_input: bool) -> None:
+    def __init__(self, *args: Any, spec: QuantSpec, quantize_input: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.spec = spec
         self.a_bits = spec.a_bits
         self.quantize_input = quantize_input
@@ -62,6 +68,10 @@ class QuantLayer(nn.Module):
             return x
         return quantize_activation(x, self.a_bits, self.alpha)
 
+    def _quantised_inputs(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """The functional op's arguments for input ``x``: quantised input, quantised weights, bias."""
+        return self.input_q(x), self.weight_q(), self.bias
+
     def extra_repr(self) -> str:
         """Module repr: the float layer's fields followed by the quantisation settings."""
         spec = self.spec
@@ -73,10 +83,6 @@ class QuantLayer(nn.Module):
 
 class QConv2d(QuantLayer, nn.Conv2d):
     """nn.Conv2d that fake-quantises its weights and (optionally) its input activation."""
-
-    def __init__(self, *args: Any, spec: QuantSpec, quantize_input: bool = True, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._setup_quant(spec, quantize_input)
 
     @classmethod
     def from_float(cls, conv: nn.Conv2d, spec: QuantSpec, quantize_input: bool = True) -> QConv2d:
@@ -102,15 +108,11 @@ class QConv2d(QuantLayer, nn.Conv2d):
 
     def forward(self, x: Tensor) -> Tensor:
         """Convolve the quantised input with the quantised weights."""
-        return self._conv_forward(self.input_q(x), self.weight_q(), self.bias)
+        return self._conv_forward(*self._quantised_inputs(x))
 
 
 class QLinear(QuantLayer, nn.Linear):
     """nn.Linear that fake-quantises its weights and (optionally) its input activation."""
-
-    def __init__(self, *args: Any, spec: QuantSpec, quantize_input: bool = True, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._setup_quant(spec, quantize_input)
 
     @classmethod
     def from_float(cls, linear: nn.Linear, spec: QuantSpec, quantize_input: bool = True) -> QLinear:
@@ -130,7 +132,7 @@ class QLinear(QuantLayer, nn.Linear):
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the quantised weights to the quantised input."""
-        return F.linear(self.input_q(x), self.weight_q(), self.bias)
+        return F.linear(*self._quantised_inputs(x))
 
 
 def quantized_layers(model: nn.Module) -> list[QuantLayer]:
