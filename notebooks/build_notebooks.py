@@ -42,17 +42,52 @@ def parameters() -> nbformat.NotebookNode:
     return cell
 
 
-SOFT_TARGETS = [
-    md("""
-# 1 · Soft targets and temperature
+def opening(title: str, what_you_see: str) -> list[nbformat.NotebookNode]:
+    """A notebook's first two cells: the title with what the reader will see, then the parameters cell."""
+    return [md(f"# {title}\n\n**What you will see.** {what_you_see.strip()}"), parameters()]
 
-**What you will see.** A trained teacher's outputs for real test images, first as the near one-hot
+
+def setup(imports: str, full_epochs: int, *, quick_extra: str = "", full_extra: str = "",
+          then: str = "") -> nbformat.NotebookNode:
+    """The setup cell most notebooks share: `imports`, then the `base` config of the lenet5_half student, on
+    digits for 3 epochs on the CPU when QUICK, else on Fashion-MNIST for `full_epochs` on a GPU if there is
+    one; `quick_extra` and `full_extra` are one more line of each branch, `then` lines after the branches."""
+    quick_line = f"\n    {quick_extra}" if quick_extra else ""
+    full_line = f"\n    {full_extra}" if full_extra else ""
+    return code(f"""
+{imports.strip()}
+
+if QUICK:
+    base = RunConfig.from_dict({{"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"],
+                                "epochs": 3, "batch_size": 32, "device": "cpu"}}){quick_line}
+else:
+    base = RunConfig.from_dict({{"dataset": "fashion-mnist", "student": "lenet5_half", "teachers": ["lenet5"],
+                                "epochs": {full_epochs}, "batch_size": 128, "device": "auto"}}){full_line}
+{then.strip()}
+""")
+
+
+def live_plot(title: str) -> nbformat.NotebookNode:
+    """A cell showing a live test-accuracy chart, `live`, that training callbacks draw on."""
+    return code(f"""
+live = widgets.LivePlot("test_acc", "{title}")
+live.figure
+""")
+
+
+def questions(numbered_list: str) -> nbformat.NotebookNode:
+    """A notebook's last cell: the questions to try (a numbered markdown list)."""
+    return md(f"## Questions to try\n\n{numbered_list.strip()}")
+
+
+SOFT_TARGETS = [
+    *opening("1 · Soft targets and temperature", """
+A trained teacher's outputs for real test images, first as the near one-hot
 probabilities it normally gives, then softened by a temperature *T* with a slider. As *T* grows the
 probabilities of the *wrong* classes become visible: which wrong digit (or garment) an image resembles is
 the "dark knowledge" a student learns from in knowledge distillation. The last figure shows why the
 distillation loss is multiplied by *T²*.
 """),
-    parameters(),
     code("""
 from workbench import viz, widgets
 from workbench.config import RunConfig
@@ -105,9 +140,7 @@ with and without the factor.
     code("""
 viz.temperature_effects_figure(preview, [0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 20])
 """),
-    md("""
-## Questions to try
-
+    questions("""
 1. At which temperature do the wrong classes first get visible bars? Is it the same for every image?
 2. Which pairs of classes does the teacher find similar? Do they look alike to you?
 3. Why does the entropy stop growing at very high *T*, and what does a student learn from a uniform target?
@@ -117,30 +150,21 @@ viz.temperature_effects_figure(preview, [0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 20]
 ]
 
 VANILLA_KD = [
-    md("""
-# 2 · Vanilla KD, live
-
-**What you will see.** A student trained alone on the labels (the *baseline*) and the same student trained
+    *opening("2 · Vanilla KD, live", """
+A student trained alone on the labels (the *baseline*) and the same student trained
 with Hinton's knowledge distillation, their test accuracy drawn live, epoch by epoch, in one chart; the gain
 KD brings; then a panel with α and *T* sliders and a Run button to train more KD students yourself.
 
 The KD loss is $(1-\\alpha)\\,\\mathrm{CE}(y, q) + \\alpha\\,T^2\\,\\mathrm{KL}(p_T \\,\\|\\, q_T)$: α weighs
 the teacher's soft targets against the true labels.
 """),
-    parameters(),
-    code("""
+    setup("""
 import ipywidgets as ipw
 
 from workbench import viz, widgets
 from workbench.config import RunConfig
 from workbench.engine import fit
-
-if QUICK:
-    base = RunConfig.from_dict({"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"],
-                                "epochs": 3, "batch_size": 32, "device": "cpu"})
-else:
-    base = RunConfig.from_dict({"dataset": "fashion-mnist", "student": "lenet5_half", "teachers": ["lenet5"],
-                                "epochs": 15, "batch_size": 128, "device": "auto"})
+""", full_epochs=15, then="""
 kd_config = base.replace(method="kd", alpha=0.9, temperature=4.0)
 viz.schedule_figure(kd_config)
 """),
@@ -150,10 +174,7 @@ viz.schedule_figure(kd_config)
 The chart below is a live plotly `FigureWidget`: the next cell trains both students with `engine.fit` and
 a callback that adds a point after every epoch.
 """),
-    code("""
-live = widgets.LivePlot("test_acc", "Test accuracy per epoch: baseline vs KD")
-live.figure
-"""),
+    live_plot("Test accuracy per epoch: baseline vs KD"),
     code("""
 baseline = fit(base.replace(method="baseline"), [live.callback("baseline")])
 distilled = fit(kd_config, [live.callback("KD α=0.9 T=4")])
@@ -176,9 +197,7 @@ panel = widgets.RunPanel(
 panel.on_click()
 panel.view
 """),
-    md("""
-## Questions to try
-
+    questions("""
 1. Is the gain over the baseline larger than the difference between two seeds of the baseline?
    (Change `seed` in `base` and rerun.)
 2. With α = 1 the student never sees a label. How well does it do, and why?
@@ -188,17 +207,14 @@ panel.view
 ]
 
 FEATURES = [
-    md("""
-# 3 · Features, relations and ensembles
-
-**What you will see.** Students taught by what the teacher computes *inside*, not only by its outputs:
+    *opening("3 · Features, relations and ensembles", """
+Students taught by what the teacher computes *inside*, not only by its outputs:
 FitNets (match an intermediate feature map through a regressor), attention transfer (match *where* the
 networks look), RKD (match the distances and angles between examples), and FEED with several teachers in
 parallel or a chain of students in sequence, all on one accuracy chart beside a baseline and vanilla KD.
 Then the attention maps of the teacher and of the students, drawn.
 """),
-    parameters(),
-    code("""
+    setup("""
 import pandas as pd
 
 from workbench import viz, widgets
@@ -207,16 +223,8 @@ from workbench.generations import run_generations
 from workbench.methods import get_method
 from workbench.methods.features import preview_feature_matches
 from workbench.runner import run_recorded
-
-if QUICK:
-    base = RunConfig.from_dict({"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"],
-                                "epochs": 3, "batch_size": 32, "device": "cpu"})
-    two_teachers, generations = ["cnn", "lenet5"], 2
-else:
-    base = RunConfig.from_dict({"dataset": "fashion-mnist", "student": "lenet5_half", "teachers": ["lenet5"],
-                                "epochs": 15, "batch_size": 128, "device": "auto"})
-    two_teachers, generations = ["lenet5", "cnn"], 3
-"""),
+""", full_epochs=15, quick_extra='two_teachers, generations = ["cnn", "lenet5"], 2',
+          full_extra='two_teachers, generations = ["lenet5", "cnn"], 3'),
     code(RECORD),
     md("""
 ## The methods
@@ -239,10 +247,7 @@ The papers' loss weights (AT's β = 1000, RKD's λ_D = 25 and λ_A = 50) were tu
 this small student with SGD at lr 0.05 they swamp the cross-entropy term: AT's student stays at chance and
 RKD's loss diverges. The weights below are scaled down for it (one of the questions at the end undoes that).
 """),
-    code("""
-live = widgets.LivePlot("test_acc", "Test accuracy per epoch")
-live.figure
-"""),
+    live_plot("Test accuracy per epoch"),
     code("""
 WEIGHTS = {"fitnets": {"hint_weight": 0.1}, "at": {"beta": 10.0}, "rkd": {"distance_weight": 1.0, "angle_weight": 2.0}}
 configs = {
@@ -285,9 +290,7 @@ maps = {f"teacher {base.teachers[0]}": viz.attention_maps(teacher, images),
         "baseline student": viz.attention_maps(results["baseline"].student.cpu(), images)}
 viz.attention_maps_figure(images[:, 0].numpy(), maps)
 """),
-    md("""
-## Questions to try
-
+    questions("""
 1. Which method gains most over the baseline here? Is that gain larger than the seed noise (notebook 7)?
 2. Does the AT student's attention look more like the teacher's than the baseline's does?
 3. FitNets needs a regressor between feature maps of different widths: how many parameters does it add,
@@ -299,31 +302,21 @@ viz.attention_maps_figure(images[:, 0].numpy(), maps)
 ]
 
 QUANTISED = [
-    md("""
-# 4 · Quantised students
-
-**What you will see.** Students whose weights (and activations) are quantised to a few bits, trained with
+    *opening("4 · Quantised students", """
+Students whose weights (and activations) are quantised to a few bits, trained with
 fake quantisation and the straight-through estimator. A panel with bit-width sliders trains one at a time;
 then the same 4-bit student is trained plain, with KD at a constant α, with KD whose α decays over training
 (QKD's gradual soft-loss reduction) and with SPEQ (the student's own stochastic-precision ensemble as its
 teacher). The last chart puts accuracy against model size.
 """),
-    parameters(),
-    code("""
+    setup("""
 import ipywidgets as ipw
 import pandas as pd
 
 from workbench import viz, widgets
 from workbench.config import RunConfig
 from workbench.runner import run_recorded
-
-if QUICK:
-    base = RunConfig.from_dict({"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"],
-                                "epochs": 3, "batch_size": 32, "device": "cpu"})
-else:
-    base = RunConfig.from_dict({"dataset": "fashion-mnist", "student": "lenet5_half", "teachers": ["lenet5"],
-                                "epochs": 20, "batch_size": 128, "device": "auto"})
-"""),
+""", full_epochs=20),
     code(RECORD),
     md("""
 ## Bit-width sliders
@@ -352,10 +345,7 @@ decaying = base.replace(method="qkd", w_bits="4", a_bits="4", alpha=0.9, alpha_e
                         schedule_fraction=0.8)
 viz.schedule_figure(decaying)
 """),
-    code("""
-live = widgets.LivePlot("test_acc", "4-bit students: test accuracy per epoch")
-live.figure
-"""),
+    live_plot("4-bit students: test accuracy per epoch"),
     code("""
 low = {"w_bits": "4", "a_bits": "4"}
 configs = {
@@ -376,9 +366,7 @@ points
 """),
     md("## Accuracy versus size"),
     code("viz.accuracy_size_figure(points)"),
-    md("""
-## Questions to try
-
+    questions("""
 1. How much accuracy does the 4-bit baseline lose against fp32, and how much of it does KD win back?
 2. Does the decaying α beat the constant one? Try `schedule_fraction` 0.3 and 1.0.
 3. Move `a_bits` to 2 in the panel: are activations or weights the harder thing to quantise?
@@ -388,16 +376,13 @@ points
 ]
 
 DATA_FREE = [
-    md("""
-# 5 · Data-free distillation
-
-**What you will see.** Students that never read a training image. DAFL trains a generator to produce images
+    *opening("5 · Data-free distillation", """
+Students that never read a training image. DAFL trains a generator to produce images
 the frozen teacher classifies confidently and evenly across classes, and distils on those; PRE-DFKD adds a
 VAE memory that replays earlier pseudo samples so the student does not forget. You will watch the generated
 (and replayed) samples evolve epoch by epoch, then compare the runs' accuracy over training: its mean,
 variance and best, since without data there is no validation set to pick the best epoch with.
 """),
-    parameters(),
     code("""
 import pandas as pd
 
@@ -461,9 +446,7 @@ table.drop(columns="run_id")
 viz.compare_figure(store.metrics_frame(list(runs.values()), scope="epoch"),
                    {label: [run_id] for label, run_id in runs.items()})
 """),
-    md("""
-## Questions to try
-
+    questions("""
 1. When do the generated images start to look like digits, if ever? Does the teacher care?
 2. Which run has the higher *mean* accuracy over training, and which the higher *best*? Why does the
    difference matter when you have no validation data?
@@ -474,29 +457,20 @@ viz.compare_figure(store.metrics_frame(list(runs.values()), scope="epoch"),
 ]
 
 LIGHTWEIGHT = [
-    md("""
-# 6 · The lightweight teacher
-
-**What you will see.** LW-KD's idea: instead of a large teacher trained on the target data, a tiny teacher
+    *opening("6 · The lightweight teacher", """
+LW-KD's idea: instead of a large teacher trained on the target data, a tiny teacher
 trained in seconds on *synthesised* glyphs shaped like the target dataset (ten rendered symbols for ten
 classes). Its soft targets for a class are transferred to the real images of that class, and a discriminator
 pushes the student's output distribution towards the teacher's. You will see the glyphs, the glyph
 teacher's cost, and LW-KD beside vanilla KD (with a real teacher) and the baseline.
 """),
-    parameters(),
-    code("""
+    setup("""
 from workbench import viz, widgets
 from workbench.config import RunConfig
 from workbench.glyph_teacher import get_glyph_teacher
 from workbench.glyphs import glyph_preview
 from workbench.runner import run_recorded
-
-if QUICK:
-    base = RunConfig.from_dict({"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"],
-                                "epochs": 3, "batch_size": 32, "device": "cpu"})
-else:
-    base = RunConfig.from_dict({"dataset": "fashion-mnist", "student": "lenet5_half", "teachers": ["lenet5"],
-                                "epochs": 15, "batch_size": 128, "device": "auto"})
+""", full_epochs=15, then="""
 glyphs = {"glyphs_per_class": 300, "glyph_arch": "lenet5"}  # LW-KD's method params: the glyph teacher
 """),
     code(RECORD),
@@ -511,10 +485,7 @@ print(f"glyph teacher {record.arch}: {record.params:,} parameters, {record.train
       f"{record.test_acc:.3f} accuracy on held-out glyphs")
 """),
     md("## LW-KD against KD and the baseline"),
-    code("""
-live = widgets.LivePlot("test_acc", "Test accuracy per epoch")
-live.figure
-"""),
+    live_plot("Test accuracy per epoch"),
     code("""
 configs = {"baseline": base.replace(method="baseline"),
            "KD (real teacher)": base.replace(method="kd"),
@@ -530,9 +501,7 @@ viz.comparison_table([store.get_run(run_id) for run_id in runs.values()])[
 viz.loss_terms_figure(store.metrics_frame(runs["LW-KD (glyph teacher)"], scope="step"),
                       {runs["LW-KD (glyph teacher)"]: "LW-KD"})
 """),
-    md("""
-## Questions to try
-
+    questions("""
 1. How does LW-KD's gain compare with KD's, given that its teacher never saw a real image?
 2. Add the glyph teacher's training time to LW-KD's wall time: is it still cheaper than training a real
    teacher (see `kdw teachers`)?
@@ -543,15 +512,12 @@ viz.loss_terms_figure(store.metrics_frame(runs["LW-KD (glyph teacher)"], scope="
 ]
 
 INTERACTIONS = [
-    md("""
-# 7 · Hyperparameter interactions
-
-**What you will see.** Vanilla KD trained over a grid of temperatures × α, each cell over several seeds,
+    *opening("7 · Hyperparameter interactions", """
+Vanilla KD trained over a grid of temperatures × α, each cell over several seeds,
 through the workbench API. The heatmap gives each cell's mean accuracy with its ± std across seeds, and a
 second heatmap the seed noise itself: a difference between two cells smaller than their noise is not a
 finding. A baseline over the same seeds is the reference.
 """),
-    parameters(),
     code("""
 import pandas as pd
 
@@ -592,9 +558,7 @@ summary = results.groupby(["temperature", "alpha"])["test_acc"].agg(["mean", "st
 summary["gain vs baseline (pts)"] = 100 * (summary["mean"] - pd.Series(baseline).mean())
 summary.sort_values("mean", ascending=False)
 """),
-    md("""
-## Questions to try
-
+    questions("""
 1. Is the best cell better than the second best by more than their seed noise?
 2. Does the best α depend on *T*? Where is the interaction strongest?
 3. At *T* = 1 the soft and hard targets nearly coincide: does α matter there?
