@@ -30,10 +30,16 @@ PAGES = {  # title: (script, icon, url path, caption)
 
 
 def sidebar_settings(shared) -> None:
-    """The app's settings: where runs are stored, how many train at once, the upload size limit."""
+    """The app's settings: where runs are stored, how many train at once, the upload size limit (shown, not
+    changeable, on a classroom server)."""
     settings = shared.settings()
     with st.sidebar.expander("Settings"):
         st.caption(f"Runs folder: `{settings.runs_dir}` (set $KDW_RUNS_DIR before starting the app)")
+        if settings.classroom:
+            st.caption(f"This server is shared by a class (KDW_CLASSROOM=1): it trains {settings.max_workers} run(s) "
+                       f"at once (KDW_MAX_WORKERS) and accepts uploads up to {settings.upload_limit_mb:g} MB "
+                       "(KDW_UPLOAD_LIMIT_MB); only whoever starts the server can change these.")
+            return
         shared.bound_value("settings.max_workers", settings.max_workers)
         settings.max_workers = int(st.number_input(
             "Runs training at once", min_value=1, max_value=64, step=1, key=shared.widget_key("settings.max_workers"),

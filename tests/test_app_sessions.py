@@ -5,6 +5,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import tiny_config
 from test_app import APP, store
+from workbench.app_state import Settings
 from workbench.classroom import OWNER_COOKIE, new_owner_id, owner_cookie_script, owner_from_cookies, queue_positions
 
 ME, OTHER = "a" * 16, "b" * 16
@@ -91,3 +92,19 @@ def test_compare_links_picked_sweep_runs_to_their_interaction_views():
     assert not app.exception, [e.value for e in app.exception]
     links = [element.proto.label for element in app.get("page_link")]
     assert any("sweep-abc" in label for label in links)
+
+
+def test_a_classroom_server_shows_its_limits_but_no_browser_can_change_them(monkeypatch):
+    monkeypatch.setenv("KDW_CLASSROOM", "1")
+    monkeypatch.setenv("KDW_MAX_WORKERS", "2")
+    app = open_as(ME, "train")
+    assert not [field for field in app.number_input if field.key == "w.settings.max_workers"]
+    assert any("trains 2 run(s) at once" in caption.value for caption in app.sidebar.caption)
+    monkeypatch.setenv("KDW_CLASSROOM", "yes")
+    settings, notices = Settings.from_env()
+    assert not settings.classroom and "KDW_CLASSROOM" in notices[0]
+
+
+def test_outside_a_classroom_the_sidebar_changes_the_concurrency():
+    app = open_as(ME, "train")
+    assert [field for field in app.number_input if field.key == "w.settings.max_workers"]

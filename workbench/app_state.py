@@ -29,6 +29,7 @@ class Settings:
     max_workers: int
     upload_limit_mb: float
     inline: bool  # run jobs in the page's own process, synchronously (tests)
+    classroom: bool = False  # a server shared by a class: the settings are the server's, not a browser's to change
 
     @property
     def uploads_dir(self) -> Path:
@@ -37,8 +38,9 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> tuple["Settings", list[str]]:
-        """Settings from $KDW_RUNS_DIR, $KDW_MAX_WORKERS, $KDW_UPLOAD_LIMIT_MB and $KDW_EXECUTOR (process or
-        inline); a bad value falls back to the default with a notice."""
+        """Settings from $KDW_RUNS_DIR, $KDW_MAX_WORKERS, $KDW_UPLOAD_LIMIT_MB, $KDW_EXECUTOR (process or
+        inline) and $KDW_CLASSROOM (1: the sidebar cannot change them); a bad value falls back to the default
+        with a notice."""
         notices: list[str] = []
         workers = _env_number("KDW_MAX_WORKERS", default_max_workers(), 1, 64, int, notices)
         limit = _env_number("KDW_UPLOAD_LIMIT_MB", DEFAULT_UPLOAD_LIMIT_MB, 0.001, 10_000.0, float, notices)
@@ -46,7 +48,10 @@ class Settings:
         if mode not in ("process", "inline"):
             notices.append(f"KDW_EXECUTOR: {mode!r} is not allowed; allowed: process or inline (using process)")
             mode = "process"
-        return cls(default_runs_dir(), int(workers), float(limit), mode == "inline"), notices
+        classroom = os.environ.get("KDW_CLASSROOM", "").strip().lower()
+        if classroom not in ("", "0", "1"):
+            notices.append(f"KDW_CLASSROOM: {classroom!r} is not allowed; allowed: 0 or 1 (using 0)")
+        return cls(default_runs_dir(), int(workers), float(limit), mode == "inline", classroom == "1"), notices
 
 
 def _env_number(variable: str, default: float, low: float, high: float, kind: type, notices: list[str]) -> float:
