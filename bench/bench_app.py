@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from workbench.reproduce.report import cpu_model, write_whole_section
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## App latency"
@@ -41,17 +43,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux), else what platform reports."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def cpu_seconds(pid: int, descendants: bool = True) -> float:
@@ -183,19 +174,6 @@ def report(rounds: list[dict[str, object]], load: tuple[float, float, float]) ->
         ""])
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) the App latency section of bench/RESULTS.md, leaving the other sections as they are."""
-    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if SECTION in existing:
-        before, rest = existing.split(SECTION, 1)
-        following = rest.find("\n## ")
-        after = rest[following + 1:] if following >= 0 else ""
-        updated = before + text + ("\n" + after if after else "")
-    else:
-        updated = existing.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(updated)
-
-
 def main() -> None:
     """Run the rounds, print the section, and write it when asked."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -220,7 +198,7 @@ def main() -> None:
     text = report(rounds, load)
     print(text)
     if args.write:
-        write_section(text)
+        write_whole_section(RESULTS, text, title="# Benchmark results")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from workbench.data import load_dataset
 from workbench.data.fashion_mnist import SYSTEM_DIRS
 from workbench.engine import fit
 from workbench.models import create_model
-from workbench.reproduce.report import cpu_model
+from workbench.reproduce.report import cpu_model, write_whole_section
 from workbench.teachers import get_teacher, logits_cache_file
 
 TEMPERATURE, ALPHA, BATCH, LR = 4.0, 0.9, 128, 0.005
@@ -131,7 +131,7 @@ def main() -> None:
     text = report(plain, cold, warm)
     print(text)
     if args.output:
-        write_section(Path(args.output), text)
+        write_whole_section(Path(args.output), text, title="# Benchmark results")
 
 
 def report(plain: list[dict], cold: list[dict], warm: list[dict]) -> str:
@@ -163,17 +163,6 @@ def report(plain: list[dict], cold: list[dict], warm: list[dict]) -> str:
               "by the wall time of the whole call: dataset set-up, the teacher pass that fills a cold cache, the "
               "epoch and the test evaluation. Warm is what every run after the first with the same teacher gets.", ""]
     return "\n".join(lines)
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace this benchmark's section in a markdown file (other sections are kept)."""
-    existing = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    heading = text.splitlines()[0]
-    if heading in existing:
-        start = existing.index(heading)
-        after = existing.find("\n## ", start + len(heading))
-        existing = existing[:start] + existing[after + 1:] if after != -1 else existing[:start]
-    path.write_text(existing.rstrip("\n") + "\n\n" + text)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from workbench.reproduce.report import cpu_model
+from workbench.reproduce.report import cpu_model, write_whole_section
 from workbench.runner import run_recorded
 from workbench.store import RunStore
 from workbench.sweep import expand, parse_sweep, run_sweep
@@ -95,19 +95,6 @@ def report(rows: list[tuple[str, float, int]], runs: int, args: argparse.Namespa
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) this benchmark's section of bench/RESULTS.md, keeping the other sections."""
-    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if SECTION in existing:
-        before, rest = existing.split(SECTION, 1)
-        following = rest.find("\n## ")
-        after = rest[following + 1:] if following >= 0 else ""
-        updated = before + text + ("\n" + after if after else "")
-    else:
-        updated = existing.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(updated)
-
-
 def main() -> None:
     """Time each engine on the grid, print the section and write it when asked."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -145,7 +132,7 @@ def main() -> None:
     text = report(rows, runs, args, load)
     print(text)
     if args.write:
-        write_section(text)
+        write_whole_section(RESULTS, text, title="# Benchmark results")
 
 
 if __name__ == "__main__":

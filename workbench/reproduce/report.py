@@ -7,8 +7,6 @@ import platform
 import statistics
 from pathlib import Path
 
-import torch
-
 from ..errors import WorkbenchError
 
 
@@ -25,6 +23,8 @@ def cpu_model() -> str:
 
 def machine_description() -> str:
     """One line: CPU model and core count, and the torch version."""
+    import torch  # here, so the benchmarks that only time a server can use this module without importing torch
+
     return f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}"
 
 
@@ -38,11 +38,12 @@ def mean_std(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     return f"{statistics.mean(scaled):.{digits}f} ± {statistics.stdev(scaled):.{digits}f}"
 
 
-def write_section(results_file: Path, heading: str, body: str) -> None:
+def write_section(results_file: Path, heading: str, body: str, *, title: str = "# Results") -> None:
     """Put `heading` (a '## ' line) and `body` into the markdown file, replacing that section if it is there
-    (up to the next '## ' heading) and appending it otherwise; the rest of the file is kept."""
+    (up to the next '## ' heading) and appending it otherwise; the rest of the file is kept (a new file starts
+    with `title`)."""
     try:
-        text = results_file.read_text() if results_file.exists() else "# Results\n"
+        text = results_file.read_text() if results_file.exists() else f"{title}\n"
     except OSError as error:
         raise WorkbenchError(f"output: cannot read {results_file}: {error.strerror}") from None
     lines = text.splitlines()
@@ -60,3 +61,9 @@ def write_section(results_file: Path, heading: str, body: str) -> None:
         results_file.write_text("\n".join(lines).rstrip("\n") + "\n")
     except OSError as error:
         raise WorkbenchError(f"output: cannot write {results_file}: {error.strerror}") from None
+
+
+def write_whole_section(results_file: Path, section: str, *, title: str = "# Results") -> None:
+    """`write_section` for a section given as one text whose first line is its '## ' heading."""
+    heading, _, body = section.partition("\n")
+    write_section(results_file, heading, body, title=title)
