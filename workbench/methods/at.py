@@ -8,7 +8,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from .base import Batch, FeatureMatch, HyperParam, Method, StepOutput, StepState
-from .features import (LAST, Shapes, arch_has_maps, common_size, feature_shapes, model_label,
+from .features import (LAST, Shapes, common_size, feature_shapes, model_label,
                        normalised_map_distance, require_maps, shape_text)
 from .losses import full_precision
 
@@ -81,19 +81,11 @@ class AttentionTransfer(Method):
     reads_features = ("spatial feature maps (C×H×W) of student and teacher; by default every student map paired "
                       "with a teacher map, one to one from the deepest")
     extra_modules = "none: attention maps need no trainable layer"
+    needs_student_maps = True
     reference = ("Zagoruyko & Komodakis, Paying More Attention to Attention: Improving the Performance of "
                  "Convolutional Neural Networks via Attention Transfer, ICLR 2017")
     pairs: tuple[tuple[str, str], ...] = ()
     matches: tuple[FeatureMatch, ...] = ()
-
-    @classmethod
-    def unavailable_reason(cls, *, teacher_count: int, dataset: str, student: str, w_bits: str = "32",
-                           a_bits: str = "32") -> str | None:
-        """Attention needs spatial maps: a student without them (an MLP) cannot be used."""
-        if not arch_has_maps(student, dataset):
-            return f"needs a student with spatial feature maps ({student} has none)"
-        return super().unavailable_reason(teacher_count=teacher_count, dataset=dataset, student=student,
-                                          w_bits=w_bits, a_bits=a_bits)
 
     def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
         """Pair the student's maps with the teacher's."""

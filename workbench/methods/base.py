@@ -130,6 +130,7 @@ class Method:
     reads_features: ClassVar[str] = "logits only"
     reference: ClassVar[str] = ""
     reads_training_data: ClassVar[bool] = True
+    needs_student_maps: ClassVar[bool] = False  # compares spatial feature maps, so an MLP student cannot be used
     extra_modules: ClassVar[str] = ""  # the trainable modules the method adds, and whether they outlive training
 
     def __init__(self, student: nn.Module, teachers: "TeacherBank", params: dict[str, Any],
@@ -155,6 +156,11 @@ class Method:
     def unavailable_reason(cls, *, teacher_count: int, dataset: str, student: str, w_bits: str = "32",
                            a_bits: str = "32") -> str | None:
         """Why this method cannot run with this setup (w_bits/a_bits: the student's bit widths), or None when it can."""
+        if cls.needs_student_maps:
+            from .features import arch_has_maps  # features builds models: imported on use, not with the base class
+
+            if not arch_has_maps(student, dataset):
+                return f"needs a student with spatial feature maps ({student} has none)"
         if cls.teacher_need == "one" and teacher_count < 1:
             return "needs a teacher"
         if cls.teacher_need == "several" and teacher_count < 2:

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from .base import Batch, FeatureMatch, HyperParam, Method, StepOutput, StepState
-from .features import (arch_has_maps, common_size, feature_shapes, model_label, normalised_map_distance,
+from .features import (common_size, feature_shapes, model_label, normalised_map_distance,
                        require_maps, shape_text)
 
 if TYPE_CHECKING:
@@ -56,20 +56,12 @@ class FeedParallel(Method):
     reads_features = "the deepest spatial feature map (C×H×W) of the student and of every teacher"
     extra_modules = ("one transformation layer per teacher (three 3×3 convolutions), used only in training: they are "
                      "dropped afterwards, so the deployed student's parameter count is its own")
+    needs_student_maps = True
     reference = "Park & Kwak, FEED: Feature-level Ensemble for Knowledge Distillation, 2019 (arXiv:1909.10754)"
     student_layer = ""
     teacher_layers: tuple[str, ...] = ()
     transforms: nn.ModuleList | None = None  # built by prepare
     matches: tuple[FeatureMatch, ...] = ()
-
-    @classmethod
-    def unavailable_reason(cls, *, teacher_count: int, dataset: str, student: str, w_bits: str = "32",
-                           a_bits: str = "32") -> str | None:
-        """FEED transforms feature maps: a student without them (an MLP) cannot be used."""
-        if not arch_has_maps(student, dataset):
-            return f"needs a student with spatial feature maps ({student} has none)"
-        return super().unavailable_reason(teacher_count=teacher_count, dataset=dataset, student=student,
-                                          w_bits=w_bits, a_bits=a_bits)
 
     def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
         """Check there are several teachers, then build their transformation layers."""
