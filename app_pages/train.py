@@ -51,6 +51,13 @@ def progress_text(record: RunRecord, done: int, total: int, seconds_left: float 
                    else "")
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def sample_grid_png(path: str, modified: float) -> bytes:
+    """A saved sample grid, enlarged for display; re-read only when the file changed (`modified`: its mtime),
+    so the live panel's refresh every second does not decode and resize the same image again."""
+    return enlarged_png(path)
+
+
 def sample_grids(records: list[RunRecord]) -> None:
     """The newest grid of generated (and replayed) images of each run that makes its own training images."""
     grids = [(record, name, path) for record in records for name, path in sorted(record.artifacts.items())
@@ -61,7 +68,8 @@ def sample_grids(records: list[RunRecord]) -> None:
     st.caption("The images the student is trained on now, as the generator (and, for PRE-DFKD, the memory VAE) "
                "makes them; updated at the end of every epoch.")
     for column, (record, name, path) in zip(st.columns(min(len(grids), 3)) * len(grids), grids):
-        column.image(enlarged_png(path), caption=f"{record.name}: {SAMPLE_KINDS.get(name, name)}", width="stretch")
+        column.image(sample_grid_png(path, Path(path).stat().st_mtime),
+                     caption=f"{record.name}: {SAMPLE_KINDS.get(name, name)}", width="stretch")
 
 
 @st.fragment(run_every=1.0)
