@@ -14,8 +14,10 @@ import pandas as pd
 
 from .errors import WorkbenchError
 
-STATUSES = ("queued", "running", "done", "failed", "diverged", "cancelled")
-FINISHED = ("done", "failed", "diverged", "cancelled")
+STATUSES = ("queued", "running", "done", "collapsed", "failed", "diverged", "cancelled")
+FINISHED = ("done", "collapsed", "failed", "diverged", "cancelled")
+# A `collapsed` run finished its epochs with a student stuck at chance (near-constant predictions); a `diverged`
+# one stopped because a loss became non-finite or grew by orders of magnitude.
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
