@@ -30,11 +30,15 @@ class FieldSpec:
     choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None
     group: str = "training"
     model_spec: bool = False  # the value may carry a width suffix, `name:width`, checked by the model zoo
+    item_kind: type = str  # a list field's item type (str names or int indices)
+    min_items: int = 1  # a list field's fewest items (0: may be empty)
 
     def allowed(self) -> str:
         """A short phrase saying which values are allowed."""
         if self.choices is not None:
             return "one of: " + ", ".join(self.choice_list())
+        if self.kind is list and self.item_kind is int:
+            return f"comma-separated integers from {self.low:g} to {self.high:g}" + (", or none" if not self.min_items else "")
         if self.low is not None and self.high is not None:
             left = f"greater than {self.low:g}" if self.low_open else f"at least {self.low:g}"
             return f"{left} and at most {self.high:g}"
@@ -74,6 +78,12 @@ class FieldSpec:
             raise ConfigError(self.name, f"{text!r} is not allowed; {self.allowed()}")
         return text
 
+    def _int_item(self, text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(self.name, f"{text!r} is not an integer; allowed: {self.allowed()}") from None
+
     def _check_range(self, number: float) -> float:
         too_low = self.low is not None and (number <= self.low if self.low_open else number < self.low)
         too_high = self.high is not None and number > self.high
@@ -91,11 +101,17 @@ class FieldSpec:
             return False
         raise ConfigError(self.name, f"{value!r} is not true or false")
 
-    def _coerce_list(self, value: Any) -> list[str]:
+    def _coerce_list(self, value: Any) -> list[Any]:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and self.item_kind is int:
+            value = [value]
+        if not isinstance(value, (str, list, tuple)):
+            raise ConfigError(self.name, f"{value!r} is not a comma-separated list")
         items = value.split(",") if isinstance(value, str) else list(value)
         names = [str(item).strip() for item in items if str(item).strip()]
-        if not names:
+        if len(names) < self.min_items:
             raise ConfigError(self.name, "needs at least one name")
+        if self.item_kind is int:
+            return sorted({int(self._check_range(self._int_item(name))) for name in names})
         if self.choices is not None:
             for name in names:
                 base = name.split(":", 1)[0]
@@ -139,6 +155,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("dataset", str, "the dataset to distil on", choices=_dataset_names, group="data"),
     FieldSpec("train_subset", int, "train on this many images (class-balanced); 0 = the whole training split",
               low=0, high=10_000_000, group="data"),
+    FieldSpec("omit_classes", list, "leave every training image of these classes (indices, comma-separated) out of the "
+              "student's training set; the teacher still knows them (Hinton et al.'s dark-knowledge experiment)",
+              low=0, high=99, item_kind=int, min_items=0, group="data"),
     FieldSpec("augment", str, "batch augmentation: auto (the dataset's default), none, crop, flip or crop,flip",
               choices=("auto", "none", "crop", "flip", "crop,flip"), group="data"),
     FieldSpec("teachers", list, "teacher architecture(s), comma-separated (name or name:width)",
@@ -195,6 +214,7 @@ class RunConfig:
     name: str = ""
     dataset: str = "digits"
     train_subset: int = 0
+    omit_classes: list[int] = field(default_factory=list)
     augment: str = "auto"
     teachers: list[str] = field(default_factory=lambda: ["cnn"])
     teacher_checkpoint: str = ""
@@ -268,6 +288,7 @@ class RunConfig:
         if errors:
             raise ConfigErrors(errors)
         config = cls(**clean)
+        _check_omitted_classes(config)
         config.method_params = _validate_method_params(config)
         return config
 
@@ -278,7 +299,7 @@ class RunConfig:
         for key, value in self.to_dict().items():
             if key == "method_params" or value == default[key]:
                 continue
-            params[key] = ",".join(value) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
+            params[key] = ",".join(map(str, value)) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
         for key, value in self.method_params.items():
             params[f"mp.{key}"] = str(value)
         return params
@@ -290,6 +311,20 @@ class ConfigErrors(WorkbenchError):
     def __init__(self, errors: list[ConfigError]) -> None:
         self.errors = errors
         super().__init__("\n".join(str(error) for error in errors))
+
+
+def _check_omitted_classes(config: RunConfig) -> None:
+    """Omitted classes must exist in the dataset, and at least two classes must remain to train on."""
+    if not config.omit_classes:
+        return
+    from .data import dataset_info
+
+    classes = dataset_info(config.dataset).num_classes
+    bad = [c for c in config.omit_classes if c >= classes]
+    if bad:
+        raise ConfigError("omit_classes", f"class {bad[0]} does not exist in {config.dataset} (classes 0 to {classes - 1})")
+    if classes - len(config.omit_classes) < 2:
+        raise ConfigError("omit_classes", f"omitting {len(config.omit_classes)} of {classes} classes leaves fewer than two")
 
 
 def _validate_method_params(config: RunConfig) -> dict[str, Any]:

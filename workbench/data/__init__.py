@@ -1,7 +1,7 @@
 """Datasets as whole tensors: the registry, loading with subsets, batch indices and augmentation."""
 from workbench.data.augment import augment_batch
 from workbench.data.batches import iterate_batches
-from workbench.data.dataset import LoadedDataset, Split, load_dataset
+from workbench.data.dataset import LoadedDataset, Split, load_dataset, without_train_classes
 from workbench.data.registry import DatasetInfo, dataset_info, list_datasets
 
 __all__ = [
@@ -13,4 +13,5 @@ __all__ = [
     "iterate_batches",
     "list_datasets",
     "load_dataset",
+    "without_train_classes",
 ]

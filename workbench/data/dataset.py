@@ -56,6 +56,14 @@ class LoadedDataset:
         return (x * std + mean).clamp(0.0, 1.0)
 
 
+def without_train_classes(data: LoadedDataset, classes: list[int] | tuple[int, ...]) -> LoadedDataset:
+    """A copy of `data` whose training split has no image of `classes` (the test split keeps every class)."""
+    if not classes:
+        return data
+    keep = ~torch.isin(data.train.y, torch.tensor(list(classes), device=data.train.y.device))
+    return replace(data, train=Split(data.train.x[keep], data.train.y[keep]))
+
+
 @dataclass(frozen=True)
 class _Normalised:
     """The cached CPU form of a dataset: normalised splits, their statistics, and class names if the source has them."""

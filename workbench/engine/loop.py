@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import RunConfig
-from ..data import LoadedDataset, augment_batch, iterate_batches, load_dataset
+from ..data import LoadedDataset, augment_batch, iterate_batches, load_dataset, without_train_classes
 from ..methods import Batch, Method, StepState, get_method
 from ..models import count_macs, count_params, create_model
 from ..quant import model_size_kb, parse_bits, quantize
@@ -22,10 +22,47 @@ from .events import Callback, EpochEvent, FitResult, RunInfo, StepEvent
 from .teacher_bank import TeacherBank
 
 EVAL_BATCH = 1024
+GROWTH_LIMIT = 1e3  # a step loss this many times the first step's (at least 1) means the run diverged
+COLLAPSE_SHARE = 0.5  # a student at chance that gives one class to at least this share of the test set collapsed
+COLLAPSE_ACCURACY = 1.5  # "at chance": test accuracy below this multiple of 1 / classes
 
 
 class Diverged(Exception):
-    """A loss term became NaN or infinite."""
+    """A loss term became NaN or infinite, or the loss grew by orders of magnitude."""
+
+
+class LossGrowthGuard:
+    """Raises Diverged when a step's total loss exceeds GROWTH_LIMIT times the first step's loss (a yardstick of
+    at least 1, so a loss that starts near zero may still grow to ordinary sizes). Blow-ups under too large a
+    step size happen within a few steps, so the first step is the yardstick."""
+
+    def __init__(self) -> None:
+        self.reference: float | None = None
+
+    def check(self, total: float, epoch: int, step: int) -> None:
+        """Take the first loss as the yardstick; afterwards raise Diverged on a loss far above it."""
+        if self.reference is None:
+            self.reference = max(abs(total), 1.0)
+            return
+        reference = self.reference
+        if abs(total) > GROWTH_LIMIT * reference:
+            raise Diverged(f"the loss grew from {reference:.3g} to {total:.3g} by epoch {epoch}, step {step}; "
+                           f"try a lower learning rate (or less momentum)")
+
+
+def collapse_message(metrics: dict[str, float], num_classes: int, class_names: tuple[str, ...]) -> str:
+    """Why a finished run counts as collapsed (empty when it does not): at chance, one class predicted for most
+    of the test set."""
+    accuracy, share = metrics.get("test_acc"), metrics.get("prediction_share")
+    if accuracy is None or share is None:
+        return ""
+    chance = 1.0 / num_classes
+    if accuracy >= COLLAPSE_ACCURACY * chance or share < COLLAPSE_SHARE:
+        return ""
+    top = int(metrics.get("prediction_top_class", -1))
+    name = class_names[top] if 0 <= top < len(class_names) else str(top)
+    return (f"the student predicts '{name}' for {share:.0%} of the test images ({accuracy:.1%} accuracy, chance "
+            f"{chance:.0%}); try a lower learning rate, a smaller α or temperature, or more epochs")
 
 
 def lr_factor(schedule: str, progress: float) -> float:
@@ -93,6 +130,7 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     method_cls = get_method(config.method)
     data = dataset if dataset is not None else load_dataset(
         config.dataset, device=device, train_subset=config.train_subset or None)
+    data = without_train_classes(data, config.omit_classes)
     info = data.info
     augment = augmentations(config, data)
 
@@ -107,7 +145,7 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
         from ..teachers import load_teachers, logits_cache_file
 
         teachers, weight_files = load_teachers(config, device=device)
-        train_split = f"train-{config.train_subset or 'all'}"
+        train_split = f"train-{config.train_subset or 'all'}" + "".join(f"-omit{c}" for c in config.omit_classes)
         train_files = [logits_cache_file(w, config.dataset, train_split) for w in weight_files]
         test_files = [logits_cache_file(w, config.dataset, "test") for w in weight_files]
     bank = TeacherBank([t.to(device) for t in teachers or []], autocast=autocast)
@@ -139,6 +177,7 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
         callback.on_start(run_info)
 
     status, message = "done", ""
+    growth = LossGrowthGuard()
     student.train()
     try:
         for epoch in range(start_epoch + 1, config.epochs + 1):
@@ -148,15 +187,8 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
             for index in epoch_batches(method, len(data.train), config.batch_size, steps_per_epoch, generator, device):
                 if cancel is not None and cancel():
                     raise KeyboardInterrupt
-                progress = step / total_steps
-                state = StepState(
-                    step=step, epoch=epoch, progress=progress,
-                    alpha=schedule_value(config.alpha_schedule, config.alpha, config.alpha_end, progress,
-                                         config.schedule_fraction, config.schedule_steps),
-                    temperature=schedule_value(config.temperature_schedule, config.temperature,
-                                               config.temperature_end, progress, config.schedule_fraction,
-                                               config.schedule_steps))
-                lr = config.lr * lr_factor(config.lr_schedule, progress)
+                state = scheduled_state(config, step, epoch, total_steps)
+                lr = config.lr * lr_factor(config.lr_schedule, step / total_steps)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 batch = None
@@ -174,6 +206,7 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
                     bad = next(name for name, value in terms.items() if not math.isfinite(value))
                     raise Diverged(f"loss term '{bad}' became {terms[bad]} at epoch {epoch}, step {step}; "
                                    f"try a lower learning rate or temperature")
+                growth.check(total, epoch, step)
                 correct += (output.logits.detach().argmax(1) == labels).sum()
                 seen += labels.shape[0]
                 step += 1
@@ -185,7 +218,7 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
                     callback.on_step(StepEvent(step, epoch, step_metrics))
             train_seconds = time.perf_counter() - epoch_start
             metrics = {f"train_{name}": value / seen for name, value in term_sums.items()}
-            metrics.update(evaluate(student, data, teacher_test, autocast))
+            metrics.update(evaluate(student, data, teacher_test, autocast, config.omit_classes))
             metrics.update(method.evaluate_extra(data.test.x, data.test.y))
             metrics.update(train_acc=correct.item() / seen, train_loss=sum(term_sums.values()) / seen,
                            throughput=seen / train_seconds, epoch_seconds=train_seconds,
@@ -202,10 +235,27 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     except Diverged as error:
         status, message = "diverged", str(error)
     student.eval()
-    result = FitResult(status, message, final_metrics(history, run_info), history, student)
+    final = final_metrics(history, run_info)
+    if status == "done" and history:
+        final.update(class_accuracies(student, data, autocast))
+        message = collapse_message(history[-1], info.num_classes, info.class_names)
+        status = "collapsed" if message else status
+    result = FitResult(status, message, final, history, student)
     for callback in callbacks:
         callback.on_end(result)
     return result
+
+
+def scheduled_state(config: RunConfig, step: int, epoch: int, total_steps: int) -> StepState:
+    """α and T of the step's schedules: progress runs from 0 at the first step to 1 at the last, so a decaying
+    schedule's last step uses its end value."""
+    progress = step / max(total_steps - 1, 1)
+    return StepState(
+        step=step, epoch=epoch, progress=progress,
+        alpha=schedule_value(config.alpha_schedule, config.alpha, config.alpha_end, progress,
+                             config.schedule_fraction, config.schedule_steps),
+        temperature=schedule_value(config.temperature_schedule, config.temperature, config.temperature_end,
+                                   progress, config.schedule_fraction, config.schedule_steps))
 
 
 def epoch_batches(method: Method, train_size: int, batch_size: int, steps: int, generator: torch.Generator,
@@ -223,15 +273,35 @@ def method_images(method: Method) -> dict[str, Tensor]:
 
 
 def evaluate(student: nn.Module, data: LoadedDataset, teacher_test: list[Tensor],
-             autocast: Callable) -> dict[str, float]:
-    """Test accuracy and loss, and agreement/KL with the first teacher when there is one."""
+             autocast: Callable, omitted: Sequence[int] = ()) -> dict[str, float]:
+    """Test accuracy and loss, the share of the test set given the most-predicted class (and which class), the
+    accuracy on classes left out of training when there are any, and agreement/KL with the first teacher."""
     logits = predict(student, data.test.x, autocast)
+    predicted = logits.argmax(1)
+    counts = torch.bincount(predicted, minlength=data.info.num_classes)
+    correct = predicted == data.test.y
     metrics = {
-        "test_acc": (logits.argmax(1) == data.test.y).float().mean().item(),
+        "test_acc": correct.float().mean().item(),
         "test_loss": F.cross_entropy(logits, data.test.y).item(),
+        "prediction_share": counts.max().item() / max(predicted.numel(), 1),
+        "prediction_top_class": float(counts.argmax().item()),
     }
+    if omitted:
+        held_out = torch.isin(data.test.y, torch.tensor(list(omitted), device=data.test.y.device))
+        metrics["omitted_acc"] = correct[held_out].float().mean().item() if held_out.any() else 0.0
     if teacher_test:
         metrics["agreement"], metrics["kl"] = agreement_and_kl(logits, teacher_test[0])
+    return metrics
+
+
+def class_accuracies(student: nn.Module, data: LoadedDataset, autocast: Callable) -> dict[str, float]:
+    """The final student's test accuracy on each class, as `class_acc_<index>`."""
+    predicted = predict(student, data.test.x, autocast).argmax(1)
+    metrics = {}
+    for label in range(data.info.num_classes):
+        members = data.test.y == label
+        if members.any():
+            metrics[f"class_acc_{label}"] = (predicted[members] == label).float().mean().item()
     return metrics
 
 
@@ -241,7 +311,8 @@ def final_metrics(history: list[dict[str, float]], info: RunInfo) -> dict[str, f
                                "size_kb": info.student_size_kb, "epochs_done": float(len(history))}
     if history:
         last = history[-1]
-        for key in ("test_acc", "best_test_acc", "train_acc", "test_loss", "agreement", "kl"):
+        for key in ("test_acc", "best_test_acc", "train_acc", "test_loss", "agreement", "kl", "omitted_acc",
+                    "prediction_share"):
             if key in last:
                 final[key] = last[key]
         final["throughput"] = sum(row["throughput"] for row in history) / len(history)
