@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages import _shared as shared
 from workbench.classroom import session_view
+from workbench.comparison import baseline_gains, comparison_table, seed_groups, size_points
 from workbench.errors import WorkbenchError
 from workbench.generations import chain_table
 from workbench.methods import get_method
@@ -17,8 +18,8 @@ from workbench.store import RunRecord
 from workbench.sweep import SWEEP_PREFIX
 from workbench.teachers import find_teacher
 from workbench.trained_students import load_trained_student
-from workbench.viz import (accuracy_size_figure, baseline_gains, compare_figure, comparison_table, gain_figure,
-                           generation_chain_figure, seed_groups, size_points, weight_histogram_figure)
+from workbench.viz import (accuracy_size_figure, compare_figure, gain_figure, generation_chain_figure,
+                           weight_histogram_figure)
 
 CURVES = {"test_acc": "test accuracy", "train_acc": "train accuracy", "test_loss": "test loss",
           "train_loss": "train loss", "agreement": "agreement with the teacher", "kl": "KL(teacher ‖ student)"}

@@ -12,9 +12,9 @@ from workbench.app_state import SLIDERS, STEP_CHOICES, choices_with, hyperparam_
 from workbench.config import FIELD_BY_NAME, RunConfig
 from workbench.errors import WorkbenchError
 from workbench.methods import HyperParam, get_method
+from workbench.previews import SoftTargetPreview, entropy, load_soft_target_preview, soften
 from workbench.schedules import SCHEDULE_HELP, SCHEDULE_KINDS
-from workbench.viz import SoftTargetPreview, entropy, load_soft_target_preview, schedule_figure, soft_target_figure, \
-    soften
+from workbench.viz import schedule_figure, soft_target_figure
 
 setup = shared.setup()
 config = setup.config

@@ -89,14 +89,14 @@ the "dark knowledge" a student learns from in knowledge distillation. The last f
 distillation loss is multiplied by *T²*.
 """),
     code("""
-from workbench import viz, widgets
+from workbench import previews, viz, widgets
 from workbench.config import RunConfig
 
 if QUICK:
     config = RunConfig.from_dict({"dataset": "digits", "teachers": ["cnn"], "device": "cpu"})
 else:
     config = RunConfig.from_dict({"dataset": "fashion-mnist", "teachers": ["lenet5"], "device": "auto"})
-preview = viz.load_soft_target_preview(config, count=6)  # one test image per class and the teacher's logits
+preview = previews.load_soft_target_preview(config, count=6)  # one test image per class and the teacher's logits
 """),
     md("""
 ## The temperature slider
@@ -280,14 +280,15 @@ test images, then the attention at the last feature map of the teacher, the AT s
 """),
     code("""
 from workbench.data import load_dataset
+from workbench.previews import attention_maps
 from workbench.teachers import get_teacher
 
 test = load_dataset(base.dataset, device="cpu").test
 images = test.x[:8]
 teacher, _ = get_teacher(base.teachers[0], base.dataset, base.teacher_seed)
-maps = {f"teacher {base.teachers[0]}": viz.attention_maps(teacher, images),
-        "AT student": viz.attention_maps(results["AT"].student.cpu(), images),
-        "baseline student": viz.attention_maps(results["baseline"].student.cpu(), images)}
+maps = {f"teacher {base.teachers[0]}": attention_maps(teacher, images),
+        "AT student": attention_maps(results["AT"].student.cpu(), images),
+        "baseline student": attention_maps(results["baseline"].student.cpu(), images)}
 viz.attention_maps_figure(images[:, 0].numpy(), maps)
 """),
     questions("""

@@ -8,10 +8,11 @@ import pytest
 
 from conftest import tiny_config
 from workbench.config import RunConfig
+from workbench.previews import load_soft_target_preview
 from workbench.store import RunRecord
 from workbench.viz import (MAX_POINTS, accuracy_figure, agreement_kl_figure, baseline_gains, compare_figure,
-                           comparison_table, enlarged_png, entropy, gain_figure, load_soft_target_preview,
-                           loss_terms_figure, schedule_figure, seed_groups, soft_target_figure, soften)
+                           comparison_table, enlarged_png, entropy, gain_figure, loss_terms_figure, schedule_figure,
+                           seed_groups, soft_target_figure, soften)
 
 
 def record(run_id, method="kd", seed=0, test_acc=0.9, **config_changes):

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from workbench.models import create_model
-from workbench.viz import (SoftTargetPreview, accuracy_size_figure, attention_maps, attention_maps_figure,
-                           grid_heatmap_figure, image_grid_figure, live_metric_figure, run_trace,
-                           sample_evolution_figure, soft_gradient_scale, temperature_effects_figure, tile_images)
+from workbench.previews import attention_maps
+from workbench.viz import (SoftTargetPreview, accuracy_size_figure, attention_maps_figure, grid_heatmap_figure,
+                           image_grid_figure, live_metric_figure, run_trace, sample_evolution_figure,
+                           soft_gradient_scale, temperature_effects_figure, tile_images)
 
 
 def preview():

@@ -1,0 +1,138 @@
+"""Curves over training: live loss terms, accuracy, agreement and KL per run, the α and T schedule, the effects
+of the temperature on soft targets, and the empty live chart a notebook fills one epoch at a time.
+
+Metric frames are as `RunStore.metrics_frame` returns them (run_id, step, epoch, scope, name, value)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..config import RunConfig
+from ..previews import SoftTargetPreview, entropy, soften
+from ..schedules import schedule_value
+from .style import apply_layout, colour, thin
+
+NOT_LOSS_TERMS = ("alpha", "temperature", "lr")
+
+
+def loss_terms_figure(steps: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """Each weighted loss term and the total per optimisation step, one colour per term, one dash per run."""
+    figure = go.Figure()
+    rows = steps[(steps["scope"] == "step") & ~steps["name"].isin(NOT_LOSS_TERMS)] if len(steps) else steps
+    terms = sorted(set(rows["name"]) - {"loss"}) + (["loss"] if "loss" in set(rows["name"]) else [])
+    dashes = ("solid", "dash", "dot", "dashdot")
+    for run_index, (run_id, label) in enumerate(labels.items()):
+        for term_index, term in enumerate(terms):
+            series = thin(rows[(rows["run_id"] == run_id) & (rows["name"] == term)].sort_values("step"))
+            if series.empty:
+                continue
+            figure.add_trace(go.Scatter(
+                x=series["step"], y=series["value"], mode="lines", name=f"{label}: {term}",
+                legendgroup=label, line=dict(color=colour(term_index), dash=dashes[run_index % len(dashes)],
+                                             width=2.5 if term == "loss" else 1.5)))
+    figure.update_xaxes(title="step")
+    figure.update_yaxes(title="loss (weighted)")
+    return apply_layout(figure, "Loss terms")
+
+
+def accuracy_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """Train (dashed) and test (solid) accuracy per epoch, one colour per run."""
+    figure = go.Figure()
+    for index, (run_id, label) in enumerate(labels.items()):
+        for name, dash in (("test_acc", "solid"), ("train_acc", "dash")):
+            series = _epoch_series(epochs, run_id, name)
+            if not series.empty:
+                figure.add_trace(go.Scatter(x=series["epoch"], y=series["value"], mode="lines+markers",
+                                            name=f"{label}: {name.replace('_acc', '')}",
+                                            line=dict(color=colour(index), dash=dash)))
+    figure.update_xaxes(title="epoch", dtick=1)
+    figure.update_yaxes(title="accuracy", rangemode="tozero")
+    return apply_layout(figure, "Accuracy")
+
+
+def agreement_kl_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """Top-1 agreement with the first teacher and KL(teacher ‖ student) on the test split, per epoch."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("agreement", "KL(teacher ‖ student)"))
+    for index, (run_id, label) in enumerate(labels.items()):
+        for column, name in ((1, "agreement"), (2, "kl")):
+            series = _epoch_series(epochs, run_id, name)
+            if not series.empty:
+                figure.add_trace(go.Scatter(x=series["epoch"], y=series["value"], mode="lines+markers", name=label,
+                                            legendgroup=label, showlegend=column == 1,
+                                            line=dict(color=colour(index))), row=1, col=column)
+    figure.update_xaxes(title="epoch", dtick=1)
+    return apply_layout(figure, "Agreement and KL with the teacher")
+
+
+def _epoch_series(epochs: pd.DataFrame, run_id: str, name: str) -> pd.DataFrame:
+    if epochs.empty:
+        return epochs
+    rows = epochs[(epochs["run_id"] == run_id) & (epochs["scope"] == "epoch") & (epochs["name"] == name)]
+    return rows.sort_values("epoch").drop_duplicates("epoch", keep="last")
+
+
+def schedule_figure(config: RunConfig, points: int = 201) -> go.Figure:
+    """α (left axis) and the temperature T (right axis) over the epochs of `config`, as the engine sets them."""
+    progress = np.linspace(0.0, 1.0, points)
+    epochs = progress * config.epochs
+    alpha = [schedule_value(config.alpha_schedule, config.alpha, config.alpha_end, p, config.schedule_fraction,
+                            config.schedule_steps) for p in progress]
+    temperature = [schedule_value(config.temperature_schedule, config.temperature, config.temperature_end, p,
+                                  config.schedule_fraction, config.schedule_steps) for p in progress]
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_trace(go.Scatter(x=epochs, y=alpha, name=f"α ({config.alpha_schedule})", line=dict(color=colour(0))),
+                     secondary_y=False)
+    figure.add_trace(go.Scatter(x=epochs, y=temperature, name=f"T ({config.temperature_schedule})",
+                                line=dict(color=colour(1), dash="dash")), secondary_y=True)
+    figure.update_xaxes(title="epoch", range=[0, config.epochs])
+    figure.update_yaxes(title="α (soft-loss weight)", range=[-0.02, 1.02], secondary_y=False)
+    figure.update_yaxes(title="temperature T", range=[0, 1.05 * max(temperature)], tickmode="auto", secondary_y=True)
+    return apply_layout(figure, "Schedule over training", height=300)
+
+
+def soft_gradient_scale(logits: np.ndarray, temperature: float, times_t_squared: bool) -> float:
+    """Mean norm of the soft-loss gradient at an untrained student (uniform output) for a teacher's `logits`:
+    d KL(p_T ‖ q_T) / d z = (q_T − p_T) / T, times T² when `times_t_squared` (the Hinton loss's factor)."""
+    teacher = soften(logits, temperature)
+    student = np.full_like(teacher, 1.0 / teacher.shape[1])
+    norms = np.linalg.norm(student - teacher, axis=1) / temperature
+    return float(norms.mean() * (temperature ** 2 if times_t_squared else 1.0))
+
+
+def temperature_effects_figure(preview: SoftTargetPreview, temperatures: Sequence[float]) -> go.Figure:
+    """Over a range of temperatures: the soft targets' mean entropy and the probability mass on the wrong
+    classes (the "dark knowledge"), and the soft-loss gradient's size with and without the T² factor."""
+    temps = [float(t) for t in temperatures]
+    wrong_mass = []
+    for t in temps:
+        probs = soften(preview.logits, t)
+        wrong_mass.append(float(np.mean([1.0 - probs[i, label] for i, label in enumerate(preview.labels)])))
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("What the soft targets carry",
+                                                           "Soft-loss gradient size (log scale)"))
+    figure.add_trace(go.Scatter(x=temps, y=[float(entropy(soften(preview.logits, t)).mean()) for t in temps],
+                                name="mean entropy (nats)", line=dict(color=colour(0))), row=1, col=1)
+    figure.add_trace(go.Scatter(x=temps, y=wrong_mass, name="mass on wrong classes",
+                                line=dict(color=colour(3), dash="dash")), row=1, col=1)
+    for index, (scaled, name) in enumerate(((False, "KL alone"), (True, "T² · KL"))):
+        figure.add_trace(go.Scatter(x=temps, y=[soft_gradient_scale(preview.logits, t, scaled) for t in temps],
+                                    name=name, line=dict(color=colour(4 + index))), row=1, col=2)
+    figure.update_xaxes(title="temperature T")
+    figure.update_yaxes(type="log", row=1, col=2)
+    return apply_layout(figure, "Temperature: more dark knowledge, smaller gradients unless scaled by T²", height=360)
+
+
+def live_metric_figure(metric: str = "test_acc", title: str | None = None) -> go.Figure:
+    """An empty per-epoch chart of `metric` for a live plot (FigureWidget) that gains one trace per run."""
+    figure = go.Figure()
+    figure.update_xaxes(title="epoch", rangemode="tozero")
+    figure.update_yaxes(title=metric.replace("_", " "))
+    return apply_layout(figure, title or f"{metric.replace('_', ' ')} per epoch (live)")
+
+
+def run_trace(label: str, index: int) -> go.Scatter:
+    """An empty line-and-markers trace for one run of a live plot, in the palette's index-th colour."""
+    return go.Scatter(x=[], y=[], mode="lines+markers", name=label, line=dict(color=colour(index)))
