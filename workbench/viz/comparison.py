@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 from .style import apply_layout, colour
 
+
 def compare_figure(epochs: pd.DataFrame, groups: dict[str, list[str]], metric: str = "test_acc",
                    label: str | None = None) -> go.Figure:
     """`metric` (called `label` on the axis) per epoch overlaid for each group of runs: the run itself when

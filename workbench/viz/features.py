@@ -14,6 +14,7 @@ from .style import apply_layout, colour
 if TYPE_CHECKING:
     from ..methods.base import FeatureMatch
 
+
 def feature_match_figure(matches: Sequence["FeatureMatch"], student: str) -> go.Figure:
     """The student's features (left) and the teachers' (right) that a method compares, one box per feature
     labelled with its per-image shape (C×H×W or D) and sized by its number of values, each matched pair joined

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from ..previews import SoftTargetPreview, entropy, soften
 from .style import apply_layout, colour
 
+
 def soft_target_figure(preview: SoftTargetPreview, temperature: float) -> go.Figure:
     """Each image above the teacher's softened output at `temperature`; the hard label's bar stands out and
     each title gives the label and the entropy of the soft target."""

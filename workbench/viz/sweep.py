@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from ..interactions import axis_values, encode_axis, slice_stats
 from .style import apply_layout, colour
 
+
 def grid_heatmap_figure(results: pd.DataFrame, rows: str, columns: str, value: str = "test_acc") -> go.Figure:
     """The mean of `value` over seeds for each (`rows`, `columns`) cell, annotated with mean ± std, beside a
     heatmap of the standard deviation across seeds (the seed noise any difference must beat)."""
