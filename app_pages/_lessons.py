@@ -8,6 +8,7 @@ from app_pages import _shared as shared
 from workbench.app_state import setup_from_query
 from workbench.lessons import (HIDE_PARAM, LESSON_PARAM, get_lesson, hidden_css, hidden_widget_keys, list_lessons,
                                read_link)
+from workbench.lessons.check import VERDICT_MARKS, last_verdicts
 from workbench.methods import list_methods
 
 
@@ -55,15 +56,27 @@ def show_all_controls() -> None:
 def sidebar() -> None:
     """The sidebar's lesson loader: pick a lesson, read its commentary, load it."""
     lessons = {lesson.name: lesson for lesson in list_lessons()}
+    verdicts = last_verdicts(shared.settings().runs_dir)
     with st.sidebar.expander("Lessons", expanded=bool(st.session_state.get("lesson"))):
         current = st.session_state.get("lesson") or next(iter(lessons))
         name = st.selectbox("Lesson", list(lessons), index=list(lessons).index(current) if current in lessons else 0,
-                            format_func=lambda key: lessons[key].title, key="lesson.pick")
+                            format_func=lambda key: f"{VERDICT_MARKS.get(verdicts.get(key, {}).get('verdict'), '·')} "
+                                                    f"{lessons[key].title}", key="lesson.pick")
         st.caption(f"{lessons[name].commentary} (v{lessons[name].version})")
+        st.caption(verdict_caption(lessons[name].claim.says, verdicts.get(name)))
         st.button("Load this lesson", key="lesson.load", on_click=load_lesson)
         if st.session_state.get("hidden"):
             st.caption(f"Hidden by the lesson link: {', '.join(sorted(st.session_state.hidden))}.")
             st.button("Show all controls", key="lesson.show_all", on_click=show_all_controls)
+
+
+def verdict_caption(says: str, checked: dict | None) -> str:
+    """What the lesson claims and its last checked verdict (or that it has not been checked)."""
+    if not checked:
+        return f"Claim: {says} Not checked yet (`kdw lessons check`)."
+    where = "on this server" if checked.get("where") == "here" else "before release"
+    return (f"Claim: {says} Last check ({checked['seeds']} seeds, {checked['checked']}, {where}): "
+            f"**{checked['verdict']}**.")
 
 
 def hide_controls() -> None:

@@ -35,10 +35,14 @@ def test_every_shipped_lesson_validates_and_can_run():
 def test_unknown_or_broken_lessons_are_named(tmp_path):
     with pytest.raises(WorkbenchError, match="no lesson called 'nope'; lessons: alpha-one"):
         get_lesson("nope")
-    (tmp_path / "bad.yaml").write_text("version: 1\ntitle: x\ncommentary: y\nconfig: {temperature: -1}\n")
-    with pytest.raises(WorkbenchError, match="lesson bad: temperature: -1 is out of range"):
-        get_lesson("bad", folder=tmp_path).run_config()
-    (tmp_path / "bad.yaml").write_text("version: 1\ntitle: x\ncommentary: y\nhide: [colour]\nconfig: {}\n")
+    claim = "claim: {says: s, arms: {a: {}, b: {method: baseline}}, expect: [{better: a, worse: b}]}\n"
+    (tmp_path / "bad.yaml").write_text("version: 1\ntitle: x\ncommentary: y\nconfig: {temperature: -1}\n" + claim)
+    with pytest.raises(WorkbenchError, match="lesson bad: arm 'a': temperature: -1 is out of range"):
+        get_lesson("bad", folder=tmp_path)
+    (tmp_path / "bad.yaml").write_text("version: 1\ntitle: x\ncommentary: y\nconfig: {}\n")
+    with pytest.raises(WorkbenchError, match="lesson bad: a lesson file holds .*claim"):
+        get_lesson("bad", folder=tmp_path)
+    (tmp_path / "bad.yaml").write_text("version: 1\ntitle: x\ncommentary: y\nhide: [colour]\nconfig: {}\n" + claim)
     with pytest.raises(WorkbenchError, match="hide: 'colour' is not a control"):
         list_lessons(tmp_path)
 
@@ -51,10 +55,11 @@ def test_train_lesson_flag_starts_from_the_lesson_and_flags_override_it():
 
 def test_cli_lists_and_shows_lessons(capsys):
     assert main(["lessons", "list"]) == 0
-    assert "temperature-too-low (v1)  Temperature too low" in capsys.readouterr().out
+    assert "temperature-too-low (v2)  Temperature too low  [" in capsys.readouterr().out
     assert main(["lessons", "show", "temperature-too-low"]) == 0
     out = capsys.readouterr().out
     assert "kdw train --lesson temperature-too-low" in out and "hide=alpha%2Calpha_schedule" in out
+    assert "claim:" in out and "expects (T 4) > (T 1) on test_acc" in out
     assert main(["lessons", "show", "nope"]) == 2
 
 
@@ -100,7 +105,7 @@ def test_any_setup_can_be_linked_with_hidden_controls():
 def test_a_session_cannot_cancel_another_sessions_run(tmp_path):
     executor = Executor(tmp_path / "runs")  # never started: the queued jobs stay queued
     store = executor.store
-    jobs = JobTable(store.path)
+    jobs = JobTable(store)
     mine = store.create_run(tiny_config().to_dict(), owner="alice")
     jobs.add(mine, "run")
     with pytest.raises(WorkbenchError, match="belongs to another session"):

@@ -141,11 +141,21 @@ def build_parser() -> Parser:
     sweep.add_argument("--asha", action="store_true", help="Ray: stop poor trials early (ASHA on test accuracy)")
     sweep.add_argument("--grace-period", default="1", help="Ray ASHA: epochs every trial runs before it can be stopped")
 
-    lessons = commands.add_parser("lessons", help="classroom lesson presets: list them or show one")
+    lessons = commands.add_parser("lessons", help="classroom lesson presets: list, show or check them")
     lesson_commands = lessons.add_subparsers(dest="lessons_command", required=True, parser_class=Parser)
-    lesson_commands.add_parser("list", help="every lesson with its commentary")
-    lesson_show = lesson_commands.add_parser("show", help="a lesson's commentary, config and app link")
+    lesson_commands.add_parser("list", help="every lesson with its commentary and last verdict")
+    lesson_show = lesson_commands.add_parser("show", help="a lesson's commentary, claim, config and app link")
     lesson_show.add_argument("name")
+    lesson_check = lesson_commands.add_parser(
+        "check", help="run lessons' arms over seeds and judge their claims (holds / within seed noise / contradicted)")
+    add_runs_dir(lesson_check)
+    lesson_check.add_argument("names", nargs="*", metavar="NAME", help="lessons to check (default: all)")
+    lesson_check.add_argument("--seeds", default="5", help="seeds per arm (default 5; one seed is not evidence)")
+    lesson_check.add_argument("--workers", default=None, help="runs training at once (default: one per core)")
+    lesson_check.add_argument("--output", default="docs/lessons.md",
+                              help="markdown file whose lesson sections are rewritten ('' = none)")
+    lesson_check.add_argument("--ship", action="store_true",
+                              help="also record the verdicts in the package (what a fresh install's app shows)")
     return parser
 
 

@@ -206,6 +206,38 @@ def reproduce(args: argparse.Namespace, runs_dir: Path) -> int:
     return 0
 
 
+def lessons_check(args: argparse.Namespace, runs_dir: Path) -> int:
+    """kdw lessons check: train each lesson's arms over seeds, print and record each verdict; exit 1 when a claim
+    is contradicted."""
+    from .evidence import CONTRADICTED
+    from .lessons import get_lesson, list_lessons
+    from .lessons.check import SHIPPED_VERDICTS, VERDICTS_FILE, check_lessons, record_verdicts, report_text, \
+        write_markdown
+    from .sweep import default_concurrency
+
+    seeds = _int_arg("seeds", args.seeds, 1)
+    workers = _int_arg("workers", args.workers, 1) if args.workers is not None else default_concurrency()
+    chosen = [get_lesson(name) for name in args.names] if args.names else list_lessons()
+    store = RunStore(runs_dir)
+    runs = sum(len(lesson.claim.arms) for lesson in chosen) * seeds
+    print(f"checking {len(chosen)} lesson(s): up to {runs} runs, {workers} at a time", file=sys.stderr)
+    progress = tqdm(total=runs, desc="lesson runs", unit="run", file=sys.stderr, leave=False)
+    results = check_lessons(chosen, store, seeds=seeds, workers=workers,
+                            on_run_end=lambda record, done, total: progress.update(1))
+    progress.close()
+    by_name = {lesson.name: lesson for lesson in chosen}
+    for result in results:
+        print(report_text(result, by_name[result.lesson].claim.metric) + "\n")
+    record_verdicts(results, runs_dir / "lessons" / VERDICTS_FILE)
+    if args.ship:
+        record_verdicts(results, SHIPPED_VERDICTS)
+    if args.output:
+        command = "kdw lessons check " + " ".join([*args.names, f"--seeds {seeds}"])
+        write_markdown(results, by_name, Path(args.output), command)
+        print(f"wrote {len(results)} section(s) to {args.output}")
+    return 1 if any(result.verdict == CONTRADICTED for result in results) else 0
+
+
 def _float_arg(name: str, value: str, low: float) -> float:
     try:
         number = float(value)
@@ -266,15 +298,25 @@ def sweep(args: argparse.Namespace, runs_dir: Path) -> int:
 
 
 def lessons(args: argparse.Namespace, runs_dir: Path) -> int:
-    """kdw lessons list|show NAME."""
+    """kdw lessons list|show NAME|check [NAME ...]."""
     from .lessons import get_lesson, lesson_link, list_lessons
+    from .lessons.check import last_verdicts
 
+    if args.lessons_command == "check":
+        return lessons_check(args, runs_dir)
     if args.lessons_command == "list":
+        verdicts = last_verdicts(runs_dir)
         for lesson in list_lessons():
-            print(f"{lesson.name} (v{lesson.version})  {lesson.title}\n{'':4s}{lesson.commentary}")
+            checked = verdicts.get(lesson.name)
+            mark = f"  [{checked['verdict']}, {checked['seeds']} seeds, {checked['checked']}]" if checked else \
+                "  [not checked]"
+            print(f"{lesson.name} (v{lesson.version})  {lesson.title}{mark}\n{'':4s}{lesson.commentary}")
         return 0
     lesson = get_lesson(args.name)
     print(f"{lesson.name} (v{lesson.version}): {lesson.title}\n{lesson.commentary}\n")
+    print(f"claim:     {lesson.claim.says}")
+    for expectation in lesson.claim.expect:
+        print(f"           expects {expectation.describe()}")
     print(f"train it:  kdw train --lesson {lesson.name}")
     print(f"app link:  {lesson_link(lesson)}")
     if lesson.hide:

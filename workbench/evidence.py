@@ -58,6 +58,19 @@ def verdict(effect: Effect, *, min_effect: float = 0.0, every_seed: bool = False
     return NOISE
 
 
+def equivalence_verdict(effect: Effect, tolerance: float) -> str:
+    """The verdict on the claim that two arms are the same within ±`tolerance`: holds when the effect's two-standard-
+    error interval lies inside it, contradicted when the interval lies wholly outside it, within seed noise otherwise."""
+    if effect.n < 2 or effect.se is None:
+        return ONE_SEED
+    margin = STANDARD_ERRORS * effect.se
+    if abs(effect.difference) + margin <= tolerance:
+        return HOLDS
+    if abs(effect.difference) - margin > tolerance:
+        return CONTRADICTED
+    return NOISE
+
+
 def combine(verdicts: Sequence[str]) -> str:
     """One verdict for several: contradicted if any is, holds if all do, one seed if any had one, noise otherwise."""
     if CONTRADICTED in verdicts:

@@ -2,8 +2,9 @@
 commentary and the controls a lesson link hides; and lesson links, URL queries that restore a setup and
 hide chosen controls (`?lesson=temperature-too-low&hide=alpha,method`).
 
-A lesson file: `version` (int), `title`, `commentary`, `hide` (control names) and `config` (RunConfig fields).
-Used by `kdw lessons list|show`, `kdw train --lesson NAME` and the app's sidebar loader."""
+A lesson file: `version` (int), `title`, `commentary`, `hide` (control names), `config` (RunConfig fields) and
+`claim` (what it shows, as arms and expected comparisons: `lessons.claims`; checked by `kdw lessons check`).
+Used by `kdw lessons list|show|check`, `kdw train --lesson NAME` and the app's sidebar loader."""
 from __future__ import annotations
 
 import re
@@ -16,9 +17,10 @@ import yaml
 
 from ..config import FIELD_BY_NAME, RunConfig
 from ..errors import WorkbenchError
+from .claims import Claim, parse_claim
 
 LESSONS_DIR = Path(__file__).parent
-LESSON_KEYS = ("version", "title", "commentary", "hide", "config")
+LESSON_KEYS = ("version", "title", "commentary", "hide", "config", "claim")
 LESSON_PARAM, HIDE_PARAM = "lesson", "hide"
 # Controls a link may hide: every config field, and the app's own setup items.
 HIDEABLE = tuple(FIELD_BY_NAME) + ("methods", "seeds", "baseline")
@@ -27,7 +29,8 @@ DEFAULT_APP_URL = "http://localhost:8501/"
 
 @dataclass(frozen=True)
 class Lesson:
-    """A shipped lesson: name (file stem), version, title, one sentence of commentary, hidden controls, config."""
+    """A shipped lesson: name (file stem), version, title, one sentence of commentary, hidden controls, config and
+    the claim it makes."""
 
     name: str
     version: int
@@ -35,6 +38,7 @@ class Lesson:
     commentary: str
     hide: tuple[str, ...]
     config: dict[str, Any]
+    claim: Claim
     path: Path
 
     def config_values(self) -> dict[str, Any]:
@@ -55,7 +59,7 @@ def _read_lesson(path: Path) -> Lesson:
     except (OSError, yaml.YAMLError) as error:
         raise WorkbenchError(f"lesson {path.stem}: cannot read {path}: {str(error).splitlines()[0]}") from None
     if not isinstance(data, dict) or set(data) - set(LESSON_KEYS) or not {"version", "title", "commentary",
-                                                                           "config"} <= set(data):
+                                                                           "config", "claim"} <= set(data):
         raise WorkbenchError(f"lesson {path.stem}: a lesson file holds {', '.join(LESSON_KEYS)} "
                              "(hide is optional, the others are needed)")
     if not isinstance(data["config"], dict) or not isinstance(data["version"], int):
@@ -65,8 +69,9 @@ def _read_lesson(path: Path) -> Lesson:
     if unknown:
         raise WorkbenchError(f"lesson {path.stem}: hide: {unknown[0]!r} is not a control; "
                              f"allowed: {', '.join(HIDEABLE)}")
+    claim = parse_claim(data["claim"], dict(data["config"]), f"lesson {path.stem}")
     return Lesson(path.stem, data["version"], str(data["title"]), str(data["commentary"]), hide, dict(data["config"]),
-                  path)
+                  claim, path)
 
 
 def list_lessons(folder: Path = LESSONS_DIR) -> list[Lesson]:
