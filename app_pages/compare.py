@@ -17,6 +17,7 @@ from workbench.stability import stability_table
 from workbench.store import RunRecord
 from workbench.sweep import SWEEP_PREFIX
 from workbench.teachers import find_teacher
+from workbench.text import escape_markdown
 from workbench.trained_students import load_trained_student
 from workbench.viz import (accuracy_size_figure, compare_figure, gain_figure, generation_chain_figure,
                            weight_histogram_figure)
@@ -105,8 +106,10 @@ gains = baseline_gains(chosen)
 if gains.empty:
     st.caption("No finished baseline run among the picked runs with the same student setup.")
 else:
+    for sentence in gains["sentence"]:
+        st.markdown(f"- {escape_markdown(sentence)}")
     left, right = st.columns([1, 1])
-    left.dataframe(gains, hide_index=True, column_config={
+    left.dataframe(gains.drop(columns=["sentence"]), hide_index=True, column_config={
         "test acc": st.column_config.NumberColumn(format="percent"),
         "baseline": st.column_config.NumberColumn(format="percent"),
         "gain (pts)": st.column_config.NumberColumn(format="%+.2f"),

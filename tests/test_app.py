@@ -16,7 +16,8 @@ from workbench.uploads import accept_teacher_upload
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["teacher", "method", "hyperparameters", "train", "compare"]
-TINY_RUN = {"epochs": "1", "train_subset": "300", "batch_size": "64", "device": "cpu"}
+TINY_RUN = {"dataset": "digits", "epochs": "1", "train_subset": "300", "batch_size": "32", "optimizer": "adam", "lr": "0.02",
+            "device": "cpu"}
 
 
 @pytest.fixture(autouse=True)

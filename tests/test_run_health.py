@@ -56,7 +56,7 @@ def test_a_student_stuck_at_chance_with_constant_predictions_is_collapsed_not_do
     record = store.get_run(run_id)
     assert result.status == record.status == "collapsed"
     assert "test images" in record.message and "chance" in record.message
-    assert result.final_metrics["prediction_share"] >= 0.5
+    assert result.final_metrics["prediction_share"] >= 0.9
 
 
 def test_collapse_needs_both_chance_accuracy_and_one_dominant_class():

@@ -105,17 +105,24 @@ def test_comparison_table_flags_differing_fields_and_gains_over_the_same_seed_ba
     assert list(table["params"]) == [5658] * 3 and list(table["wall s"]) == [15.0] * 3
 
 
-def test_baseline_gains_average_over_seeds_with_a_standard_error():
-    runs = [record("k0", seed=0, test_acc=0.92), record("k1", seed=1, test_acc=0.94),
+def test_baseline_gains_average_over_seeds_with_a_standard_error_and_a_verdict():
+    runs = [record("k0", seed=0, test_acc=0.92), record("k1", seed=1, test_acc=0.95),
             record("b0", method="baseline", seed=0, test_acc=0.88), record("b1", method="baseline", seed=1,
                                                                             test_acc=0.90)]
     gains = baseline_gains(runs)
     assert list(gains["setup"]) == ["kd"] and gains["seeds"].iloc[0] == 2
-    assert gains["gain (pts)"].iloc[0] == pytest.approx(4.0)
-    expected_error = 100 * math.sqrt(np.var([0.92, 0.94], ddof=1) / 2 + np.var([0.88, 0.90], ddof=1) / 2)
-    assert gains["± s.e. (pts)"].iloc[0] == pytest.approx(expected_error)
+    assert gains["gain (pts)"].iloc[0] == pytest.approx(4.5)
+    paired_error = 100 * np.std([0.04, 0.05], ddof=1) / math.sqrt(2)  # same seeds: the per-seed gains' s.e.
+    assert gains["± s.e. (pts)"].iloc[0] == pytest.approx(paired_error)
+    assert gains["verdict"].iloc[0] == "holds" and "2 seeds" in gains["sentence"].iloc[0]
+    unpaired = baseline_gains([*runs[:2], record("b2", method="baseline", seed=2, test_acc=0.88),
+                               record("b3", method="baseline", seed=3, test_acc=0.90)])
+    welch = 100 * math.sqrt(np.var([0.92, 0.95], ddof=1) / 2 + np.var([0.88, 0.90], ddof=1) / 2)
+    assert unpaired["± s.e. (pts)"].iloc[0] == pytest.approx(welch)
+    one_seed = baseline_gains([runs[0], runs[2]])
+    assert pd.isna(one_seed["± s.e. (pts)"].iloc[0]) and "one seed is not evidence" in one_seed["sentence"].iloc[0]
     bars = gain_figure(gains).data[0]
-    assert list(bars.y) == pytest.approx([4.0])
+    assert list(bars.y) == pytest.approx([4.5])
     assert baseline_gains(runs[:2]).empty
 
 

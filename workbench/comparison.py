@@ -4,13 +4,13 @@ records; the figures that draw them are in `viz`."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import PurePath
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .evidence import measure_effect, verdict, verdict_sentence
 from .store import RunRecord
 
 # Config fields that do not change what is trained, and those a baseline student ignores.
@@ -106,27 +106,32 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
 
 
 def baseline_gains(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """Per group of seeds (non-baseline), the mean final test accuracy, the mean of the matching baseline
-    runs (same student setup), the gain in percentage points and its standard error across seeds."""
+    """Per group of seeds (non-baseline), the mean final test accuracy, the mean of the matching baseline runs
+    (same student setup), the gain in percentage points with its standard error (paired by seed when every run
+    has a baseline of its seed, Welch's otherwise; NaN with one seed), the verdict and the sentence saying it."""
     done = [r for r in records if r.status == "done" and "test_acc" in r.final_metrics]
-    baseline_accs: dict[str, list[float]] = {}
+    baselines: dict[str, dict[int, float]] = {}
     for record in done:
         if record.config.get("method") == "baseline":
-            baseline_accs.setdefault(_baseline_key(record.config), []).append(record.final_metrics["test_acc"])
+            baselines.setdefault(_baseline_key(record.config), {})[record.config.get("seed")] = \
+                record.final_metrics["test_acc"]
     rows = []
     for label, group in seed_groups(done).items():
         if group[0].config.get("method") == "baseline":
             continue
-        base = baseline_accs.get(_baseline_key(group[0].config))
+        base = baselines.get(_baseline_key(group[0].config))
         if not base:
             continue
-        accs = np.array([r.final_metrics["test_acc"] for r in group])
-        base_accs = np.array(base)
-        error = math.sqrt(accs.var(ddof=1) / len(accs) + base_accs.var(ddof=1) / len(base_accs)) \
-            if len(accs) > 1 and len(base_accs) > 1 else float("nan")
-        rows.append({"setup": label, "seeds": len(accs), "test acc": accs.mean(), "baseline": base_accs.mean(),
-                     "gain (pts)": 100 * (accs.mean() - base_accs.mean()), "± s.e. (pts)": 100 * error})
-    return pd.DataFrame(rows, columns=["setup", "seeds", "test acc", "baseline", "gain (pts)", "± s.e. (pts)"])
+        accs = [r.final_metrics["test_acc"] for r in group]
+        seeds = [r.config.get("seed") for r in group]
+        paired = all(seed in base for seed in seeds)
+        effect = measure_effect(accs, [base[seed] for seed in seeds] if paired else list(base.values()), paired=paired)
+        rows.append({"setup": label, "seeds": len(accs), "test acc": float(np.mean(accs)),
+                     "baseline": float(np.mean(list(base.values()))), "gain (pts)": 100 * effect.difference,
+                     "± s.e. (pts)": 100 * effect.se if effect.se is not None else float("nan"),
+                     "verdict": verdict(effect), "sentence": verdict_sentence(label, "baseline", effect)})
+    return pd.DataFrame(rows, columns=["setup", "seeds", "test acc", "baseline", "gain (pts)", "± s.e. (pts)",
+                                       "verdict", "sentence"])
 
 
 def size_points(records: Sequence[RunRecord]) -> pd.DataFrame:

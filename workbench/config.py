@@ -193,6 +193,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("momentum", float, "SGD momentum", low=0.0, high=0.999),
     FieldSpec("weight_decay", float, "L2 weight decay", low=0.0, high=1.0),
     FieldSpec("lr_schedule", str, "learning-rate schedule over the epochs", choices=("cosine", "step", "constant")),
+    FieldSpec("warmup_epochs", float, "epochs over which the learning rate rises linearly from 0 to its value "
+              "(keeps a large first step under the T²-scaled KD loss from killing a small ReLU student)",
+              low=0.0, high=100.0),
     FieldSpec("seed", int, "random seed (same seed and device: same numbers)", low=0, high=2**31 - 1),
     FieldSpec("device", str, "where to train: auto picks cuda, then mps, then cpu",
               choices=("auto", "cpu", "cuda", "mps"), group="system"),
@@ -239,6 +242,7 @@ class RunConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     lr_schedule: str = "cosine"
+    warmup_epochs: float = 0.0
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"

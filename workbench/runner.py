@@ -111,7 +111,7 @@ def run_recorded(config: RunConfig, store: RunStore, *, run_id: str | None = Non
         raise
     if checkpoint.exists():
         store.add_artifact(run_id, "checkpoint", checkpoint)
-    if result.status == "done":
+    if result.status in ("done", "collapsed"):  # a collapsed student trained every epoch: its weights can be studied
         weights = folder / "student.pt"
         torch.save({k: v.cpu() for k, v in result.student.state_dict().items()}, weights)
         store.add_artifact(run_id, "student", weights)

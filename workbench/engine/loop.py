@@ -23,7 +23,7 @@ from .teacher_bank import TeacherBank
 
 EVAL_BATCH = 1024
 GROWTH_LIMIT = 1e3  # a step loss this many times the first step's (at least 1) means the run diverged
-COLLAPSE_SHARE = 0.5  # a student at chance that gives one class to at least this share of the test set collapsed
+COLLAPSE_SHARE = 0.9  # a student at chance that gives one class to at least this share of the test set collapsed
 COLLAPSE_ACCURACY = 1.5  # "at chance": test accuracy below this multiple of 1 / classes
 
 
@@ -72,6 +72,11 @@ def lr_factor(schedule: str, progress: float) -> float:
     if schedule == "step":
         return 0.1 ** ((progress >= 0.5) + (progress >= 0.75))
     return 1.0
+
+
+def warmup_factor(step: int, warmup_steps: float) -> float:
+    """Multiplier of the learning rate during a linear warm-up over `warmup_steps` steps (1 after it)."""
+    return min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
 
 
 def augmentations(config: RunConfig, data: LoadedDataset) -> tuple[str, ...]:
@@ -188,7 +193,8 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
                 if cancel is not None and cancel():
                     raise KeyboardInterrupt
                 state = scheduled_state(config, step, epoch, total_steps)
-                lr = config.lr * lr_factor(config.lr_schedule, step / total_steps)
+                lr = config.lr * lr_factor(config.lr_schedule, step / total_steps) * warmup_factor(
+                    step, config.warmup_epochs * steps_per_epoch)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 batch = None

@@ -1,0 +1,12 @@
+"""Showing user-given text safely: markdown's special characters escaped, so a run name or a link's value is
+shown as the characters it holds, never as an image, a link or a formula."""
+from __future__ import annotations
+
+import re
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text: object) -> str:
+    """`text` with every markdown (and Streamlit LaTeX `$`) special character backslash-escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
