@@ -26,6 +26,15 @@ def test_unknown_run_is_a_clear_error(tmp_path):
         RunStore(tmp_path).get_run("nope")
 
 
+def test_runs_by_status_and_the_last_step_with_a_loss(tmp_path):
+    store = RunStore(tmp_path)
+    queued, running, done = (store.create_run({}, status=status) for status in ("queued", "running", "running"))
+    store.finish(done, "done")
+    assert sorted(store.run_ids_with_status(("queued", "running"))) == sorted([queued, running])
+    store.log_metrics(running, [(1, 0, "step", "loss", 1.0), (3, 0, "step", "loss", 0.5), (4, 0, "step", "ce", 0.4),
+                                (5, 1, "epoch", "loss", 0.3)])
+    assert store.last_steps([queued, running, "nope"]) == {running: 3}
+
 def test_cancel_flag_is_seen_by_readers(tmp_path):
     store = RunStore(tmp_path)
     run_id = store.create_run({})

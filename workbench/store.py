@@ -8,7 +8,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator
 
 import pandas as pd
 
@@ -174,6 +174,20 @@ class RunStore:
         with self._connect() as db:
             row = db.execute("SELECT cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
         return bool(row and row[0])
+
+    def run_ids_with_status(self, statuses: Collection[str]) -> list[str]:
+        """The ids of the runs whose status is one of `statuses`."""
+        marks = ",".join("?" * len(statuses))
+        with self._connect() as db:
+            rows = db.execute(f"SELECT id FROM runs WHERE status IN ({marks})", tuple(statuses))
+            return [row[0] for row in rows]
+
+    def last_steps(self, run_ids: Collection[str]) -> dict[str, int]:
+        """Per run, the last optimisation step with a recorded loss (runs without one are left out)."""
+        with self._connect() as db:
+            rows = db.execute("SELECT run_id, MAX(step) FROM metrics WHERE run_id IN (SELECT value FROM json_each(?)) "
+                              "AND scope='step' AND name='loss' GROUP BY run_id", (json.dumps(list(run_ids)),))
+            return {run_id: int(step) for run_id, step in rows}
 
     def get_run(self, run_id: str) -> RunRecord:
         """One run; WorkbenchError if no run has that id."""

@@ -1,0 +1,271 @@
+"""The executor: a dispatcher thread (one per runs folder and server process) gives the oldest queued jobs
+to a pool of `max_workers` spawned worker processes, one job per idle worker.
+
+The workers are started ahead of time and kept between jobs (torch imported, the default dataset loaded),
+so a submitted run begins training within a fraction of a second. Cancelling a queued job marks it cancelled
+at once; a running one gets the store's cancel flag (the engine polls it twice a second) and its worker is
+terminated when it has not stopped after a grace period. A running job whose worker process is gone (a crash,
+a server restart) is marked failed."""
+from __future__ import annotations
+
+import atexit
+import math
+import multiprocessing
+import os
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from ..config import RunConfig
+from ..errors import WorkbenchError
+from ..store import FINISHED, RunStore
+from .jobs import JOB_KINDS, JobTable, Progress, boot_id
+from .worker import execute_job, teacher_job_config, worker_main
+
+CRASH_PAUSE_SECONDS = 10.0  # after a worker dies on its own, wait this long before starting another
+_WITHDRAWN = -1  # dispatcher_pid of a queued job cancelled before any dispatcher claimed it
+
+
+def default_max_workers() -> int:
+    """Concurrent training processes by default: one per two CPU cores, at least one, at most four."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class _Worker:
+    """A started worker process, its pipe, and the run it is busy with ('' when idle)."""
+
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    run_id: str = ""
+    terminated_at: float | None = None
+
+
+class Executor:
+    """Runs submitted jobs in a pool of `max_workers` worker processes (see the module docstring).
+
+    The workers are started with the dispatcher and kept between jobs, so a job starts on a warm
+    interpreter. With `inline=True` a submitted job runs at once in the caller's thread (tests,
+    notebooks); no dispatcher thread or worker process is used."""
+
+    def __init__(self, runs_dir: str | Path, *, max_workers: int | None = None, inline: bool = False,
+                 grace_seconds: float = 5.0, poll_seconds: float = 0.25) -> None:
+        self.store = RunStore(runs_dir)
+        self.runs_dir = self.store.root
+        self.jobs = JobTable(self.store)
+        self.max_workers = max_workers or default_max_workers()
+        self.inline = inline
+        self.grace_seconds = grace_seconds
+        self.poll_seconds = poll_seconds
+        self._context = multiprocessing.get_context("spawn")
+        self._lock = threading.RLock()
+        self._pool: list[_Worker] = []
+        self._last_crash = -math.inf
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- what pages and notebooks call -------------------------------------------------------------
+    def submit(self, config: RunConfig, *, owner: str = "", group_id: str | None = None, kind: str = "run") -> str:
+        """Queue a run of `config` and return its id; it starts when a worker is free (at once when inline)."""
+        if kind not in JOB_KINDS:
+            raise ValueError(f"unknown job kind {kind!r}")
+        config = RunConfig.from_dict(config.to_dict())
+        run_id = self.store.create_run(config.to_dict(), name=config.name, owner=owner, group_id=group_id)
+        self.jobs.add(run_id, kind)
+        if self.inline:
+            if self.jobs.claim(run_id, os.getpid()):
+                self.jobs.set_worker(run_id, os.getpid())
+                execute_job(self.runs_dir, run_id, kind)
+        else:
+            self.start()
+            self._wake.set()
+        return run_id
+
+    def submit_teacher(self, arch: str, dataset: str, *, seed: int = 0, epochs: int | None = None,
+                       owner: str = "", device: str = "auto") -> str:
+        """Queue the training of a teacher (saved to the teacher cache when done); returns the run id."""
+        config = teacher_job_config(arch, dataset, seed=seed, epochs=epochs, device=device)
+        return self.submit(config, owner=owner, kind="teacher")
+
+    def cancel(self, run_id: str, *, owner: str | None = None) -> str:
+        """Stop a run: a queued one is cancelled at once ('cancelled'); a running one is asked to stop
+        ('stopping') and terminated after the grace period; a finished one is left alone (its status).
+
+        With `owner` (the asking session's id) a run recorded with another owner is refused: WorkbenchError."""
+        record = self.store.get_run(run_id)
+        if owner is not None and record.owner != owner:
+            raise WorkbenchError(f"cancel: run {record.name!r} belongs to another session; only the session that "
+                                 "started it can cancel it")
+        if record.status in FINISHED:
+            return record.status
+        if self.jobs.claim(run_id, _WITHDRAWN):
+            self.store.finish(run_id, "cancelled", message="cancelled before it started")
+            return "cancelled"
+        self.store.request_cancel(run_id)
+        self.jobs.mark_cancel(run_id)
+        self._wake.set()
+        return "stopping"
+
+    def progress(self, run_ids: list[str]) -> dict[str, Progress]:
+        """Steps done and total steps per run."""
+        return self.jobs.progress(list(run_ids))
+
+    def set_max_workers(self, count: int) -> None:
+        """Change the concurrency limit (running jobs are never stopped by lowering it)."""
+        if count < 1:
+            raise WorkbenchError(f"max_workers: {count} is out of range; allowed: at least 1")
+        self.max_workers = count
+        self._wake.set()
+
+    def worker_pids(self) -> dict[str, int]:
+        """The process id running each of this executor's busy runs."""
+        with self._lock:
+            return {worker.run_id: worker.process.pid or 0 for worker in self._pool if worker.run_id}
+
+    # -- the dispatcher ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the dispatcher thread (which starts the workers) unless already started."""
+        with self._lock:
+            if self.inline or (self._thread is not None and self._thread.is_alive()):
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name=f"kdw-dispatcher:{self.runs_dir}", daemon=True)
+            self._thread.start()
+            atexit.register(self.shutdown)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll()
+            except WorkbenchError:
+                pass  # the store was briefly unreadable (locked, moved); try again next round
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    def poll(self) -> None:
+        """One dispatcher round: collect finished and dead workers, enforce cancel deadlines, fail
+        orphaned runs, keep the pool at `max_workers` processes and give waiting jobs to idle ones."""
+        with self._lock:
+            self._collect()
+            self._enforce_cancels()
+            self._fail_orphans()
+            self._resize_pool()
+            self._start_waiting()
+
+    def shutdown(self) -> None:
+        """Stop the dispatcher and the workers; runs they were busy with are marked failed."""
+        self._stop.set()
+        self._wake.set()
+        with self._lock:
+            for worker in self._pool:
+                worker.process.terminate()
+            for worker in self._pool:
+                worker.process.join(2.0)
+                if worker.run_id and self.store.get_run(worker.run_id).status not in FINISHED:
+                    self.store.finish(worker.run_id, "failed", message="the app server stopped while this run was going")
+            self._pool.clear()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(2.0)
+
+    def _spawn(self) -> _Worker:
+        here, there = self._context.Pipe()
+        process = self._context.Process(target=worker_main, args=(there,), daemon=True, name="kdw-worker")
+        process.start()
+        there.close()
+        return _Worker(process, here)
+
+    def _resize_pool(self) -> None:
+        """Start workers up to `max_workers` (not within a while of a worker dying on its own), and let
+        idle ones beyond it go."""
+        while len(self._pool) > self.max_workers:
+            idle = next((worker for worker in self._pool if not worker.run_id), None)
+            if idle is None:
+                break
+            self._pool.remove(idle)
+            idle.conn.send(None)
+            idle.conn.close()
+        crashed_lately = time.monotonic() - self._last_crash < CRASH_PAUSE_SECONDS
+        while len(self._pool) < self.max_workers and not crashed_lately and not self._stop.is_set():
+            self._pool.append(self._spawn())
+
+    def _start_waiting(self) -> None:
+        idle = [worker for worker in self._pool if not worker.run_id]
+        for run_id, kind in self.jobs.waiting():
+            if not idle:
+                return
+            if not self.jobs.claim(run_id, os.getpid()):
+                continue
+            worker = idle.pop(0)
+            worker.conn.send({"runs_dir": str(self.runs_dir), "run_id": run_id, "kind": kind,
+                              "threads": max(1, (os.cpu_count() or 1) // self.max_workers)})
+            worker.run_id = run_id
+            self.jobs.set_worker(run_id, worker.process.pid or 0)
+            self.store.mark_running(run_id)
+
+    def _collect(self) -> None:
+        """Mark workers that answered as idle; drop dead ones and settle the runs they held."""
+        for worker in list(self._pool):
+            if worker.run_id and worker.process.is_alive() and worker.conn.poll():
+                try:
+                    worker.conn.recv()
+                    worker.run_id = ""
+                    continue
+                except (EOFError, OSError):
+                    pass
+            if worker.process.is_alive():
+                continue
+            worker.process.join(0)
+            worker.conn.close()
+            self._pool.remove(worker)
+            if worker.terminated_at is None:
+                self._last_crash = time.monotonic()
+            if worker.run_id:
+                self._settle_dead(worker)
+
+    def _settle_dead(self, worker: _Worker) -> None:
+        """Record how the runs ended whose worker died before reporting its job done."""
+        for run_id in self.jobs.unfinished_on(worker.process.pid or 0):
+            if worker.terminated_at is not None:
+                message = f"stopped by force: it did not stop within {self.grace_seconds:g} s of the cancel request"
+                self.store.finish(run_id, "cancelled", message=message)
+            else:
+                message = f"the worker process exited (code {worker.process.exitcode}) before the run finished"
+                self.store.finish(run_id, "failed", message=message)
+
+    def _enforce_cancels(self) -> None:
+        busy = {worker.process.pid or 0: worker for worker in self._pool if worker.run_id}
+        now = time.time()
+        for pid, asked_at in self.jobs.cancel_times(list(busy)).items():
+            worker = busy[pid]
+            if now - asked_at < self.grace_seconds:
+                continue
+            if worker.terminated_at is None:
+                worker.process.terminate()
+                worker.terminated_at = now
+            elif now - worker.terminated_at > 2.0:
+                worker.process.kill()
+
+    def _fail_orphans(self) -> None:
+        busy = {worker.run_id for worker in self._pool if worker.run_id}
+        for run_id, dispatcher_pid, worker_pid, recorded_boot in self.jobs.unfinished_claimed():
+            if run_id in busy:
+                continue
+            pid = worker_pid or dispatcher_pid  # no worker yet: the dispatcher (or inline caller) holds it
+            if recorded_boot == boot_id() and (pid == os.getpid() or pid_alive(pid)):
+                continue
+            self.store.finish(run_id, "failed", message=f"its worker process (pid {pid}) is gone: the app server "
+                                                        "restarted or the worker crashed; start the run again")

@@ -1,0 +1,125 @@
+"""What a worker process does: import the training stack once, then run the jobs it is sent (`worker_main`),
+each through `runner.run_recorded` (or teacher training for a teacher job), so every step and epoch lands in
+the store. `execute_job` runs one job in the calling process (also the inline executor's path)."""
+from __future__ import annotations
+
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from ..config import RunConfig
+from ..errors import WorkbenchError
+from ..store import FINISHED, RunStore
+from .jobs import JobTable
+
+
+def teacher_job_config(arch: str, dataset: str, *, seed: int = 0, epochs: int | None = None,
+                       device: str = "auto") -> RunConfig:
+    """The run config a teacher-training job records: a baseline run of `arch` with the dataset's recipe."""
+    from ..teachers import RECIPES
+
+    if dataset not in RECIPES:
+        raise WorkbenchError(f"teacher: no training recipe for dataset {dataset!r}")
+    recipe = dict(RECIPES[dataset])
+    if epochs is not None:
+        recipe["epochs"] = epochs
+    return RunConfig.from_dict({"dataset": dataset, "student": arch, "teachers": [arch], "method": "baseline",
+                                "seed": seed, "device": device, "name": f"teacher {arch} ({dataset})", **recipe})
+
+
+def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
+    """Run one job to its end in this process (a worker, or the caller in inline mode); returns its status
+    (for a chain of generations, that of the first: each later generation is a run of its own).
+
+    Errors are recorded on the run (the runner marks it failed with a one-line message); nothing is raised."""
+    from ..engine import Callback, RunInfo
+    from ..generations import is_generational, run_generations
+    from ..runner import CancelPoller, StoreRecorder, run_recorded
+
+    store = RunStore(runs_dir)
+    jobs = JobTable(store)
+    record = store.get_run(run_id)
+
+    class TotalSteps(Callback):
+        """Writes a run's step total to the job table once training is set up."""
+
+        def __init__(self, target: str) -> None:
+            self.target = target
+
+        def on_start(self, info: RunInfo) -> None:
+            jobs.set_total_steps(self.target, info.total_steps)
+
+    def generation_callbacks(number: int, generation_run_id: str) -> list[Callback]:
+        """A later generation of a chain becomes a job of this worker as it starts."""
+        if generation_run_id != run_id:
+            jobs.add_follow_on(generation_run_id, run_id)
+        return [TotalSteps(generation_run_id)]
+
+    try:
+        config = RunConfig.from_dict(record.config)
+        if kind == "teacher":
+            return _train_teacher_job(config, store, run_id, [StoreRecorder(store, run_id), TotalSteps(run_id)],
+                                      CancelPoller(store, run_id))
+        if is_generational(config):
+            run_generations(config, store, callbacks_for=generation_callbacks, first_run_id=run_id)
+        else:
+            run_recorded(config, store, run_id=run_id, callbacks=[TotalSteps(run_id)])
+    except WorkbenchError as error:
+        if store.get_run(run_id).status not in FINISHED:
+            store.finish(run_id, "failed", message=str(error))
+    except Exception:  # the runner saved the traceback and marked the run failed
+        pass
+    return store.get_run(run_id).status
+
+
+def _train_teacher_job(config: RunConfig, store: RunStore, run_id: str, callbacks: list[Any],
+                       cancel: Any) -> str:
+    """Train a teacher into the teacher cache while recording its curve; cancellable between steps."""
+    from ..engine import Callback, StepEvent
+    from ..teachers import train_teacher
+
+    class StopWhenCancelled(Callback):
+        """Ends the teacher's training loop (as a cancel) once the run's cancel flag is set."""
+
+        def on_step(self, event: StepEvent) -> None:
+            if cancel():
+                raise KeyboardInterrupt
+
+    try:
+        record = train_teacher(config.student, config.dataset, config.seed, callbacks=[*callbacks, StopWhenCancelled()],
+                               device=config.device, epochs=config.epochs,
+                               command=f"app: train teacher {config.student} on {config.dataset}")
+    except WorkbenchError as error:
+        status = "cancelled" if store.cancel_requested(run_id) else "failed"
+        store.finish(run_id, status, message=str(error))
+        return status
+    store.add_artifact(run_id, "teacher", record.path)
+    store.finish(run_id, "done", final_metrics={
+        "test_acc": record.test_acc, "best_test_acc": record.test_acc, "train_seconds": record.train_seconds,
+        "params": float(record.params), "macs": float(record.macs), "epochs_done": float(record.epochs)})
+    return "done"
+
+
+def worker_main(conn: Connection) -> None:
+    """A worker process: import the training stack once, then run the jobs it is sent, one at a time,
+    answering each with its run id when done; None (or a closed pipe) ends it."""
+    import torch
+
+    from .. import runner  # noqa: F401  (imported now so a job starts without the import delay)
+    from ..data import load_dataset
+
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)  # the first optimiser imports torch._dynamo (~3 s)
+    try:
+        load_dataset(RunConfig().dataset)  # the default dataset, held in this process's cache
+    except WorkbenchError:
+        pass
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        torch.set_num_threads(job["threads"])
+        execute_job(job["runs_dir"], job["run_id"], job["kind"])
+        conn.send(job["run_id"])
