@@ -133,8 +133,8 @@ class JobTable:
         """The unfinished runs a worker process holds (its job, and any runs that job started itself)."""
         unfinished = self.store.run_ids_with_status(UNFINISHED)
         with self.connect() as db:
-            rows = db.execute(f"SELECT run_id FROM executor_jobs WHERE worker_pid=? AND dispatcher_pid > 0 AND {_AMONG}",
-                              (worker_pid, _ids(unfinished))).fetchall()
+            rows = db.execute(f"SELECT run_id FROM executor_jobs WHERE worker_pid=? AND dispatcher_pid > 0 "
+                              f"AND {_AMONG}", (worker_pid, _ids(unfinished))).fetchall()
         return [row[0] for row in rows]
 
     def cancel_times(self, worker_pids: list[int]) -> dict[int, float]:

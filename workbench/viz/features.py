@@ -54,7 +54,7 @@ def feature_match_figure(matches: Sequence["FeatureMatch"], student: str) -> go.
                         showgrid=False, zeroline=False)
     figure.update_yaxes(range=[-0.6, rows - 0.4], visible=False)
     return apply_layout(figure, "Features compared (student → teacher; box area ∝ values per image)",
-                   height=140 + 90 * rows)
+                        height=140 + 90 * rows)
 
 
 def attention_maps_figure(images: np.ndarray, maps: dict[str, np.ndarray]) -> go.Figure:
@@ -73,7 +73,7 @@ def attention_maps_figure(images: np.ndarray, maps: dict[str, np.ndarray]) -> go
     figure.update_xaxes(showticklabels=False)
     figure.update_yaxes(showticklabels=False, autorange="reversed")
     return apply_layout(figure, "Where each network looks: spatial attention at its last feature map",
-                   height=110 + 110 * rows)
+                        height=110 + 110 * rows)
 
 
 def weight_histogram_figure(histograms: dict[str, tuple[list[float], list[int]]]) -> go.Figure:

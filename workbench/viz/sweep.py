@@ -83,8 +83,8 @@ def interaction_heatmap_figure(stats: pd.DataFrame, pairs: pd.DataFrame, x: str,
     figure.update_yaxes(title=y, tickmode="array", tickvals=list(range(len(y_order))),
                         ticktext=[_value_text(v) for v in y_order], row=1, col=1)
     figure.update_layout(legend=dict(orientation="h", y=-0.2))
-    return apply_layout(figure, f"{metric.replace('_', ' ')}: mean ± std over seeds (≈: neighbours within seed noise)",
-                   height=420)
+    return apply_layout(figure, f"{metric.replace('_', ' ')}: mean ± std over seeds (≈: neighbours within seed "
+                                "noise)", height=420)
 
 
 def slice_figure(frame: pd.DataFrame, fields: Sequence[str], metric: str = "test_acc") -> go.Figure:
