@@ -8,8 +8,8 @@ from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.interactions import cell_stats, sweep_frame
 from workbench.store import RunStore
-from workbench.sweep import (CostEstimate, Probe, Range, estimate_cost, expand, load_sweep, parse_sweep, probe_run,
-                             run_sweep, sweep_values)
+from workbench.sweep import (CostEstimate, Probe, Range, estimate_cost, expand, list_sweeps, load_sweep, parse_sweep,
+                             probe_run, run_sweep, sweep_values)
 
 TINY_BASE = {"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"], "epochs": 1, "batch_size": 64,
              "train_subset": 300, "device": "cpu"}
@@ -110,6 +110,26 @@ def test_local_sweep_lands_every_run_in_the_store_with_the_sweep_id(tmp_path):
     assert (tmp_path / "runs" / "sweeps" / f"{result.sweep_id}.yaml").exists()
 
 
+def test_list_sweeps_counts_each_sweeps_runs_newest_first_and_only_for_the_owners_asked(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    runs = [("sweep-a", "alice", "done"), ("sweep-a", "alice", "failed"), ("chain-x", "alice", "done"),
+            (None, "alice", "done"), ("sweep-b", "bob", "running"), ("sweep-b", "bob", "queued"),
+            ("sweep-c", "", "done"), ("sweep-a", "bob", "done")]  # in order of creation: sweep-a holds the newest run
+    for group, owner, status in runs:
+        run_id = store.create_run({}, group_id=group, owner=owner, status="queued" if status == "queued" else "running")
+        if status in ("done", "failed"):
+            store.finish(run_id, status)
+    (store.root / "sweeps").mkdir()
+    (store.root / "sweeps" / "sweep-b.yaml").write_text("name: T x alpha\n")
+    assert list_sweeps(store) == [{"id": "sweep-a", "name": "sweep-a", "runs": 3, "finished": 3, "done": 2},
+                                  {"id": "sweep-c", "name": "sweep-c", "runs": 1, "finished": 1, "done": 1},
+                                  {"id": "sweep-b", "name": "T x alpha", "runs": 2, "finished": 0, "done": 0}]
+    assert list_sweeps(store, owners=("alice", "")) == [
+        {"id": "sweep-c", "name": "sweep-c", "runs": 1, "finished": 1, "done": 1},
+        {"id": "sweep-a", "name": "sweep-a", "runs": 2, "finished": 2, "done": 1}]
+    assert list_sweeps(store, owners=()) == []
+
+
 def start_local_ray(ray, attempts=3):
     """ray.init with 2 CPUs; on a heavily loaded machine Ray's node can miss its fixed 30 s start-up limit,
     so try again, and skip (naming the reason) only when every attempt timed out that way."""
@@ -161,7 +181,7 @@ def test_cli_sweep_reports_a_bad_file_in_one_line(tmp_path, capsys):
 def test_ray_results_are_recorded_by_the_driver_with_early_stops_cancels_and_failures(tmp_path):
     from types import SimpleNamespace
 
-    from workbench.sweep_ray import METRIC_PREFIX, StoreRecording
+    from workbench.sweep.ray import METRIC_PREFIX, StoreRecording
 
     store = RunStore(tmp_path / "runs")
     config = expand(parse_sweep({**GRID_2X2, "base": {**TINY_BASE, "epochs": 3}}))[0].config

@@ -263,7 +263,7 @@ def sweep(args: argparse.Namespace, runs_dir: Path) -> int:
                        "cpus_per_trial": _float_arg("cpus-per-trial", args.cpus_per_trial, 0.01),
                        "gpus_per_trial": _float_arg("gpus-per-trial", args.gpus_per_trial, 0.0), "asha": args.asha,
                        "grace_period": _int_arg("grace-period", args.grace_period, 1)}
-        from .sweep_ray import import_ray
+        from .sweep.ray import import_ray
 
         import_ray()  # a missing ray is reported before the probe runs
     spec = load_sweep(args.file)

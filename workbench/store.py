@@ -74,6 +74,16 @@ class RunRecord:
         return (self.finished or time.time()) - self.started
 
 
+@dataclass
+class GroupCounts:
+    """How many runs of one group (a sweep, a chain) the store holds, and how many of them finished or are done."""
+
+    group_id: str
+    runs: int
+    finished: int
+    done: int
+
+
 class RunStore:
     """A folder holding `runs.sqlite` and one sub-folder of artifacts per run.
 
@@ -228,6 +238,19 @@ class RunStore:
             rows = db.execute(query + " ORDER BY created DESC LIMIT ?", [*params, limit]).fetchall()
         return [RunRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7],
                           json.loads(row[8]), json.loads(row[9]), row[10], row[11], row[12]) for row in rows]
+
+    def group_counts(self, prefix: str, owners: Collection[str] | None = None) -> list[GroupCounts]:
+        """The groups whose id starts with `prefix`, newest (by latest run) first, with their runs counted in one
+        query: all, finished and done; only the runs of `owners` when given."""
+        query = (f"SELECT group_id, COUNT(*), SUM(status IN ({','.join('?' * len(FINISHED))})), SUM(status = 'done') "
+                 "FROM runs WHERE substr(group_id, 1, ?) = ?")
+        params: list[Any] = [*FINISHED, len(prefix), prefix]
+        if owners is not None:
+            query += " AND owner IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(owners)))
+        with self._connect() as db:
+            rows = db.execute(query + " GROUP BY group_id ORDER BY MAX(created) DESC", params).fetchall()
+        return [GroupCounts(*row) for row in rows]
 
     def runs_frame(self) -> pd.DataFrame:
         """One row per run: id, name, status, times, the config flattened and the final metrics."""

@@ -13,15 +13,16 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .config import RunConfig
-from .engine.events import RunInfo
-from .engine.loop import final_metrics
-from .errors import WorkbenchError
-from .paths import default_data_dir
-from .store import FINISHED, RunStore
+from ..config import RunConfig
+from ..engine.events import RunInfo
+from ..engine.loop import final_metrics
+from ..errors import WorkbenchError
+from ..paths import default_data_dir
+from ..store import FINISHED, RunStore
 
 if TYPE_CHECKING:
-    from .sweep import RunEnded, SweepPoint
+    from .run import RunEnded
+    from .spec import SweepPoint
 
 METRIC_PREFIX = "m/"
 INFO_KEYS = ("student_params", "student_macs", "student_size_kb")
@@ -42,7 +43,7 @@ def ray_trial(params: dict[str, Any]) -> None:
     """A Tune trial (runs in a Ray worker): train one sweep point, reporting every epoch's metrics."""
     from ray import tune
 
-    from .engine import Callback, EpochEvent, fit
+    from ..engine import Callback, EpochEvent, fit
 
     class Report(Callback):
         """Sends each epoch's metrics (and the student's size facts) to Tune."""
