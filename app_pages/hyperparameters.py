@@ -10,6 +10,7 @@ import streamlit as st
 from app_pages import _shared as shared
 from workbench.app_state import SLIDERS, STEP_CHOICES, choices_with, hyperparam_step
 from workbench.config import FIELD_BY_NAME, RunConfig
+from workbench.data import dataset_info
 from workbench.errors import WorkbenchError
 from workbench.methods import HyperParam, get_method
 from workbench.previews import SoftTargetPreview, entropy, load_soft_target_preview, soften
@@ -112,6 +113,7 @@ first, second = st.columns(2)
 with first:
     config_steps("lr", "Learning rate")
     config_slider("epochs", "Epochs")
+    config_slider("warmup_epochs", "Warm-up epochs")
     config_steps("batch_size", "Batch size")
     shared.bound_value("seeds", setup.seeds)
     seeds_span = SLIDERS["seeds"]
@@ -128,6 +130,13 @@ with second:
     config.train_subset = int(st.number_input("Training images (0 = all)", min_value=0, max_value=10_000_000,
                                               step=100, key=shared.widget_key("train_subset"),
                                               help=shared.field_help("train_subset")))
+    class_names = dataset_info(config.dataset).class_names
+    current_omitted = shared.bound_value("omit_classes", list(config.omit_classes))
+    shared.set_bound("omit_classes", [c for c in current_omitted if c < len(class_names)])  # after a dataset change
+    omitted = st.multiselect("Classes the student never sees", list(range(len(class_names))),
+                             format_func=lambda c: f"{c}: {class_names[c]}", key=shared.widget_key("omit_classes"),
+                             help=shared.field_help("omit_classes"), max_selections=len(class_names) - 2)
+    config.omit_classes = sorted(int(c) for c in omitted)
 
 picked = [name for name in setup.methods if get_method(name).hyperparams]
 if picked:

@@ -299,3 +299,11 @@ def test_a_ternary_students_saved_weights_use_three_levels_per_layer(tmp_path):
     run_id, _ = run_recorded(tiny_config(epochs=1, w_bits="ternary"), store())
     histograms = weight_histograms(load_trained_student(store().get_run(run_id)))
     assert histograms and all(len(levels) <= 3 for levels, _ in histograms.values())
+
+
+def test_classes_left_out_of_training_and_warm_up_come_from_the_link_and_go_back_into_it():
+    app = open_page("hyperparameters", {"dataset": "digits", "omit_classes": "3", "warmup_epochs": "1.0"})
+    assert app.multiselect(key="w.omit_classes").value == [3]
+    assert app.slider(key="w.warmup_epochs").value == 1.0
+    app.multiselect(key="w.omit_classes").set_value([3, 5]).run()
+    assert app.query_params["omit_classes"] == "3,5"

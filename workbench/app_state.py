@@ -242,6 +242,7 @@ SLIDERS: dict[str, SliderRange] = {
     "schedule_fraction": SliderRange(0.05, 1.0, 0.05),
     "schedule_steps": SliderRange(1, 10, 1),
     "epochs": SliderRange(1, 50, 1),
+    "warmup_epochs": SliderRange(0.0, 5.0, 0.5),
     "seeds": SliderRange(1, MAX_SEEDS, 1),
 }
 STEP_CHOICES: dict[str, tuple[float, ...]] = {
