@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -15,6 +16,8 @@ import yaml
 
 from .errors import ConfigError, WorkbenchError
 from .schedules import SCHEDULE_KINDS
+
+MAX_YAML_ALIASES = 8  # a config file with more YAML aliases (*name) is refused unread: an alias bomb expands to GBs
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,19 @@ class FieldSpec:
         if self.choices is not None:
             return "one of: " + ", ".join(self.choice_list())
         if self.kind is list and self.item_kind is int:
-            return f"comma-separated integers from {self.low:g} to {self.high:g}" + (", or none" if not self.min_items else "")
+            return (f"comma-separated integers from {self.show(self.low)} to {self.show(self.high)}"
+                    + (", or none" if not self.min_items else ""))
         if self.low is not None and self.high is not None:
-            left = f"greater than {self.low:g}" if self.low_open else f"at least {self.low:g}"
-            return f"{left} and at most {self.high:g}"
+            left = f"greater than {self.show(self.low)}" if self.low_open else f"at least {self.show(self.low)}"
+            return f"{left} and at most {self.show(self.high)}"
         if self.kind is bool:
             return "true or false"
         return f"a {self.kind.__name__}"
+
+    def show(self, number: float) -> str:
+        """A number as this field prints it: integers in full (2147483647, not 2.14748e+09), floats short."""
+        integral = self.kind is int or (self.kind is list and self.item_kind is int)
+        return str(int(number)) if integral else f"{number:g}"
 
     def choice_list(self) -> tuple[str, ...]:
         """The allowed choices (resolved when they come from a registry)."""
@@ -58,6 +67,8 @@ class FieldSpec:
         if self.kind is bool:
             return self._coerce_bool(value)
         try:
+            if isinstance(value, bool) and self.kind in (int, float):  # True would pass as 1
+                raise ValueError
             if self.kind is int:
                 if isinstance(value, float) and not value.is_integer():
                     raise ValueError
@@ -88,7 +99,7 @@ class FieldSpec:
         too_low = self.low is not None and (number <= self.low if self.low_open else number < self.low)
         too_high = self.high is not None and number > self.high
         if too_low or too_high:
-            raise ConfigError(self.name, f"{number:g} is out of range; allowed: {self.allowed()}")
+            raise ConfigError(self.name, f"{self.show(number)} is out of range; allowed: {self.allowed()}")
         return number
 
     def _coerce_bool(self, value: Any) -> bool:
@@ -117,6 +128,8 @@ class FieldSpec:
                 base = name.split(":", 1)[0]
                 if base not in self.choice_list():
                     raise ConfigError(self.name, f"{name!r} is not allowed; {self.allowed()}")
+                if ":" in name:
+                    _check_model_width(self.name, name)
         return names
 
 
@@ -278,7 +291,10 @@ class RunConfig:
             if key == "teacher":  # a single-teacher alias
                 key = "teachers"
             if key == "method_params":
-                clean[key] = dict(value or {})
+                try:
+                    clean[key] = params_mapping(value)
+                except ConfigError as error:
+                    errors.append(error)
                 continue
             spec = FIELD_BY_NAME.get(key)
             if spec is None:
@@ -336,6 +352,15 @@ def _validate_method_params(config: RunConfig) -> dict[str, Any]:
 
     method = get_method(config.method)
     return method.validate_params(config.method_params)
+def params_mapping(value: Any) -> dict[str, Any]:
+    """`method_params` as a dict (None: empty); ConfigError when it is not a mapping of names to values."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError("method_params", f"{str(value)[:60]!r} is not a mapping of hyperparameter names to values")
+    return dict(value)
+
+
 
 
 def config_from_query(params: dict[str, str]) -> tuple[RunConfig, list[str]]:
@@ -365,17 +390,30 @@ def config_from_query(params: dict[str, str]) -> tuple[RunConfig, list[str]]:
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML or JSON config file into a dict (validated later with RunConfig.from_dict)."""
+    """Read a config file into a dict (validated later with RunConfig.from_dict): JSON when it ends in .json,
+    YAML otherwise (YAML also reads JSON)."""
     file = Path(path)
     try:
-        text = file.read_text()
+        text = file.read_text(encoding="utf-8")
     except OSError as error:
         raise WorkbenchError(f"config: cannot read {file}: {error.strerror}") from None
     try:
-        data = yaml.safe_load(text) if file.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+        data = json.loads(text) if is_json else load_yaml_text(text, file)
     except (yaml.YAMLError, json.JSONDecodeError) as error:
-        raise WorkbenchError(f"config: {file} is not valid {'YAML' if file.suffix != '.json' else 'JSON'}: "
+        raise WorkbenchError(f"config: {file} is not valid {'JSON' if is_json else 'YAML'}: "
                              f"{str(error).splitlines()[0]}") from None
+    except UnicodeDecodeError:
+        raise WorkbenchError(f"config: {file} is not a text file (not UTF-8); give a YAML or JSON file") from None
+    is_json = file.suffix.lower() == ".json"
     if not isinstance(data, dict):
         raise WorkbenchError(f"config: {file} must hold a mapping of field names to values")
     return data
+
+
+def load_yaml_text(text: str, source: str | Path) -> Any:
+    """YAML text as Python data, refused before it is built when it uses more than MAX_YAML_ALIASES aliases."""
+    aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
+    if aliases > MAX_YAML_ALIASES:
+        raise WorkbenchError(f"config: {source} uses {aliases} YAML aliases (*name); at most {MAX_YAML_ALIASES} "
+                             "are allowed")
+    return yaml.safe_load(text)
