@@ -50,9 +50,10 @@ class StoreRecorder(Callback):
         self.flush()
 
     def flush(self) -> None:
-        """Write the buffered rows in one transaction."""
+        """Write the buffered rows in one transaction, and beat the run's heartbeat."""
         rows, self._buffer = self._buffer, []
         self.store.log_metrics(self.run_id, rows)
+        self.store.beat(self.run_id)
         self._last_flush = time.monotonic()
 
 

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import json
+import math
+import os
+import socket
 import sqlite3
 import time
+import urllib.parse
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,10 +18,12 @@ import pandas as pd
 
 from .errors import WorkbenchError
 
-STATUSES = ("queued", "running", "done", "collapsed", "failed", "diverged", "cancelled")
-FINISHED = ("done", "collapsed", "failed", "diverged", "cancelled")
+STATUSES = ("queued", "running", "done", "collapsed", "failed", "diverged", "cancelled", "interrupted")
+FINISHED = ("done", "collapsed", "failed", "diverged", "cancelled", "interrupted")
 # A `collapsed` run finished its epochs with a student stuck at chance (near-constant predictions); a `diverged`
-# one stopped because a loss became non-finite or grew by orders of magnitude.
+# one stopped because a loss became non-finite or grew by orders of magnitude; an `interrupted` one lost its process
+# while running (killed, machine restarted) and continues with `kdw train --resume ID`.
+STALE_SECONDS = 600.0  # a running run on another host whose heartbeat is older than this has lost its process
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -34,7 +40,10 @@ CREATE TABLE IF NOT EXISTS runs (
     parent_id TEXT,
     group_id TEXT,
     owner TEXT NOT NULL DEFAULT '',
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    pid INTEGER,
+    host TEXT NOT NULL DEFAULT '',
+    heartbeat REAL
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL,
@@ -46,6 +55,10 @@ CREATE TABLE IF NOT EXISTS metrics (
 );
 CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, scope, name);
 """
+# Columns added after the first schema: added to an older store by its first writer; (name, type, value if absent).
+_LATER_COLUMNS = (("pid", "INTEGER", "NULL"), ("host", "TEXT NOT NULL DEFAULT ''", "''"), ("heartbeat", "REAL", "NULL"))
+_RUN_COLUMNS = ("id", "name", "config", "status", "message", "created", "started", "finished", "final_metrics",
+                "artifacts", "parent_id", "group_id", "owner")
 
 
 @dataclass
@@ -65,6 +78,9 @@ class RunRecord:
     parent_id: str | None
     group_id: str | None
     owner: str
+    pid: int | None = None  # the process training the run, on `host`
+    host: str = ""
+    heartbeat: float | None = None  # when that process last wrote metrics
 
     @property
     def wall_seconds(self) -> float | None:
@@ -84,30 +100,98 @@ class GroupCounts:
     done: int
 
 
+def process_gone(pid: int) -> bool:
+    """Whether no process `pid` runs on this machine (a zombie, killed but not yet reaped, counts as gone)."""
+    if os.name == "nt":  # os.kill(pid, 0) would terminate it there
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def lost_reason(record: RunRecord, now: float) -> str:
+    """Why a `running` run can no longer be training ('' when it may be): its process on this host is gone, or its
+    heartbeat from another host is older than STALE_SECONDS. A run without pid and heartbeat is never judged."""
+    if record.status != "running":
+        return ""
+    if record.pid is not None and record.host == socket.gethostname():
+        return f"its process (pid {record.pid}) ended while it was running" if process_gone(record.pid) else ""
+    if record.heartbeat is not None and now - record.heartbeat > STALE_SECONDS:
+        return f"no sign of its process on {record.host or 'another host'} for {(now - record.heartbeat) / 60:.0f} min"
+    return ""
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write `path`: mode=ro, or immutable when SQLite cannot read a WAL store that way (a
+    read-only folder, where it cannot create the store's shared-memory file)."""
+    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+    db = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=30.0, isolation_level=None)
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, timeout=30.0, isolation_level=None)
+
+
+def _add_later_columns(db: sqlite3.Connection) -> None:
+    """Bring an older store's runs table up to the current schema (one writer at a time)."""
+    db.execute("BEGIN IMMEDIATE")
+    present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    for name, kind, _ in _LATER_COLUMNS:
+        if name not in present:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+    db.execute("COMMIT")
+
+
 class RunStore:
     """A folder holding `runs.sqlite` and one sub-folder of artifacts per run.
 
     Every write is its own short transaction with a busy timeout, so several processes can train
-    and record at once without losing rows."""
+    and record at once without losing rows. With read_only=True nothing is ever written: no folder, no schema,
+    no journal mode; a missing store reads as empty."""
 
-    def __init__(self, runs_dir: str | Path) -> None:
+    def __init__(self, runs_dir: str | Path, *, read_only: bool = False) -> None:
         self.root = Path(runs_dir)
+        self.path = self.root / "runs.sqlite"
+        self.read_only = read_only
+        self._run_select: str | None = None
+        if read_only:
+            return
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise WorkbenchError(f"runs_dir: cannot create {self.root}: {error.strerror}") from None
-        self.path = self.root / "runs.sqlite"
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            _add_later_columns(db)
+
+    def _open(self) -> sqlite3.Connection:
+        if not self.read_only:
+            return sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        if not self.path.exists():  # an empty store in memory: every read answers "nothing"
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            db.executescript(_SCHEMA)
+            return db
+        return _open_read_only(self.path)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            db = self._open()
         except sqlite3.Error as error:
             raise WorkbenchError(f"runs_dir: cannot open the run store {self.path}: {error}") from None
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            if not self.read_only:
+                db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA busy_timeout=30000")
             yield db
         except sqlite3.DatabaseError as error:
@@ -116,6 +200,8 @@ class RunStore:
             db.close()
 
     def _write(self, sql: str, params: Iterable[Any] = (), many: bool = False) -> None:
+        if self.read_only:
+            raise WorkbenchError(f"run store {self.path}: opened for reading only")
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -148,8 +234,14 @@ class RunStore:
         self._write("UPDATE runs SET name=? WHERE id=?", (name, run_id))
 
     def mark_running(self, run_id: str) -> None:
-        """Set a run's status to running and stamp its start time."""
-        self._write("UPDATE runs SET status='running', started=? WHERE id=?", (time.time(), run_id))
+        """Set a run's status to running, stamp its start time and record this process (pid, host, heartbeat)."""
+        now = time.time()
+        self._write("UPDATE runs SET status='running', started=?, pid=?, host=?, heartbeat=? WHERE id=?",
+                    (now, os.getpid(), socket.gethostname(), now, run_id))
+
+    def beat(self, run_id: str) -> None:
+        """Stamp a running run's heartbeat: its process is still training."""
+        self._write("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
 
     def finish(self, run_id: str, status: str, *, final_metrics: dict[str, float] | None = None,
                message: str = "") -> None:
@@ -166,7 +258,9 @@ class RunStore:
         self._write("UPDATE runs SET artifacts=? WHERE id=?", (json.dumps(artifacts), run_id))
 
     def log_metrics(self, run_id: str, rows: list[tuple[int, int, str, str, float]]) -> None:
-        """Append metric rows (step, epoch, scope, name, value); scope is 'step' or 'epoch'."""
+        """Append metric rows (step, epoch, scope, name, value); scope is 'step' or 'epoch'. Rows whose value is
+        NaN or infinite are left out (the engine ends a run that produces one as diverged)."""
+        rows = [row for row in rows if math.isfinite(row[-1])]
         if rows:
             self._write("INSERT INTO metrics (run_id, step, epoch, scope, name, value) VALUES (?, ?, ?, ?, ?, ?)",
                         [(run_id, *row) for row in rows], many=True)
@@ -199,19 +293,44 @@ class RunStore:
                               "AND scope='step' AND name='loss' GROUP BY run_id", (json.dumps(list(run_ids)),))
             return {run_id: int(step) for run_id, step in rows}
 
-    def get_run(self, run_id: str) -> RunRecord:
-        """One run; WorkbenchError if no run has that id."""
+    def _select_runs(self, db: sqlite3.Connection) -> str:
+        """The SELECT of every RunRecord column; an older store read without writing gives the later columns'
+        defaults."""
+        if self._run_select is None:
+            present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            later = [name if name in present else f"{absent} AS {name}" for name, _, absent in _LATER_COLUMNS]
+            self._run_select = f"SELECT {', '.join([*_RUN_COLUMNS, *later])} FROM runs"
+        return self._run_select
+
+    def get_run(self, run_id: str, *, refresh: bool = False) -> RunRecord:
+        """One run; WorkbenchError if no run has that id. With refresh=True a running run whose process is gone is
+        first marked interrupted (see `settle`)."""
         with self._connect() as db:
-            row = db.execute("SELECT id, name, config, status, message, created, started, finished, "
-                             "final_metrics, artifacts, parent_id, group_id, owner FROM runs WHERE id=?",
-                             (run_id,)).fetchone()
+            row = db.execute(self._select_runs(db) + " WHERE id=?", (run_id,)).fetchone()
         if row is None:
             raise WorkbenchError(f"run: no run with id {run_id!r} in {self.root}")
-        return RunRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7],
-                         json.loads(row[8]), json.loads(row[9]), row[10], row[11], row[12])
+        return self.settle([_record(row)])[0] if refresh else _record(row)
+
+    def settle(self, records: list[RunRecord]) -> list[RunRecord]:
+        """The records with each running run that lost its process (`lost_reason`) shown as interrupted, and so
+        recorded unless the store is read-only (only when its row is unchanged since it was read)."""
+        now = time.time()
+        for record in records:
+            reason = lost_reason(record, now)
+            if not reason:
+                continue
+            pid, heartbeat = record.pid, record.heartbeat
+            record.status, record.finished = "interrupted", heartbeat or now
+            record.message = f"interrupted: {reason}; continue it with kdw train --resume {record.id}"
+            if not self.read_only:
+                self._write("UPDATE runs SET status='interrupted', finished=?, message=? "
+                            "WHERE id=? AND status='running' AND pid IS ? AND heartbeat IS ?",
+                            (record.finished, record.message, record.id, pid, heartbeat))
+        return records
 
     def list_runs(self, *, status: str | None = None, group_id: str | None = None) -> list[RunRecord]:
-        """All runs, newest first, optionally filtered."""
+        """All runs, newest first, optionally filtered; running runs that lost their process are marked
+        interrupted (`settle`)."""
         query, params = "SELECT id FROM runs", []
         conditions = []
         if status:
@@ -224,20 +343,17 @@ class RunStore:
             query += " WHERE " + " AND ".join(conditions)
         with self._connect() as db:
             ids = [row[0] for row in db.execute(query + " ORDER BY created DESC", params)]
-        return [self.get_run(run_id) for run_id in ids]
+        return self.settle([self.get_run(run_id) for run_id in ids])
 
     def recent_runs(self, limit: int = 100, *, ids: list[str] | None = None) -> list[RunRecord]:
-        """The newest `limit` runs (or those of `ids`), newest first, read in one query (for pages that poll)."""
-        query = ("SELECT id, name, config, status, message, created, started, finished, final_metrics, artifacts, "
-                 "parent_id, group_id, owner FROM runs")
-        params: list[Any] = []
-        if ids is not None:
-            query += f" WHERE id IN ({','.join('?' * len(ids))})"
-            params.extend(ids)
+        """The newest `limit` runs (or those of `ids`), newest first, read in one query (for pages that poll);
+        running runs that lost their process are marked interrupted (`settle`)."""
+        params: list[Any] = list(ids) if ids is not None else []
+        where = f" WHERE id IN ({','.join('?' * len(params))})" if ids is not None else ""
         with self._connect() as db:
-            rows = db.execute(query + " ORDER BY created DESC LIMIT ?", [*params, limit]).fetchall()
-        return [RunRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7],
-                          json.loads(row[8]), json.loads(row[9]), row[10], row[11], row[12]) for row in rows]
+            rows = db.execute(self._select_runs(db) + where + " ORDER BY created DESC LIMIT ?",
+                              [*params, limit]).fetchall()
+        return self.settle([_record(row) for row in rows])
 
     def group_counts(self, prefix: str, owners: Collection[str] | None = None) -> list[GroupCounts]:
         """The groups whose id starts with `prefix`, newest (by latest run) first, with their runs counted in one
@@ -283,3 +399,9 @@ class RunStore:
         """Remove a run and its metrics from the store (its artifact folder stays)."""
         self._write("DELETE FROM metrics WHERE run_id=?", (run_id,))
         self._write("DELETE FROM runs WHERE id=?", (run_id,))
+
+
+def _record(row: tuple[Any, ...]) -> RunRecord:
+    """A RunRecord from a row of `_select_runs`."""
+    return RunRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7], json.loads(row[8]),
+                     json.loads(row[9]), row[10], row[11], row[12], row[13], row[14], row[15])
