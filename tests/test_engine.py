@@ -203,3 +203,52 @@ def test_auto_threads_use_half_the_cores():
         assert apply_cpu_threads(1) == 1 == torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_recorded_run_beats_its_heartbeat_while_it_trains(digits_teacher, tmp_path):
+    store = RunStore(tmp_path)
+    run_id, _ = run_recorded(tiny_config(epochs=1), store, teachers=[digits_teacher])
+    record = store.get_run(run_id)
+    assert record.pid is not None and record.heartbeat > record.started
+
+
+def test_a_nan_first_seen_in_the_epoch_evaluation_ends_the_run_diverged(digits_teacher, tmp_path, monkeypatch):
+    from workbench.engine import loop
+
+    evaluate = loop.evaluate
+    monkeypatch.setattr(loop, "evaluate", lambda *args, **kwargs: {**evaluate(*args, **kwargs), "test_loss": float("nan")})
+    store = RunStore(tmp_path)
+    run_id, result = run_recorded(tiny_config(epochs=1, train_subset=64, batch_size=64), store, teachers=[digits_teacher])
+    record = store.get_run(run_id)
+    assert record.status == "diverged" and "test_loss" in record.message
+    assert store.metrics_frame(run_id)["value"].notna().all()
+
+
+class Killed(BaseException):
+    """Stands for a SIGKILL: nothing after it runs, no handler catches it."""
+
+
+@pytest.mark.parametrize("kill", ["before", "after"])
+def test_a_kill_around_an_epoch_checkpoint_loses_and_duplicates_no_epoch_after_resume(
+        digits_teacher, tmp_path, monkeypatch, kill):
+    from workbench.engine import loop
+
+    save = loop.save_checkpoint
+
+    def save_then_die(path, epoch, *args):
+        if epoch == 2 and kill == "before":
+            raise Killed
+        save(path, epoch, *args)
+        if epoch == 2:
+            raise Killed
+
+    monkeypatch.setattr(loop, "save_checkpoint", save_then_die)
+    store, config = RunStore(tmp_path), tiny_config(epochs=3)
+    run_id = store.create_run(config.to_dict())
+    with pytest.raises(Killed):
+        run_recorded(config, store, run_id=run_id, teachers=[digits_teacher])
+    monkeypatch.setattr(loop, "save_checkpoint", save)
+    _, result = run_recorded(config, store, run_id=run_id, resume=True, teachers=[digits_teacher])
+    epochs = store.metrics_frame(run_id, scope="epoch")
+    per_epoch = epochs[epochs.name == "test_acc"].groupby("epoch").size().to_dict()
+    assert result.status == "done" and per_epoch == {1: 1, 2: 1, 3: 1}

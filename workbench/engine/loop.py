@@ -50,6 +50,15 @@ class LossGrowthGuard:
                            f"try a lower learning rate (or less momentum)")
 
 
+def check_epoch_metrics(metrics: dict[str, float], epoch: int) -> None:
+    """Raise Diverged when an end-of-epoch metric is NaN or infinite (with one step per epoch a blow-up shows first
+    in the evaluation)."""
+    bad = next((name for name, value in metrics.items() if not math.isfinite(value)), None)
+    if bad is not None:
+        raise Diverged(f"'{bad}' became {metrics[bad]} in the evaluation after epoch {epoch}; "
+                       f"try a lower learning rate or temperature")
+
+
 def collapse_message(metrics: dict[str, float], num_classes: int, class_names: tuple[str, ...]) -> str:
     """Why a finished run counts as collapsed (empty when it does not): at chance, one class predicted for most
     of the test set."""
@@ -229,13 +238,14 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
             metrics.update(train_acc=correct.item() / seen, train_loss=sum(term_sums.values()) / seen,
                            throughput=seen / train_seconds, epoch_seconds=train_seconds,
                            alpha=state.alpha, temperature=state.temperature, lr=lr)
+            check_epoch_metrics(metrics, epoch)
             best = max(best, metrics["test_acc"])
             metrics["best_test_acc"] = best
             history.append(metrics)
+            for callback in callbacks:  # before the checkpoint: a kill between the two redoes the epoch on resume
+                callback.on_epoch(EpochEvent(epoch, step, metrics, method_images(method)))
             if checkpoint_path is not None:
                 save_checkpoint(checkpoint_path, epoch, step, student, method, optimizer, generator, history)
-            for callback in callbacks:
-                callback.on_epoch(EpochEvent(epoch, step, metrics, method_images(method)))
     except KeyboardInterrupt:
         status, message = "cancelled", f"cancelled during epoch {len(history) + 1}"
     except Diverged as error:
