@@ -347,11 +347,6 @@ def _check_omitted_classes(config: RunConfig) -> None:
         raise ConfigError("omit_classes", f"omitting {len(config.omit_classes)} of {classes} classes leaves fewer than two")
 
 
-def _validate_method_params(config: RunConfig) -> dict[str, Any]:
-    from .methods import get_method
-
-    method = get_method(config.method)
-    return method.validate_params(config.method_params)
 def params_mapping(value: Any) -> dict[str, Any]:
     """`method_params` as a dict (None: empty); ConfigError when it is not a mapping of names to values."""
     if value is None:
@@ -361,6 +356,11 @@ def params_mapping(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _validate_method_params(config: RunConfig) -> dict[str, Any]:
+    from .methods import get_method
+
+    method = get_method(config.method)
+    return method.validate_params(config.method_params)
 
 
 def config_from_query(params: dict[str, str]) -> tuple[RunConfig, list[str]]:
@@ -397,14 +397,14 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         text = file.read_text(encoding="utf-8")
     except OSError as error:
         raise WorkbenchError(f"config: cannot read {file}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise WorkbenchError(f"config: {file} is not a text file (not UTF-8); give a YAML or JSON file") from None
+    is_json = file.suffix.lower() == ".json"
     try:
         data = json.loads(text) if is_json else load_yaml_text(text, file)
     except (yaml.YAMLError, json.JSONDecodeError) as error:
         raise WorkbenchError(f"config: {file} is not valid {'JSON' if is_json else 'YAML'}: "
                              f"{str(error).splitlines()[0]}") from None
-    except UnicodeDecodeError:
-        raise WorkbenchError(f"config: {file} is not a text file (not UTF-8); give a YAML or JSON file") from None
-    is_json = file.suffix.lower() == ".json"
     if not isinstance(data, dict):
         raise WorkbenchError(f"config: {file} must hold a mapping of field names to values")
     return data
