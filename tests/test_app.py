@@ -55,17 +55,17 @@ def store():
 
 def test_teacher_page_shows_dataset_teacher_student_and_their_costs():
     app = open_page("teacher")
-    assert app.selectbox(key="w.dataset").value == "digits"
+    assert app.selectbox(key="w.dataset").value == "fashion-mnist"  # the default setup
     assert app.selectbox(key="w.student").value == "lenet5_half"
     assert app.multiselect(key="w.teachers").value == ["cnn"]
     table = app.dataframe[0].value
     teacher = table[table["role"] == "teacher 1"].iloc[0]
     assert teacher["architecture"] == "cnn" and teacher["weights"] == "packaged" and teacher["params"] > 0
-    assert teacher["test acc"] == pytest.approx(find_teacher("cnn", "digits", 0).test_acc)
+    assert teacher["test acc"] == pytest.approx(find_teacher("cnn", "fashion-mnist", 0).test_acc)
 
 
 def test_training_a_teacher_now_records_its_curve_and_caches_it():
-    app = open_page("teacher")
+    app = open_page("teacher", {"dataset": "digits"})
     app.selectbox(key="teacher_job.arch").set_value("mlp")
     app.number_input(key="teacher_job.epochs").set_value(2)
     app.button(key="teacher_job.start").click().run()
@@ -191,7 +191,7 @@ def upload(app, data, arch="mlp", name="teacher.pt"):
 
 
 def test_uploading_a_fitting_state_dict_makes_it_the_first_teacher():
-    app = upload(open_page("teacher"), packaged_state_dict("mlp"), arch="mlp")
+    app = upload(open_page("teacher", {"dataset": "digits"}), packaged_state_dict("mlp"), arch="mlp")
     assert "fits mlp" in app.success[0].value
     assert app.multiselect(key="w.teachers").value == ["mlp"]
     checkpoint = app.query_params["teacher_checkpoint"]

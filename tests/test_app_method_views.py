@@ -25,7 +25,7 @@ def figure_texts(app):
 
 
 def test_method_cards_picture_the_features_each_feature_method_matches():
-    app = open_page("method", {"student": "lenet5_half", "teachers": "cnn"})
+    app = open_page("method", {"dataset": "digits", "student": "lenet5_half", "teachers": "cnn"})
     texts = figure_texts(app)
     fitnets = next(text for text in texts if "1×1 conv regressor" in text)
     assert "8×2×2" in fitnets and "128×2×2" in fitnets  # lenet5_half's and cnn's deepest maps on digits
@@ -42,7 +42,7 @@ def test_method_card_follows_the_chosen_teachers():
 
 
 def test_teacher_page_previews_the_glyph_dataset_and_trains_its_teacher():
-    app = open_page("teacher", {"methods": "lwkd"})
+    app = open_page("teacher", {"dataset": "digits", "methods": "lwkd"})
     assert any("Glyphs for" in text for text in figure_texts(app))
     assert find_glyph_teacher("lenet5", "digits", 300, 0) is None
     assert any("not trained yet" in markdown.value for markdown in app.markdown)

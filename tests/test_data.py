@@ -141,16 +141,21 @@ def test_stratified_indices_give_small_classes_all_they_have() -> None:
 @pytest.mark.parametrize(
     ("field", "kwargs", "allowed"),
     [
-        ("train_subset", {"train_subset": 9}, "between 10 and 1437 for digits"),
-        ("train_subset", {"train_subset": 1438}, "between 10 and 1437 for digits"),
-        ("test_subset", {"test_subset": 361}, "between 10 and 360 for digits"),
+        ("train_subset", {"train_subset": 9}, "at least 10 for digits"),
+        ("test_subset", {"test_subset": 0}, "at least 10 for digits"),
     ],
 )
-def test_subset_out_of_range_raises_config_error_with_allowed_range(field: str, kwargs: dict, allowed: str) -> None:
+def test_subset_smaller_than_one_image_per_class_raises_config_error(field: str, kwargs: dict, allowed: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_dataset("digits", **kwargs)
     assert caught.value.field == field
     assert allowed in str(caught.value)
+
+
+def test_subset_at_least_as_large_as_the_split_takes_the_whole_split() -> None:
+    whole = load_dataset("digits")
+    assert len(load_dataset("digits", train_subset=5000).train) == len(whole.train) == 1437
+    assert len(load_dataset("digits", test_subset=361).test) == len(whole.test)
 
 
 # --- fashion-mnist -----------------------------------------------------------------------------------------------

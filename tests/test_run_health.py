@@ -50,13 +50,18 @@ def test_a_loss_that_grows_by_orders_of_magnitude_ends_the_run_as_diverged(tmp_p
 
 def test_a_student_stuck_at_chance_with_constant_predictions_is_collapsed_not_done(tmp_path):
     store = RunStore(tmp_path / "runs")
-    # 7 SGD steps at a tiny learning rate leave the student where it started: one class for nearly every image
-    config = tiny_config(method="baseline", optimizer="sgd", lr=1e-5, epochs=1)
+    # 56 SGD steps at a tiny learning rate leave the student where it started: one class for nearly every image
+    config = tiny_config(method="baseline", optimizer="sgd", lr=1e-5, epochs=8)
     run_id, result = run_recorded(config, store)
     record = store.get_run(run_id)
     assert result.status == record.status == "collapsed"
     assert "test images" in record.message and "chance" in record.message
     assert result.final_metrics["prediction_share"] >= 0.9
+
+
+def test_a_run_too_short_to_judge_is_not_called_collapsed():
+    result = fit(tiny_config(method="baseline", optimizer="sgd", lr=1e-5, epochs=1))  # 7 steps
+    assert result.status == "done"
 
 
 def test_collapse_needs_both_chance_accuracy_and_one_dominant_class():

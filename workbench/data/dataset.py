@@ -104,11 +104,11 @@ def _subset_indices(
     """Stratified indices for a requested subset size, None for the whole split; ConfigError if out of range."""
     if size is None:
         return None
-    low, high = info.num_classes, len(split)
-    if isinstance(size, bool) or not isinstance(size, int) or not low <= size <= high:
-        raise ConfigError(
-            field, f"{size!r} is out of range; choose a size between {low} and {high} for {info.name} ({split_name})"
-        )
+    low = info.num_classes
+    if isinstance(size, bool) or not isinstance(size, int) or size < low:
+        raise ConfigError(field, f"{size!r} is out of range; choose at least {low} for {info.name} ({split_name})")
+    if size >= len(split):  # "at most `size` images": a split no larger is taken whole
+        return None
     return stratified_indices(split.y, size, info.num_classes, torch.Generator().manual_seed(seed))
 
 
@@ -132,7 +132,7 @@ def load_dataset(
 
     Files are read from `data_dir` (default: $KDW_DATA_DIR or ./data) once per process and cached on
     the CPU. `train_subset`/`test_subset` pick a class-balanced subset of that size, deterministic in
-    `seed`; the allowed range is number of classes .. split size.
+    `seed`; a subset needs at least one image per class, and one as large as the split is the whole split.
     """
     info = dataset_info(name)
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()

@@ -25,6 +25,7 @@ EVAL_BATCH = 1024
 GROWTH_LIMIT = 1e3  # a step loss this many times the first step's (at least 1) means the run diverged
 COLLAPSE_SHARE = 0.9  # a student at chance that gives one class to at least this share of the test set collapsed
 COLLAPSE_ACCURACY = 1.5  # "at chance": test accuracy below this multiple of 1 / classes
+COLLAPSE_MIN_STEPS = 50  # a shorter run cannot tell a collapse from a student that has not started to learn
 
 
 class Diverged(Exception):
@@ -105,6 +106,17 @@ def build_optimizer(config: RunConfig, params: list[nn.Parameter]) -> torch.opti
                            nesterov=config.momentum > 0)
 
 
+def clip_before_each_step(optimizer: torch.optim.Optimizer, max_norm: float) -> None:
+    """Clip the gradient norm of the optimiser's parameters to `max_norm` before every step it takes (whichever
+    method takes the step)."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+
+    def clip(*_: object) -> None:
+        torch.nn.utils.clip_grad_norm_(params, max_norm)
+
+    optimizer.register_step_pre_hook(clip)
+
+
 @torch.no_grad()
 def predict(model: nn.Module, x: Tensor, autocast: Callable, batch_size: int = EVAL_BATCH) -> Tensor:
     """A model's float32 logits for all of `x`, in eval mode, batch by batch (mode restored after)."""
@@ -171,6 +183,8 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     for module in method.trainable_modules().values():
         module.to(device)
     optimizer = build_optimizer(config, list(student.parameters()) + extra_params)
+    if config.grad_clip > 0:
+        clip_before_each_step(optimizer, config.grad_clip)
     if config.compile:
         student.forward = torch.compile(student.forward)  # type: ignore[method-assign]
 
@@ -254,7 +268,8 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     final = final_metrics(history, run_info)
     if status == "done" and history:
         final.update(class_accuracies(student, data, autocast))
-        message = collapse_message(history[-1], info.num_classes, info.class_names)
+        message = collapse_message(history[-1], info.num_classes, info.class_names) if step >= COLLAPSE_MIN_STEPS \
+            else ""
         status = "collapsed" if message else status
     result = FitResult(status, message, final, history, student)
     for callback in callbacks:
