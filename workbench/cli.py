@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-from .config import FIELDS, RunConfig, load_config_file
+from .config import FIELDS, RunConfig, load_config_file, params_mapping
 from .errors import WorkbenchError
 from .paths import default_runs_dir
 
@@ -53,9 +53,11 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         group.add_argument(_flag(name), dest=f"mp_{name}", help="see `kdw methods`")
 
 
-def add_runs_dir(parser: argparse.ArgumentParser) -> None:
-    """The --runs-dir flag every command takes."""
-    parser.add_argument("--runs-dir", default=None, help="run store folder (default $KDW_RUNS_DIR or ./runs)")
+def add_runs_dir(parser: argparse.ArgumentParser, *, sub_command: bool = False) -> None:
+    """The --runs-dir flag every command takes; a sub-command's copy (`kdw runs list --runs-dir X`) leaves the
+    command's value alone when it is not given."""
+    parser.add_argument("--runs-dir", default=argparse.SUPPRESS if sub_command else None,
+                        help="run store folder (default $KDW_RUNS_DIR or ./runs)")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -69,12 +71,20 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         value = getattr(args, spec.name, None)
         if value is not None:
             values[spec.name] = value
-    params = dict(values.get("method_params") or {})
+    params = params_mapping(values.get("method_params"))
     for key, value in vars(args).items():
         if key.startswith("mp_") and value is not None:
             params[key[3:]] = value
     values["method_params"] = params
     return RunConfig.from_dict(values)
+
+
+def config_flags_given(args: argparse.Namespace) -> list[str]:
+    """The config flags (and --config, --lesson) given on the command line, as typed."""
+    given = [flag for flag, name in (("--config", "config"), ("--lesson", "lesson")) if getattr(args, name, None)]
+    given += ["--teacher" if spec.name == "teachers" else _flag(spec.name) for spec in FIELDS
+              if getattr(args, spec.name, None) is not None]
+    return given + [_flag(key[3:]) for key, value in vars(args).items() if key.startswith("mp_") and value is not None]
 
 
 def build_parser() -> Parser:
@@ -85,7 +95,9 @@ def build_parser() -> Parser:
     train = commands.add_parser("train", help="train a student with a distillation method")
     add_config_flags(train)
     add_runs_dir(train)
-    train.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run from its last checkpoint")
+    train.add_argument("--resume", metavar="RUN_ID",
+                       help="continue an interrupted run from its last checkpoint, with the config it was started "
+                            "with (config flags are refused; start a new run to change them)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     methods = commands.add_parser("methods", help="list the distillation methods and their hyperparameters")
@@ -104,17 +116,22 @@ def build_parser() -> Parser:
     runs = commands.add_parser("runs", help="list, show or export recorded runs")
     add_runs_dir(runs)
     run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=Parser)
-    run_commands.add_parser("list", help="all runs, newest first")
+    listing = run_commands.add_parser("list", help="all runs, newest first")
     show = run_commands.add_parser("show", help="one run's config, status and final metrics")
     show.add_argument("run_id")
     export = run_commands.add_parser("export", help="a run's metrics as CSV or JSON")
+    for sub_command in (listing, show, export):
+        add_runs_dir(sub_command, sub_command=True)
     export.add_argument("run_id")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", default=None, help="file to write (default: standard output)")
 
-    demo = commands.add_parser("demo", help="teacher vs baseline student vs KD student on digits")
+    demo = commands.add_parser("demo", help="the default setup: teacher, baseline and KD students over seeds, "
+                                            "with the verdict on KD's gain")
     add_runs_dir(demo)
-    demo.add_argument("--epochs", default="30")
+    demo.add_argument("--seeds", default="3", help="seeds per student (default 3; one seed is not evidence)")
+    demo.add_argument("--epochs", default=None, help="epochs per student (default: the default setup's)")
+    demo.add_argument("--workers", default="2", help="runs training at once (default 2)")
 
     commands.add_parser("presets", help="list the shipped config presets (use one with: kdw train --config FILE)")
 

@@ -57,10 +57,13 @@ def train(args: argparse.Namespace, runs_dir: Path) -> int:
 
     store = RunStore(runs_dir)
     if args.resume:
-        record = store.get_run(args.resume)
-        config = RunConfig.from_dict(record.config)
+        config = resumable_config(args, store)
     else:
         config = config_from_args(args)
+        if config.teacher_checkpoint:
+            from .teachers import check_teacher_checkpoint
+
+            check_teacher_checkpoint(config)
     if not args.resume and is_generational(config):
         return train_generations(config, store, quiet=args.quiet)
     callbacks = [] if args.quiet else [ProgressBar(config.method)]
@@ -69,6 +72,22 @@ def train(args: argparse.Namespace, runs_dir: Path) -> int:
     for key, value in result.final_metrics.items():
         print(f"  {key:15s} {value:.4f}" if isinstance(value, float) and value < 100 else f"  {key:15s} {value:g}")
     return 0 if result.status in ("done", "cancelled") else 1
+
+
+def resumable_config(args: argparse.Namespace, store: RunStore) -> RunConfig:
+    """The recorded config of the run --resume names; refused when config flags come with it (a resumed run keeps
+    its config) or while the run is still training."""
+    from .cli import config_flags_given
+
+    flags = config_flags_given(args)
+    if flags:
+        raise ConfigError("resume", f"--resume continues a run with the config it was started with; drop "
+                                    f"{', '.join(flags)} (or start a new run)")
+    record = store.get_run(args.resume, refresh=True)
+    if record.status == "running" and record.pid is not None:
+        raise WorkbenchError(f"resume: run {record.id} is still training (pid {record.pid} on {record.host}); "
+                             "let it finish or cancel it first")
+    return RunConfig.from_dict(record.config)
 
 
 def train_generations(config: RunConfig, store: RunStore, *, quiet: bool) -> int:
@@ -145,8 +164,8 @@ def _int_arg(name: str, value: str, low: int) -> int:
 
 
 def runs(args: argparse.Namespace, runs_dir: Path) -> int:
-    """kdw runs list|show|export."""
-    store = RunStore(runs_dir)
+    """kdw runs list|show|export (reading only: nothing is written, not even a missing store)."""
+    store = RunStore(runs_dir, read_only=True)
     if args.runs_command == "list":
         frame = store.runs_frame()
         if frame.empty:
@@ -156,7 +175,7 @@ def runs(args: argparse.Namespace, runs_dir: Path) -> int:
                                "final.test_acc", "wall_seconds") if c in frame]
         print(frame[columns].to_string(index=False))
         return 0
-    record = store.get_run(args.run_id)
+    record = store.get_run(args.run_id, refresh=True)
     if args.runs_command == "show":
         from .cli import print_json
 
@@ -178,12 +197,20 @@ def runs(args: argparse.Namespace, runs_dir: Path) -> int:
 
 
 def demo(args: argparse.Namespace, runs_dir: Path) -> int:
-    """kdw demo: on digits, a cached teacher, a baseline student and a KD student, compared in a table."""
-    from .demo import run_demo
+    """kdw demo: the default setup's teacher, baseline and KD students over seeds, and the verdict on the gain."""
+    from .demo import demo_configs, describe_setup, run_demo
 
-    epochs = _int_arg("epochs", args.epochs, 1)
-    table = run_demo(RunStore(runs_dir), epochs=epochs)
-    print(table.to_string(index=False))
+    seeds = _int_arg("seeds", args.seeds, 1)
+    epochs = _int_arg("epochs", args.epochs, 1) if args.epochs is not None else None
+    workers = _int_arg("workers", args.workers, 1)
+    print(describe_setup(next(iter(demo_configs(1, epochs).values()))), file=sys.stderr)
+    progress = tqdm(total=2 * seeds, desc="demo runs", unit="run", file=sys.stderr, leave=False)
+    result = run_demo(RunStore(runs_dir), seeds=seeds, epochs=epochs, workers=workers,
+                      on_run_end=lambda record, done, total: progress.update(1))
+    progress.close()
+    print(result.table.to_string(index=False))
+    print(result.sentence)
+    print(f"({result.seconds:.0f} s)")
     return 0
 
 

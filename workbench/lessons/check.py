@@ -16,6 +16,7 @@ from ..data import dataset_info
 from ..evidence import HOLDS, NOISE, ONE_SEED, combine, equivalence_verdict, format_effect, measure_effect, verdict
 from ..reproduce.report import machine_description, write_section
 from ..store import RunRecord, RunStore
+from ..sweep import run_configs
 from . import Lesson
 from .claims import GAIN_SEPARATOR
 
@@ -85,22 +86,6 @@ def lesson_configs(lesson: Lesson, seeds: int) -> dict[tuple[str, int], RunConfi
             for arm in lesson.claim.arms for seed in range(seeds)}
 
 
-def run_configs(configs: Sequence[RunConfig], store: RunStore, group_id: str, *, workers: int,
-                on_run_end: Callable[[RunRecord, int, int], None] | None = None) -> list[str]:
-    """Train the configs on a private executor (`workers` at once, one thread each); returns their run ids."""
-    from ..executor import Executor
-    from ..sweep import wait_for_runs
-
-    executor = Executor(store.root, max_workers=workers, poll_seconds=0.1)
-    run_ids: list[str] = []
-    try:
-        run_ids = [executor.submit(config.replace(threads=1), group_id=group_id) for config in configs]
-        wait_for_runs(store, run_ids, on_run_end)
-    finally:
-        executor.shutdown()
-    return run_ids
-
-
 def check_lessons(lessons: Sequence[Lesson], store: RunStore, *, seeds: int, workers: int,
                   on_run_end: Callable[[RunRecord, int, int], None] | None = None) -> list[LessonResult]:
     """Run every lesson's arms over `seeds` seeds (a run shared by several lessons trains once) and judge them."""
@@ -111,7 +96,8 @@ def check_lessons(lessons: Sequence[Lesson], store: RunStore, *, seeds: int, wor
         for config in configs.values():
             unique.setdefault(_identity(config), config)
     group_id = "lessons-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_ids = run_configs(list(unique.values()), store, group_id, workers=workers, on_run_end=on_run_end)
+    run_ids = run_configs([config.replace(threads=1) for config in unique.values()], store, group_id,
+                          max_concurrent=workers, on_run_end=on_run_end)
     records = {record.id: record for record in store.recent_runs(len(run_ids), ids=run_ids)}
     by_identity = {key: records[run_id] for key, run_id in zip(unique, run_ids)}
     seconds = time.monotonic() - started

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
 import yaml
 
+from ..config import RunConfig
 from ..errors import WorkbenchError
 from ..store import FINISHED, RunRecord, RunStore
 from .spec import SweepPoint, SweepSpec, expand
@@ -64,14 +65,22 @@ def save_spec(store: RunStore, sweep_id: str, spec: SweepSpec, engine: str) -> P
 
 def run_local(points: Sequence[SweepPoint], store: RunStore, sweep_id: str, *, max_concurrent: int | None = None,
               owner: str = "", on_run_end: RunEnded | None = None, poll_seconds: float = 0.2) -> list[str]:
-    """Queue every point on a private executor with `max_concurrent` workers (default: one per core) and wait
+    """Train every point on a private executor with `max_concurrent` workers (default: one per core) and wait
     for all to finish (Ctrl-C cancels the sweep's runs)."""
+    return run_configs([point.config for point in points], store, sweep_id, max_concurrent=max_concurrent,
+                       owner=owner, on_run_end=on_run_end, poll_seconds=poll_seconds)
+
+
+def run_configs(configs: Sequence[RunConfig], store: RunStore, group_id: str, *, max_concurrent: int | None = None,
+                owner: str = "", on_run_end: RunEnded | None = None, poll_seconds: float = 0.2) -> list[str]:
+    """Queue the configs under `group_id` on a private executor with `max_concurrent` workers (default: one per
+    core) and wait for all to finish; returns their run ids in order (Ctrl-C cancels them)."""
     from ..executor import Executor
 
     executor = Executor(store.root, max_workers=max_concurrent or default_concurrency(), poll_seconds=0.1)
     run_ids: list[str] = []
     try:
-        run_ids.extend(submit_points(executor, points, sweep_id, owner))
+        run_ids.extend(executor.submit(config, owner=owner, group_id=group_id) for config in configs)
         wait_for_runs(store, run_ids, on_run_end, poll_seconds)
     except KeyboardInterrupt:
         for run_id in run_ids:
