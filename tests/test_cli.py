@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from workbench.cli import main
+from workbench.config import RunConfig
 
 
 def run_kdw(*args, capsys):
@@ -109,3 +110,127 @@ def test_console_script_runs_as_a_subprocess(tmp_path):
 def test_teachers_list_shows_the_packaged_teachers(capsys):
     code, out, _ = run_kdw("teachers", "list", capsys=capsys)
     assert code == 0 and "digits" in out and "packaged" in out
+
+
+TINY = ["--dataset", "digits", "--train-subset", "400", "--epochs", "2", "--batch-size", "64", "--optimizer", "adam",
+        "--lr", "0.02", "--device", "cpu", "--quiet"]
+
+
+def one_line_error(code, err, *phrases):
+    lines = err.strip().splitlines()
+    return code == 2 and len(lines) == 1 and all(phrase in lines[0] for phrase in phrases) and "\x1b" not in err
+
+
+def test_binary_config_file_is_one_line(tmp_path, capsys):
+    path = tmp_path / "run.yaml"
+    path.write_bytes(bytes(range(256)) * 4)
+    code, _, err = run_kdw("train", "--config", str(path), capsys=capsys)
+    assert one_line_error(code, err, "not a text file")
+
+
+@pytest.mark.parametrize("value", ['"abc"', "[1, 2]"])
+def test_method_params_that_are_not_a_mapping_are_one_line(tmp_path, value, capsys):
+    path = tmp_path / "run.yaml"
+    path.write_text(f"dataset: digits\nmethod_params: {value}\n")
+    code, _, err = run_kdw("train", "--config", str(path), capsys=capsys)
+    assert one_line_error(code, err, "method_params", "not a mapping")
+
+
+def test_boolean_epochs_in_a_config_file_is_refused(tmp_path, capsys):
+    path = tmp_path / "run.yaml"
+    path.write_text("dataset: digits\nepochs: true\n")
+    code, _, err = run_kdw("train", "--config", str(path), capsys=capsys)
+    assert one_line_error(code, err, "epochs")
+
+
+def test_resume_refuses_other_config_flags(capsys):
+    code, _, err = run_kdw("train", "--resume", "some-run", "--epochs", "10", capsys=capsys)
+    assert one_line_error(code, err, "--resume", "--epochs")
+
+
+def test_runs_dir_may_follow_the_runs_sub_command(tmp_path, capsys):
+    runs = tmp_path / "elsewhere"
+    code, out, _ = run_kdw("train", *TINY, "--runs-dir", str(runs), capsys=capsys)
+    run_id = out.split()[1].rstrip(":")
+    code, out, err = run_kdw("runs", "list", "--runs-dir", str(runs), capsys=capsys)
+    assert code == 0 and run_id in out, err
+    code, out, _ = run_kdw("runs", "show", run_id, "--runs-dir", str(runs), capsys=capsys)
+    assert code == 0 and json.loads(out)["id"] == run_id
+
+
+def test_listing_a_missing_store_creates_nothing(tmp_path, capsys):
+    runs = tmp_path / "missing" / "runs"
+    code, out, _ = run_kdw("runs", "--runs-dir", str(runs), "list", capsys=capsys)
+    assert code == 0 and "no runs" in out and not (tmp_path / "missing").exists()
+
+
+def test_unusable_data_dir_skips_the_teacher_logit_cache(tmp_path, monkeypatch, capsys):
+    not_a_folder = tmp_path / "data-file"
+    not_a_folder.write_text("a file, not a folder")
+    monkeypatch.setenv("KDW_DATA_DIR", str(not_a_folder))
+    code, out, err = run_kdw("train", *TINY, capsys=capsys)
+    assert code == 0 and ": done" in out, err
+
+
+def test_teacher_checkpoint_at_chance_is_refused(tmp_path, capsys):
+    from workbench.models import create_model
+
+    path = tmp_path / "teacher.pt"
+    torch.save({k: torch.zeros_like(v) for k, v in create_model("cnn", 10, 1, 8).state_dict().items()}, path)
+    code, _, err = run_kdw("train", *TINY, "--teacher-checkpoint", str(path), capsys=capsys)
+    assert one_line_error(code, err, "teacher_checkpoint", "chance")
+
+
+def test_teacher_checkpoint_holding_a_whole_model_is_a_short_clean_line(tmp_path, capsys):
+    from workbench.models import create_model
+
+    path = tmp_path / "teacher.pt"
+    torch.save(create_model("cnn", 10, 1, 8), path)
+    code, _, err = run_kdw("train", *TINY, "--teacher-checkpoint", str(path), capsys=capsys)
+    assert one_line_error(code, err, "teacher_checkpoint", "state_dict") and len(err) < 240
+    assert "Weights only load failed" not in err
+
+
+def test_oversized_teacher_checkpoint_is_refused_before_it_is_loaded(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "teacher.pt"
+    with open(path, "wb") as file:
+        file.truncate(1536 * 2**20)  # sparse: 1.5 GB on paper, no disk used
+    loads = []
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: loads.append(args))
+    code, _, err = run_kdw("train", *TINY, "--teacher-checkpoint", str(path), capsys=capsys)
+    assert one_line_error(code, err, "teacher_checkpoint", "MB") and loads == []
+
+
+def _trained_run(runs, capsys):
+    code, out, err = run_kdw("train", *TINY, "--runs-dir", str(runs), capsys=capsys)
+    assert code == 0, err
+    return out.split()[1].rstrip(":")
+
+
+def test_resume_of_a_run_still_training_is_refused(tmp_path, capsys):
+    from workbench.store import RunStore
+
+    store = RunStore(tmp_path)
+    run_id = store.create_run(RunConfig.from_dict({"dataset": "digits"}).to_dict())
+    store.mark_running(run_id)  # by this process, which is alive
+    code, _, err = run_kdw("train", "--resume", run_id, "--runs-dir", str(tmp_path), capsys=capsys)
+    assert one_line_error(code, err, "still training", run_id)
+
+
+def test_an_interrupted_run_resumes_to_done(tmp_path, capsys):
+    from workbench.store import RunStore
+
+    run_id = _trained_run(tmp_path, capsys)
+    RunStore(tmp_path).finish(run_id, "interrupted")
+    code, out, err = run_kdw("train", "--resume", run_id, "--runs-dir", str(tmp_path), "--quiet", capsys=capsys)
+    assert code == 0 and f"run {run_id}: done" in out, err
+
+
+def test_a_damaged_resume_checkpoint_is_a_short_clean_line(tmp_path, capsys):
+    from workbench.store import RunStore
+
+    run_id = _trained_run(tmp_path, capsys)
+    RunStore(tmp_path).finish(run_id, "interrupted")
+    (tmp_path / run_id / "checkpoint.pt").write_bytes(b"not a checkpoint at all")
+    code, _, err = run_kdw("train", "--resume", run_id, "--runs-dir", str(tmp_path), "--quiet", capsys=capsys)
+    assert one_line_error(code, err, "checkpoint") and "Unsupported operand" not in err and len(err) < 240

@@ -72,7 +72,7 @@ def accept_teacher_upload(data: bytes, filename: str, arch: str, dataset: str, *
         load_state_dict_checked(model, dict(state))
     except ModelMismatch as error:
         raise ModelMismatch(f"upload: {filename}: {error}") from None
-    accuracy = _test_accuracy(model.eval(), dataset)
+    accuracy = measure_test_accuracy(model.eval(), dataset)
     digest = hashlib.sha256(data).hexdigest()[:12]
     folder = Path(uploads_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -84,7 +84,8 @@ def accept_teacher_upload(data: bytes, filename: str, arch: str, dataset: str, *
 
 
 @torch.no_grad()
-def _test_accuracy(model: torch.nn.Module, dataset: str) -> float:
+def measure_test_accuracy(model: torch.nn.Module, dataset: str) -> float:
+    """A model's accuracy on a dataset's test split (on the CPU)."""
     from .engine.loop import predict
 
     data = load_dataset(dataset, device="cpu")

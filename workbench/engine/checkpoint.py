@@ -31,14 +31,21 @@ def save_checkpoint(path: str | Path, epoch: int, step: int, student: nn.Module,
 
 def load_checkpoint(path: str | Path, student: nn.Module, method: Any, optimizer: torch.optim.Optimizer,
                     generator: torch.Generator) -> dict[str, Any]:
-    """Restore a checkpoint into the given objects; returns its epoch, step and history."""
+    """Restore a checkpoint into the given objects; returns its epoch, step and history. Each problem is one line of
+    our own (PyTorch's messages run to many lines)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as error:
+        raise WorkbenchError(f"checkpoint: cannot read {path}: {error.strerror}") from None
+    except Exception:  # torch raises many types for damaged files
+        raise WorkbenchError(f"checkpoint: cannot resume from {path}: the file is damaged") from None
+    try:
         student.load_state_dict(state["student"])
         method.load_state_dict(state["method"])
         optimizer.load_state_dict(state["optimizer"])
-    except (OSError, RuntimeError, KeyError, EOFError) as error:
-        raise WorkbenchError(f"checkpoint: cannot resume from {path}: {str(error).splitlines()[0]}") from None
+    except (RuntimeError, KeyError, IndexError, ValueError, TypeError):
+        raise WorkbenchError(f"checkpoint: cannot resume from {path}: it does not fit this run's models and "
+                             "optimiser") from None
     generator.set_state(state["generator"])
     torch.set_rng_state(state["torch_rng"])
     if "cuda_rng" in state and torch.cuda.is_available():

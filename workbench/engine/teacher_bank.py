@@ -100,8 +100,13 @@ def _read_cache(file: Path, rows: int) -> Tensor | None:
 
 
 def _write_cache(file: Path, logits: Tensor) -> None:
-    """Store logits atomically (a concurrent reader never sees half a file)."""
-    file.parent.mkdir(parents=True, exist_ok=True)
+    """Store logits atomically (a concurrent reader never sees half a file). A cache that cannot be written (a
+    read-only or unusable data folder, a full disk) is skipped: it only saves time, so the run goes on."""
     temporary = file.with_suffix(f".{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    torch.save(logits.cpu(), temporary)
-    temporary.replace(file)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(logits.cpu(), temporary)
+        temporary.replace(file)
+    except (OSError, RuntimeError):  # torch.save reports a failed write as a RuntimeError
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
