@@ -191,3 +191,8 @@ CREATE TABLE runs (id TEXT PRIMARY KEY, name TEXT NOT NULL, config TEXT NOT NULL
 CREATE TABLE metrics (run_id TEXT NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL, scope TEXT NOT NULL,
     name TEXT NOT NULL, value REAL NOT NULL);
 """
+
+
+def test_a_store_whose_first_writer_has_not_made_its_tables_yet_reads_as_empty(tmp_path):
+    sqlite3.connect(tmp_path / "runs.sqlite").close()  # the file exists, the schema does not yet
+    assert RunStore(tmp_path, read_only=True).list_runs() == []

@@ -129,17 +129,30 @@ def lost_reason(record: RunRecord, now: float) -> str:
     return ""
 
 
+def _empty_store() -> sqlite3.Connection:
+    """An empty store in memory: every read answers "nothing"."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.executescript(_SCHEMA)
+    return db
+
+
 def _open_read_only(path: Path) -> sqlite3.Connection:
     """A connection that cannot write `path`: mode=ro, or immutable when SQLite cannot read a WAL store that way (a
-    read-only folder, where it cannot create the store's shared-memory file)."""
+    read-only folder, where it cannot create the store's shared-memory file); an empty one while the file has no
+    runs table yet (its first writer is creating it)."""
     uri = "file:" + urllib.parse.quote(str(path.resolve()))
     db = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=30.0, isolation_level=None)
+    probe = "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='runs'"
     try:
-        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        return db
+        has_runs = db.execute(probe).fetchone()[0]
     except sqlite3.OperationalError:
         db.close()
-        return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, timeout=30.0, isolation_level=None)
+        db = sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, timeout=30.0, isolation_level=None)
+        has_runs = db.execute(probe).fetchone()[0]
+    if has_runs:
+        return db
+    db.close()
+    return _empty_store()
 
 
 def _add_later_columns(db: sqlite3.Connection) -> None:
@@ -177,11 +190,7 @@ class RunStore:
     def _open(self) -> sqlite3.Connection:
         if not self.read_only:
             return sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        if not self.path.exists():  # an empty store in memory: every read answers "nothing"
-            db = sqlite3.connect(":memory:", isolation_level=None)
-            db.executescript(_SCHEMA)
-            return db
-        return _open_read_only(self.path)
+        return _open_read_only(self.path) if self.path.exists() else _empty_store()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
