@@ -216,9 +216,13 @@ def test_a_nan_first_seen_in_the_epoch_evaluation_ends_the_run_diverged(digits_t
     from workbench.engine import loop
 
     evaluate = loop.evaluate
-    monkeypatch.setattr(loop, "evaluate", lambda *args, **kwargs: {**evaluate(*args, **kwargs), "test_loss": float("nan")})
-    store = RunStore(tmp_path)
-    run_id, result = run_recorded(tiny_config(epochs=1, train_subset=64, batch_size=64), store, teachers=[digits_teacher])
+
+    def evaluate_to_nan(*args, **kwargs):
+        return {**evaluate(*args, **kwargs), "test_loss": float("nan")}
+
+    monkeypatch.setattr(loop, "evaluate", evaluate_to_nan)
+    store, config = RunStore(tmp_path), tiny_config(epochs=1, train_subset=64, batch_size=64)  # one step per epoch
+    run_id, _ = run_recorded(config, store, teachers=[digits_teacher])
     record = store.get_run(run_id)
     assert record.status == "diverged" and "test_loss" in record.message
     assert store.metrics_frame(run_id)["value"].notna().all()
