@@ -13,7 +13,8 @@ from workbench.executor import Executor
 from workbench.store import RunRecord, RunStore
 
 STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circle:", "done": ":material/check_circle:",
-                "failed": ":material/error:", "diverged": ":material/warning:", "collapsed": ":material/warning:", "cancelled": ":material/cancel:"}
+                "failed": ":material/error:", "diverged": ":material/warning:", "collapsed": ":material/warning:", "cancelled": ":material/cancel:",
+                "interrupted": ":material/pause_circle:"}
 
 
 def settings() -> Settings:
