@@ -150,3 +150,19 @@ def test_inline_executor_runs_the_job_before_submit_returns(tmp_path):
     run_id = inline.submit(tiny_config(epochs=1, train_subset=300))
     record = inline.store.get_run(run_id)
     assert record.status == "done" and record.final_metrics["epochs_done"] == 1
+
+
+def test_a_teacher_job_that_raises_an_unexpected_error_ends_failed_with_its_traceback(tmp_path, monkeypatch):
+    import workbench.teachers
+
+    def broken_training(*args, **kwargs):
+        raise RuntimeError("boom in teacher training")
+
+    monkeypatch.setattr(workbench.teachers, "train_teacher", broken_training)
+    inline = Executor(tmp_path / "runs", inline=True)
+    run_id = inline.submit_teacher("mlp", "digits", epochs=1)
+    record = inline.store.get_run(run_id)
+    assert record.status == "failed"
+    assert record.message == "internal error: RuntimeError: boom in teacher training"
+    saved = (inline.store.run_dir(run_id) / "traceback.txt").read_text()
+    assert "broken_training" in saved and "RuntimeError: boom in teacher training" in saved

@@ -88,6 +88,14 @@ class CancelPoller:
         return self._requested
 
 
+def record_internal_error(store: RunStore, run_id: str, error: BaseException) -> None:
+    """End a run `failed` after an unexpected error: the message is the error's last line (its type and text),
+    and the traceback is saved beside the run as traceback.txt."""
+    (store.run_dir(run_id) / "traceback.txt").write_text("".join(traceback.format_exception(error)))
+    text = " ".join(str(error).split())  # one line, whatever the error's text holds
+    store.finish(run_id, "failed", message=f"internal error: {type(error).__name__}: {text}")
+
+
 def run_recorded(config: RunConfig, store: RunStore, *, run_id: str | None = None,
                  callbacks: Sequence[Callback] = (), cancel_event: threading.Event | None = None,
                  resume: bool = False, teachers: list[torch.nn.Module] | None = None) -> tuple[str, FitResult | None]:
@@ -107,8 +115,7 @@ def run_recorded(config: RunConfig, store: RunStore, *, run_id: str | None = Non
         store.finish(run_id, "failed", message=str(error))
         raise
     except Exception as error:
-        (folder / "traceback.txt").write_text(traceback.format_exc())
-        store.finish(run_id, "failed", message=f"internal error: {type(error).__name__}: {error}")
+        record_internal_error(store, run_id, error)
         raise
     if checkpoint.exists():
         store.add_artifact(run_id, "checkpoint", checkpoint)

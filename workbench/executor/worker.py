@@ -34,7 +34,7 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
     Errors are recorded on the run (the runner marks it failed with a one-line message); nothing is raised."""
     from ..engine import Callback, RunInfo
     from ..generations import is_generational, run_generations
-    from ..runner import CancelPoller, StoreRecorder, run_recorded
+    from ..runner import CancelPoller, StoreRecorder, record_internal_error, run_recorded
 
     store = RunStore(runs_dir)
     jobs = JobTable(store)
@@ -67,8 +67,9 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
     except WorkbenchError as error:
         if store.get_run(run_id).status not in FINISHED:
             store.finish(run_id, "failed", message=str(error))
-    except Exception:  # the runner saved the traceback and marked the run failed
-        pass
+    except Exception as error:  # the runner saved the traceback and marked the run failed; anything else, here
+        if store.get_run(run_id).status not in FINISHED:
+            record_internal_error(store, run_id, error)
     return store.get_run(run_id).status
 
 
@@ -76,6 +77,7 @@ def _train_teacher_job(config: RunConfig, store: RunStore, run_id: str, callback
                        cancel: Any) -> str:
     """Train a teacher into the teacher cache while recording its curve; cancellable between steps."""
     from ..engine import Callback, StepEvent
+    from ..runner import record_internal_error
     from ..teachers import train_teacher
 
     class StopWhenCancelled(Callback):
@@ -93,6 +95,9 @@ def _train_teacher_job(config: RunConfig, store: RunStore, run_id: str, callback
         status = "cancelled" if store.cancel_requested(run_id) else "failed"
         store.finish(run_id, status, message=str(error))
         return status
+    except Exception as error:  # a bug, not a user error: failed, with the error's last line and its traceback
+        record_internal_error(store, run_id, error)
+        return "failed"
     store.add_artifact(run_id, "teacher", record.path)
     store.finish(run_id, "done", final_metrics={
         "test_acc": record.test_acc, "best_test_acc": record.test_acc, "train_seconds": record.train_seconds,
