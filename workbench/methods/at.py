@@ -1,19 +1,14 @@
 """Attention transfer (Zagoruyko & Komodakis, 2017): the student mimics where the teacher's maps are active."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import ConfigError
-from .base import Batch, FeatureMatch, HyperParam, Method, StepOutput, StepState
-from .features import (LAST, Shapes, common_size, feature_shapes, model_label,
-                       normalised_map_distance, require_maps, shape_text)
+from .base import Batch, FeatureMatch, HyperParam, StepOutput, StepState
+from .features import (LAST, FeatureMethod, ModelFeatures, common_size, feature_match, normalised_map_distance,
+                       shape_text)
 from .losses import full_precision
-
-if TYPE_CHECKING:
-    from ..data import DatasetInfo
 
 ALL = "all"
 
@@ -30,13 +25,11 @@ def attention_distance(student_feature: Tensor, teacher_feature: Tensor, power: 
                                    attention_map(teacher_feature, power).unsqueeze(1), 2)
 
 
-def layer_pairs(choice: str, student_shapes: Shapes, teacher_shapes: Shapes, *, student: str,
-                teacher: str) -> list[tuple[str, str]]:
+def layer_pairs(choice: str, student: ModelFeatures, teacher: ModelFeatures) -> list[tuple[str, str]]:
     """(student map, teacher map) pairs for a layer choice: 'all' pairs the deepest maps of both, one to one
     from the end; 'last' only the deepest two; otherwise comma-separated 'student:teacher' pairs or names that
     both models have."""
-    student_maps = require_maps(student_shapes, field="student", owner=f"the student {student}", method="at")
-    teacher_maps = require_maps(teacher_shapes, field="teachers", owner=f"the teacher {teacher}", method="at")
+    student_maps, teacher_maps = student.maps("at"), teacher.maps("at")
     if choice == ALL:
         count = min(len(student_maps), len(teacher_maps))
         return list(zip(student_maps[-count:], teacher_maps[-count:]))
@@ -46,8 +39,8 @@ def layer_pairs(choice: str, student_shapes: Shapes, teacher_shapes: Shapes, *, 
     for item in choice.split(","):
         student_name, _, teacher_name = item.strip().partition(":")
         teacher_name = teacher_name or student_name
-        for name, maps, owner in ((student_name, student_maps, f"the student {student}"),
-                                  (teacher_name, teacher_maps, f"the teacher {teacher}")):
+        for name, maps, owner in ((student_name, student_maps, student.owner),
+                                  (teacher_name, teacher_maps, teacher.owner)):
             if name not in maps:
                 raise ConfigError("at.at_layers", f"{owner} has no feature map {name!r}; its maps: {', '.join(maps)} "
                                                   f"(or use '{ALL}' or '{LAST}')")
@@ -55,7 +48,7 @@ def layer_pairs(choice: str, student_shapes: Shapes, teacher_shapes: Shapes, *, 
     return pairs
 
 
-class AttentionTransfer(Method):
+class AttentionTransfer(FeatureMethod):
     """CE + β/2 · Σ_j mean((Q_s^j/‖Q_s^j‖ − Q_t^j/‖Q_t^j‖)²), Q = channel mean of |F|^p."""
 
     name = "at"
@@ -85,24 +78,14 @@ class AttentionTransfer(Method):
     reference = ("Zagoruyko & Komodakis, Paying More Attention to Attention: Improving the Performance of "
                  "Convolutional Neural Networks via Attention Transfer, ICLR 2017")
     pairs: tuple[tuple[str, str], ...] = ()
-    matches: tuple[FeatureMatch, ...] = ()
 
-    def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
-        """Pair the student's maps with the teacher's."""
-        input_shape = (info.in_channels, info.image_size, info.image_size)
-        teacher = self.teachers.models[0]
-        student_shapes = feature_shapes(self.student, input_shape)
-        teacher_shapes = feature_shapes(teacher, input_shape)
-        self.pairs = tuple(layer_pairs(str(self.params["at_layers"]), student_shapes, teacher_shapes,
-                                       student=model_label(self.student), teacher=model_label(teacher)))
-        self.matches = tuple(
-            FeatureMatch(s, student_shapes[s], model_label(teacher), t, teacher_shapes[t],
-                         "attention maps at " + shape_text(common_size(student_shapes[s], teacher_shapes[t])))
-            for s, t in self.pairs)
-
-    def feature_matches(self) -> list[FeatureMatch]:
-        """The compared map pairs."""
-        return list(self.matches)
+    def match(self, student: ModelFeatures, teachers: list[ModelFeatures]) -> list[FeatureMatch]:
+        """Pair the student's maps with the teacher's, compared as attention maps at the smaller size."""
+        teacher = teachers[0]
+        self.pairs = tuple(layer_pairs(str(self.params["at_layers"]), student, teacher))
+        return [feature_match(student, s, teacher, t, "attention maps at "
+                              + shape_text(common_size(student.shapes[s], teacher.shapes[t])))
+                for s, t in self.pairs]
 
     def loss_terms(self, batch: Batch, state: StepState) -> StepOutput:
         """Cross-entropy and the β/2-weighted sum of attention distances over the layer pairs."""

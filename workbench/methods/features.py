@@ -1,6 +1,8 @@
-"""Helpers for methods that read intermediate features: feature shapes, layer choice by name, map pooling."""
+"""Methods that read intermediate features: their shared base (`FeatureMethod`), feature shapes, layer choice
+by name, map pooling."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -11,11 +13,12 @@ from torch import Tensor, nn
 from ..data import dataset_info
 from ..errors import ConfigError
 from ..models import create_model
+from .base import FeatureMatch, Method
 from .losses import full_precision
 
 if TYPE_CHECKING:
     from ..config import RunConfig
-    from .base import FeatureMatch
+    from ..data import DatasetInfo
 
 LAST = "last"  # a layer choice: the deepest feature map (or the embedding of a model without maps)
 Shapes = dict[str, tuple[int, ...]]
@@ -77,6 +80,68 @@ def arch_has_maps(arch: str, dataset: str) -> bool:
     return bool(map_names(feature_shapes(model, (info.in_channels, info.image_size, info.image_size))))
 
 
+@dataclass(frozen=True)
+class ModelFeatures:
+    """One model's per-image feature shapes, with its zoo label and its role ("student" or "teacher")."""
+
+    label: str
+    role: str
+    shapes: Shapes
+
+    @property
+    def owner(self) -> str:
+        """How messages name the model, e.g. 'the teacher cnn:32'."""
+        return f"the {self.role} {self.label}"
+
+    def resolve(self, choice: str, field: str) -> str:
+        """The feature a layer choice stands for in this model (`resolve_layer`; ConfigError(field) if unknown)."""
+        return resolve_layer(choice, self.shapes, field=field, owner=self.owner)
+
+    def maps(self, method: str) -> list[str]:
+        """The model's feature-map names, shallow to deep; ConfigError on the config field naming the model
+        (student or teachers) when it has none."""
+        field = "student" if self.role == "student" else "teachers"
+        return require_maps(self.shapes, field=field, owner=self.owner, method=method)
+
+
+def model_features(model: nn.Module, role: str, input_shape: tuple[int, int, int]) -> ModelFeatures:
+    """A model's `ModelFeatures` (its shapes from one blank forward pass, see `feature_shapes`)."""
+    return ModelFeatures(model_label(model), role, feature_shapes(model, input_shape))
+
+
+def feature_match(student: ModelFeatures, student_layer: str, teacher: ModelFeatures, teacher_layer: str,
+                  link: str) -> FeatureMatch:
+    """The `FeatureMatch` of a student feature and a teacher feature, with their shapes and how they are joined."""
+    return FeatureMatch(student_layer, student.shapes[student_layer], teacher.label, teacher_layer,
+                        teacher.shapes[teacher_layer], link)
+
+
+class FeatureMethod(Method):
+    """Base of the methods that match student features to teacher features.
+
+    `prepare` reads the feature shapes of the student and of the teachers it compares (every teacher when the
+    method needs several, else the first), then the subclass's `match` chooses the compared pairs, keeps what its
+    `loss_terms` needs and builds any trainable layer between them; `feature_matches` reports the pairs."""
+
+    matches: tuple[FeatureMatch, ...] = ()
+
+    def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
+        """Read each compared model's feature shapes once, then choose and link the pairs (`match`)."""
+        input_shape = (info.in_channels, info.image_size, info.image_size)
+        teachers = self.teachers.models if self.teacher_need == "several" else self.teachers.models[:1]
+        self.matches = tuple(self.match(model_features(self.student, "student", input_shape),
+                                        [model_features(teacher, "teacher", input_shape) for teacher in teachers]))
+
+    def match(self, student: ModelFeatures, teachers: list[ModelFeatures]) -> list[FeatureMatch]:
+        """Choose the student/teacher feature pairs (keeping what `loss_terms` needs and building any trainable
+        layer between them) and describe each."""
+        raise NotImplementedError
+
+    def feature_matches(self) -> list[FeatureMatch]:
+        """The compared feature pairs (after `prepare`)."""
+        return list(self.matches)
+
+
 def common_size(first: tuple[int, ...], second: tuple[int, ...]) -> tuple[int, int]:
     """The spatial size two maps (C, H, W) are compared at: the smaller of each side."""
     return min(first[-2], second[-2]), min(first[-1], second[-1])
@@ -110,7 +175,7 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(str(size) for size in shape)
 
 
-def preview_feature_matches(config: "RunConfig") -> list["FeatureMatch"]:
+def preview_feature_matches(config: "RunConfig") -> list[FeatureMatch]:
     """The feature pairs `config`'s method would compare, from untrained models of its student and teachers
     (shapes depend only on the architectures): what a method card draws before anything trains."""
     from ..engine.teacher_bank import TeacherBank

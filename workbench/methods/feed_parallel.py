@@ -7,9 +7,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError
-from .base import Batch, FeatureMatch, HyperParam, Method, StepOutput, StepState
-from .features import (common_size, feature_shapes, model_label, normalised_map_distance,
-                       require_maps, shape_text)
+from .base import Batch, FeatureMatch, HyperParam, StepOutput, StepState
+from .features import FeatureMethod, ModelFeatures, common_size, feature_match, normalised_map_distance, shape_text
 
 if TYPE_CHECKING:
     from ..data import DatasetInfo
@@ -36,7 +35,7 @@ def feed_distance(transformed: Tensor, teacher_map: Tensor) -> Tensor:
 FEED_BETA = HyperParam("beta", 100.0, "weight β of each teacher's feature distance", 0.0, 100000.0)
 
 
-class FeedParallel(Method):
+class FeedParallel(FeatureMethod):
     """CE + β·Σ_n mean|T_n(F_s)/‖T_n(F_s)‖ − F_tn/‖F_tn‖| over the teachers n, on the deepest maps."""
 
     name = "feed-parallel"
@@ -61,43 +60,40 @@ class FeedParallel(Method):
     student_layer = ""
     teacher_layers: tuple[str, ...] = ()
     transforms: nn.ModuleList | None = None  # built by prepare
-    matches: tuple[FeatureMatch, ...] = ()
 
     def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
-        """Check there are several teachers, then build their transformation layers."""
-        if len(self.teachers) < 2:
-            raise ConfigError("teachers", f"{self.name} needs at least two teachers (got {len(self.teachers)}), "
-                                          f"e.g. --teacher cnn,lenet5")
-        self.build_transforms(info)
+        """Check the number of teachers, then build their transformation layers."""
+        problem = self.teacher_count_problem(len(self.teachers))
+        if problem is not None:
+            raise ConfigError("teachers", problem)
+        super().prepare(info, batch_size)
 
-    def build_transforms(self, info: "DatasetInfo") -> None:
-        """Find the deepest maps and build one transformation layer per teacher."""
-        input_shape = (info.in_channels, info.image_size, info.image_size)
-        student_shapes = feature_shapes(self.student, input_shape)
-        self.student_layer = require_maps(student_shapes, field="student", method=self.name,
-                                          owner=f"the student {model_label(self.student)}")[-1]
-        student_shape = student_shapes[self.student_layer]
+    def teacher_count_problem(self, count: int) -> str | None:
+        """Why `count` teachers cannot be used (parallel FEED needs several), or None."""
+        if count < 2:
+            return f"{self.name} needs at least two teachers (got {count}), e.g. --teacher cnn,lenet5"
+        return None
+
+    def match(self, student: ModelFeatures, teachers: list[ModelFeatures]) -> list[FeatureMatch]:
+        """Pair the student's deepest map with each teacher's, through one transformation layer per teacher."""
+        self.student_layer = student.maps(self.name)[-1]
+        student_shape = student.shapes[self.student_layer]
         layers, transforms, matches = [], [], []
-        for teacher in self.teachers.models:
-            shapes = feature_shapes(teacher, input_shape)
-            layer = require_maps(shapes, field="teachers", method=self.name,
-                                 owner=f"the teacher {model_label(teacher)}")[-1]
+        for teacher in teachers:
+            layer = teacher.maps(self.name)[-1]
+            teacher_shape = teacher.shapes[layer]
             layers.append(layer)
-            transforms.append(FeedTransform(student_shape[0], shapes[layer][0]))
-            size = shape_text(common_size(student_shape, shapes[layer]))
-            matches.append(FeatureMatch(self.student_layer, student_shape, model_label(teacher), layer, shapes[layer],
-                                        f"3×(3×3 conv) transform, {student_shape[0]}→{shapes[layer][0]} channels, "
-                                        f"compared at {size}"))
-        self.teacher_layers, self.matches = tuple(layers), tuple(matches)
+            transforms.append(FeedTransform(student_shape[0], teacher_shape[0]))
+            matches.append(feature_match(student, self.student_layer, teacher, layer,
+                                         f"3×(3×3 conv) transform, {student_shape[0]}→{teacher_shape[0]} channels, "
+                                         f"compared at {shape_text(common_size(student_shape, teacher_shape))}"))
+        self.teacher_layers = tuple(layers)
         self.transforms = nn.ModuleList(transforms)
+        return matches
 
     def trainable_modules(self) -> dict[str, nn.Module]:
         """The transformation layers, once prepared (training only)."""
         return {"transforms": self.transforms} if self.transforms is not None else {}
-
-    def feature_matches(self) -> list[FeatureMatch]:
-        """The student's deepest map against each teacher's."""
-        return list(self.matches)
 
     def loss_terms(self, batch: Batch, state: StepState) -> StepOutput:
         """Cross-entropy and, per teacher n, the β-weighted distance `feed_n`."""

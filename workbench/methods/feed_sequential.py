@@ -1,14 +1,8 @@
 """FEED, sequential: generations of students, each taught at the feature level by the one before (Park & Kwak, 2019)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ..errors import ConfigError
 from .base import HyperParam
 from .feed_parallel import FEED_BETA, FeedParallel
-
-if TYPE_CHECKING:
-    from ..data import DatasetInfo
 
 MAX_GENERATIONS = 10
 
@@ -45,9 +39,8 @@ class FeedSequential(FeedParallel):
         return super().unavailable_reason(teacher_count=teacher_count, dataset=dataset, student=student,
                                           w_bits=w_bits, a_bits=a_bits)
 
-    def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
-        """Check there is exactly one teacher, then build its transformation layer."""
-        if len(self.teachers) != 1:
-            raise ConfigError("teachers", f"{self.name} takes exactly one teacher (got {len(self.teachers)}); "
-                                          f"use feed-parallel for several")
-        self.build_transforms(info)
+    def teacher_count_problem(self, count: int) -> str | None:
+        """Why `count` teachers cannot be used (sequential FEED starts from exactly one), or None."""
+        if count != 1:
+            return f"{self.name} takes exactly one teacher (got {count}); use feed-parallel for several"
+        return None

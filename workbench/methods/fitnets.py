@@ -1,17 +1,12 @@
 """FitNets: hints from a teacher's intermediate feature (Romero et al., 2015), trained in one stage."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import Batch, FeatureMatch, HyperParam, Method, StepOutput, StepState
-from .features import LAST, as_vector, common_size, feature_shapes, model_label, pool_to, resolve_layer, shape_text
+from .base import Batch, FeatureMatch, HyperParam, StepOutput, StepState
+from .features import LAST, FeatureMethod, ModelFeatures, as_vector, common_size, feature_match, pool_to, shape_text
 from .losses import distillation_kl, full_precision
-
-if TYPE_CHECKING:
-    from ..data import DatasetInfo
 
 
 class HintRegressor(nn.Module):
@@ -46,7 +41,7 @@ def hint_loss(regressed: Tensor, hint: Tensor) -> Tensor:
     return F.mse_loss(full_precision(regressed), full_precision(hint))
 
 
-class FitNets(Method):
+class FitNets(FeatureMethod):
     """(1−w)·CE + λ·mean (r(F_s) − F_t)² + w·T²·KL; the KD term is optional (w = kd_weight, 0 by default)."""
 
     name = "fitnets"
@@ -75,33 +70,22 @@ class FitNets(Method):
                      "training: the deployed student has no extra parameters")
     reference = "Romero, Ballas, Kahou, Chassang, Gatta & Bengio, FitNets: Hints for Thin Deep Nets, ICLR 2015"
     regressor: HintRegressor | None = None  # built by prepare
-    matches: tuple[FeatureMatch, ...] = ()
 
-    def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
-        """Choose the two layers and build the regressor between their shapes."""
-        input_shape = (info.in_channels, info.image_size, info.image_size)
-        student_shapes = feature_shapes(self.student, input_shape)
-        teacher = self.teachers.models[0]
-        teacher_shapes = feature_shapes(teacher, input_shape)
-        self.guided = resolve_layer(str(self.params["guided_layer"]), student_shapes, field="fitnets.guided_layer",
-                                    owner=f"the student {model_label(self.student)}")
-        self.hint = resolve_layer(str(self.params["hint_layer"]), teacher_shapes, field="fitnets.hint_layer",
-                                  owner=f"the teacher {model_label(teacher)}")
-        self.regressor = HintRegressor(student_shapes[self.guided], teacher_shapes[self.hint])
+    def match(self, student: ModelFeatures, teachers: list[ModelFeatures]) -> list[FeatureMatch]:
+        """Choose the guided and hint layers and build the regressor between their shapes."""
+        teacher = teachers[0]
+        self.guided = student.resolve(str(self.params["guided_layer"]), "fitnets.guided_layer")
+        self.hint = teacher.resolve(str(self.params["hint_layer"]), "fitnets.hint_layer")
+        guided_shape, hint_shape = student.shapes[self.guided], teacher.shapes[self.hint]
+        self.regressor = HintRegressor(guided_shape, hint_shape)
         link = "1×1 conv regressor" if self.regressor.between_maps else "linear regressor"
-        if self.regressor.size is not None and {student_shapes[self.guided][1:], teacher_shapes[self.hint][1:]} != {
-                self.regressor.size}:
+        if self.regressor.size is not None and {guided_shape[1:], hint_shape[1:]} != {self.regressor.size}:
             link += f", pooled to {shape_text(self.regressor.size)}"
-        self.matches = (FeatureMatch(self.guided, student_shapes[self.guided], model_label(teacher), self.hint,
-                                     teacher_shapes[self.hint], link),)
+        return [feature_match(student, self.guided, teacher, self.hint, link)]
 
     def trainable_modules(self) -> dict[str, nn.Module]:
         """The regressor, once prepared."""
         return {"regressor": self.regressor} if self.regressor is not None else {}
-
-    def feature_matches(self) -> list[FeatureMatch]:
-        """The guided/hint pair."""
-        return list(self.matches)
 
     def loss_terms(self, batch: Batch, state: StepState) -> StepOutput:
         """Weighted cross-entropy, hint loss and (when kd_weight > 0) the T²-scaled KL to the teacher."""

@@ -1,18 +1,13 @@
 """Relational knowledge distillation (Park, Kim, Lu & Cho, 2019): distances and angles between samples."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Batch, FeatureMatch, HyperParam, Method, StepOutput, StepState
-from .features import feature_shapes, model_label, resolve_layer
+from .base import Batch, FeatureMatch, HyperParam, StepOutput, StepState
+from .features import FeatureMethod, ModelFeatures, feature_match
 from .losses import full_precision
-
-if TYPE_CHECKING:
-    from ..data import DatasetInfo
 
 EPS = 1e-12
 
@@ -66,7 +61,7 @@ def as_rows(x: Tensor) -> Tensor:
     return full_precision(x).flatten(1)
 
 
-class RelationalKD(Method):
+class RelationalKD(FeatureMethod):
     """CE + λ_D·Huber(ψ_D(s), ψ_D(t)) + λ_A·Huber(ψ_A(s), ψ_A(t)) on one feature (the embedding by default)."""
 
     name = "rkd"
@@ -97,27 +92,13 @@ class RelationalKD(Method):
     extra_modules = "none: relations are compared directly, whatever the two embedding widths"
     reference = "Park, Kim, Lu & Cho, Relational Knowledge Distillation, CVPR 2019"
     layers: tuple[str, str] = ("embedding", "embedding")
-    matches: tuple[FeatureMatch, ...] = ()
 
-    def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
-        """Resolve the layer in both models."""
-        input_shape = (info.in_channels, info.image_size, info.image_size)
-        teacher = self.teachers.models[0]
-        student_shapes = feature_shapes(self.student, input_shape)
-        teacher_shapes = feature_shapes(teacher, input_shape)
-        choice = str(self.params["rkd_layer"])
-        self.layers = (
-            resolve_layer(choice, student_shapes, field="rkd.rkd_layer",
-                          owner=f"the student {model_label(self.student)}"),
-            resolve_layer(choice, teacher_shapes, field="rkd.rkd_layer", owner=f"the teacher {model_label(teacher)}"),
-        )
-        self.matches = (FeatureMatch(self.layers[0], student_shapes[self.layers[0]], model_label(teacher),
-                                     self.layers[1], teacher_shapes[self.layers[1]],
-                                     "pairwise distances and triplet angles within the batch"),)
-
-    def feature_matches(self) -> list[FeatureMatch]:
-        """The one feature pair whose relations are compared."""
-        return list(self.matches)
+    def match(self, student: ModelFeatures, teachers: list[ModelFeatures]) -> list[FeatureMatch]:
+        """Resolve the layer in both models: the one pair whose sample relations are compared."""
+        teacher, choice = teachers[0], str(self.params["rkd_layer"])
+        self.layers = (student.resolve(choice, "rkd.rkd_layer"), teacher.resolve(choice, "rkd.rkd_layer"))
+        return [feature_match(student, self.layers[0], teacher, self.layers[1],
+                              "pairwise distances and triplet angles within the batch")]
 
     def before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Clip the gradient norm to max_grad_norm (when above 0) before the step."""
