@@ -8,7 +8,9 @@ import streamlit as st
 
 from app_pages import _shared as shared
 from workbench.classroom import session_view
-from workbench.comparison import baseline_gains, comparison_table, seed_groups, size_points
+from workbench.comparison import (baseline_gains, class_accuracy_table, comparison_table, seed_groups,
+                                  size_points)
+from workbench.data import dataset_info
 from workbench.errors import WorkbenchError
 from workbench.generations import chain_table
 from workbench.methods import get_method
@@ -19,8 +21,8 @@ from workbench.sweep import SWEEP_PREFIX
 from workbench.teachers import find_teacher
 from workbench.text import escape_markdown
 from workbench.trained_students import load_trained_student
-from workbench.viz import (accuracy_size_figure, compare_figure, gain_figure, generation_chain_figure,
-                           weight_histogram_figure)
+from workbench.viz import (accuracy_size_figure, class_accuracy_figure, compare_figure, gain_figure,
+                           generation_chain_figure, weight_histogram_figure)
 
 CURVES = {"test_acc": "test accuracy", "train_acc": "train accuracy", "test_loss": "test loss",
           "train_loss": "train loss", "agreement": "agreement with the teacher", "kl": "KL(teacher ‖ student)"}
@@ -115,6 +117,17 @@ else:
         "gain (pts)": st.column_config.NumberColumn(format="%+.2f"),
         "± s.e. (pts)": st.column_config.NumberColumn(format="%.2f")})
     right.plotly_chart(gain_figure(gains), key="compare_gains")
+
+per_class = class_accuracy_table(chosen)
+if not per_class.empty:
+    st.subheader("Accuracy per class")
+    datasets = {record.config.get("dataset", "") for record in chosen}
+    names = dataset_info(datasets.pop()).class_names if len(datasets) == 1 else ()
+    st.plotly_chart(class_accuracy_figure(per_class, names), key="compare_classes")
+    if per_class["omitted"].any():
+        st.caption("Outlined bars are classes the student never saw in training (`omit_classes`): a baseline "
+                   "cannot name them, and a KD student rarely does until its bias for them is raised (Hinton et al.); "
+                   "`omitted_acc_corrected` in a run's final metrics is its accuracy there after that correction.")
 
 st.subheader("Accuracy over training")
 stats = stability_table(store.metrics_frame(list(setup.compare), scope="epoch"))

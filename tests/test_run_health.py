@@ -103,3 +103,13 @@ def test_omit_classes_is_checked_against_the_dataset():
         RunConfig.from_dict({"omit_classes": "three"})
     assert RunConfig.from_dict({"omit_classes": "7, 3"}).omit_classes == [3, 7]
     assert RunConfig.from_dict({"omit_classes": "3"}).query_params()["omit_classes"] == "3"
+
+
+def test_bias_correction_gives_omitted_classes_their_share_of_predictions_by_the_students_ranking():
+    from workbench.engine.loop import bias_corrected_predictions
+
+    logits = torch.zeros(10, 5)
+    logits[:, 0] = 5.0  # class 0 always wins before the correction
+    logits[:, 2] = torch.arange(10, dtype=torch.float32)  # the student's ranking for omitted class 2
+    predicted = bias_corrected_predictions(logits, [2])
+    assert predicted.tolist() == [0] * 8 + [2, 2]  # a share of 1/5: the two images ranked highest

@@ -158,3 +158,17 @@ def test_enlarged_png_keeps_pixels_sharp(tmp_path):
     enlarged = Image.open(io.BytesIO(enlarged_png(path, width=100)))
     assert enlarged.size == (100, 100)
     assert set(np.unique(np.asarray(enlarged))) == {0, 255}  # no blended grey from smoothing
+
+
+def test_class_accuracy_table_averages_each_class_over_seeds_and_marks_omitted_classes():
+    from workbench.viz import class_accuracy_figure, class_accuracy_table
+
+    runs = [record(f"k{seed}", seed=seed, omit_classes=[3]) for seed in (0, 1)] + [record("b0", method="baseline")]
+    for run, value in zip(runs, (0.2, 0.4, 0.0)):
+        run.final_metrics.update({"class_acc_0": 0.9, "class_acc_3": value})
+    table = class_accuracy_table(runs)
+    kd = table[table["setup"].str.startswith("kd")]
+    assert kd[kd["class"] == 3]["accuracy"].iloc[0] == pytest.approx(0.3)
+    assert kd[kd["class"] == 3]["omitted"].iloc[0] and not kd[kd["class"] == 0]["omitted"].iloc[0]
+    figure = class_accuracy_figure(table, ("zero", "one", "two", "three"))
+    assert len(figure.data) == 2 and list(figure.data[0].x) == ["zero", "three"]

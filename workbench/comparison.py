@@ -140,3 +140,20 @@ def size_points(records: Sequence[RunRecord]) -> pd.DataFrame:
              "size_kb": r.final_metrics["size_kb"], "test_acc": r.final_metrics["test_acc"]}
             for r in records if "size_kb" in r.final_metrics and "test_acc" in r.final_metrics]
     return pd.DataFrame(rows, columns=["label", "size_kb", "test_acc"])
+
+
+def class_accuracy_table(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Per seed group of finished runs, the final test accuracy on each class (mean over its seeds): one row per
+    group and class, with the class index, whether the group's runs never saw that class in training
+    (`omit_classes`) and the accuracy."""
+    rows = []
+    for label, group in seed_groups([r for r in records if r.status in ("done", "collapsed")]).items():
+        omitted = set(group[0].config.get("omit_classes") or [])
+        per_class: dict[int, list[float]] = {}
+        for record in group:
+            for key, value in record.final_metrics.items():
+                if key.startswith("class_acc_"):
+                    per_class.setdefault(int(key[len("class_acc_"):]), []).append(value)
+        rows += [{"setup": label, "class": index, "omitted": index in omitted, "accuracy": float(np.mean(values))}
+                 for index, values in sorted(per_class.items())]
+    return pd.DataFrame(rows, columns=["setup", "class", "omitted", "accuracy"])

@@ -320,9 +320,29 @@ def evaluate(student: nn.Module, data: LoadedDataset, teacher_test: list[Tensor]
     if omitted:
         held_out = torch.isin(data.test.y, torch.tensor(list(omitted), device=data.test.y.device))
         metrics["omitted_acc"] = correct[held_out].float().mean().item() if held_out.any() else 0.0
+        corrected = bias_corrected_predictions(logits, omitted)
+        metrics["omitted_acc_corrected"] = (corrected[held_out] == data.test.y[held_out]).float().mean().item() \
+            if held_out.any() else 0.0
     if teacher_test:
         metrics["agreement"], metrics["kl"] = agreement_and_kl(logits, teacher_test[0])
     return metrics
+
+
+def bias_corrected_predictions(logits: Tensor, omitted: Sequence[int]) -> Tensor:
+    """Predictions after Hinton et al.'s bias correction for classes left out of training: the omitted classes'
+    logits are all raised by the one amount that makes them the prediction for their share of the test set under
+    a uniform class prior (len(omitted) / classes). Which images get them then depends only on the student's
+    ranking: a student that learned nothing about those classes ranks them at random."""
+    classes = logits.shape[1]
+    index = torch.tensor(list(omitted), device=logits.device)
+    kept = torch.ones(classes, dtype=torch.bool, device=logits.device)
+    kept[index] = False
+    margin = logits[:, index].max(1).values - logits[:, kept].max(1).values
+    share = len(omitted) / classes
+    shift = -torch.quantile(margin, 1.0 - share)
+    shifted = logits.clone()
+    shifted[:, index] += shift + 1e-6
+    return shifted.argmax(1)
 
 
 def class_accuracies(student: nn.Module, data: LoadedDataset, autocast: Callable) -> dict[str, float]:
@@ -343,7 +363,7 @@ def final_metrics(history: list[dict[str, float]], info: RunInfo) -> dict[str, f
     if history:
         last = history[-1]
         for key in ("test_acc", "best_test_acc", "train_acc", "test_loss", "agreement", "kl", "omitted_acc",
-                    "prediction_share"):
+                    "omitted_acc_corrected", "prediction_share"):
             if key in last:
                 final[key] = last[key]
         final["throughput"] = sum(row["throughput"] for row in history) / len(history)

@@ -84,3 +84,19 @@ def generation_chain_figure(chains: pd.DataFrame, teacher_accs: dict[str, float]
     figure.update_xaxes(title="generation (each taught by the one before)", dtick=1)
     figure.update_yaxes(title="final test accuracy", tickformat=".0%")
     return apply_layout(figure, "Sequential FEED: accuracy along the generation chain", height=360)
+
+
+def class_accuracy_figure(table: pd.DataFrame, class_names: tuple[str, ...] | list[str]) -> go.Figure:
+    """Grouped bars of each setup's test accuracy per class (from `comparison.class_accuracy_table`); classes a
+    setup never saw in training are outlined and named in its hover text."""
+    figure = go.Figure()
+    for index, (setup, rows) in enumerate(table.groupby("setup", sort=False)):
+        names = [class_names[c] if c < len(class_names) else str(c) for c in rows["class"]]
+        figure.add_trace(go.Bar(
+            x=names, y=rows["accuracy"], name=setup, marker_color=colour(index),
+            marker_line=dict(width=[3 if omitted else 0 for omitted in rows["omitted"]], color="black"),
+            customdata=["never seen in training" if omitted else "" for omitted in rows["omitted"]],
+            hovertemplate="%{x}: %{y:.1%} %{customdata}<extra>" + setup + "</extra>"))
+    figure.update_layout(barmode="group", legend=dict(orientation="h", y=-0.25))
+    figure.update_yaxes(title="test accuracy", tickformat=".0%", range=[0, 1])
+    return apply_layout(figure, "Test accuracy per class (outlined: never seen in training)", height=380)
