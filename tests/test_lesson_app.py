@@ -83,3 +83,20 @@ def test_the_app_has_the_sweep_page():
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert app.multiselect(key="sweep.fields").value == ["temperature", "alpha"]
+
+
+def test_the_lesson_list_shows_each_lessons_claim_and_last_verdict(tmp_path, monkeypatch):
+    import json
+    import os
+
+    from workbench.lessons import get_lesson
+
+    lesson = get_lesson("temperature-too-low")
+    folder = Path(os.environ["KDW_RUNS_DIR"]) / "lessons"
+    folder.mkdir(parents=True)
+    (folder / "verdicts.json").write_text(json.dumps({lesson.name: {
+        "verdict": "contradicted", "version": lesson.version, "seeds": 5, "checked": "2026-11-30"}}))
+    app = open_session({"lesson": lesson.name})
+    captions = " ".join(caption.value for caption in app.sidebar.caption)
+    assert lesson.claim.says in captions and "5 seeds" in captions and "contradicted" in captions
+    assert app.sidebar.selectbox(key="lesson.pick").format_func(lesson.name).startswith("❌")
