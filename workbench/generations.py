@@ -1,4 +1,5 @@
-"""Chains of runs where each trained student teaches the next (sequential FEED): one run per generation."""
+"""Chains of runs where each trained student teaches the next, for the methods that declare a `generations_param`
+(sequential FEED): one run per generation."""
 from __future__ import annotations
 
 import threading
@@ -11,7 +12,8 @@ import torch
 
 from .config import RunConfig
 from .engine import Callback, FitResult
-from .methods.feed_sequential import FeedSequential
+from .errors import ConfigError
+from .methods import get_method
 from .runner import run_recorded
 from .store import RunRecord, RunStore
 
@@ -28,9 +30,18 @@ class Generation:
     result: FitResult
 
 
+def is_chained(method: str | None) -> bool:
+    """Whether the method of this name trains a chain of generations (it declares a `generations_param`); False
+    for a name that is not registered."""
+    try:
+        return get_method(str(method)).generations_param is not None
+    except ConfigError:
+        return False
+
+
 def is_generational(config: RunConfig) -> bool:
     """Whether a config trains a chain of generations rather than a single run."""
-    return config.method == FeedSequential.name
+    return is_chained(config.method)
 
 
 def generation_config(config: RunConfig, number: int, total: int, previous_student: str | None) -> RunConfig:
@@ -47,14 +58,14 @@ def run_generations(config: RunConfig, store: RunStore, *,
                     cancel_event: threading.Event | None = None,
                     teachers: list[torch.nn.Module] | None = None,
                     first_run_id: str | None = None) -> list[Generation]:
-    """Train `config.method_params['generations']` students in sequence, each a run in `store` whose parent is the
-    run before, all sharing one group id (returned in every record's `group_id`).
+    """Train the method's `chain_length` of students in sequence, each a run in `store` whose parent is the run
+    before, all sharing one group id (returned in every record's `group_id`).
 
     `callbacks_for(number, run_id)` gives the callbacks of each generation as it starts (e.g. a progress bar,
     or a way to learn the new run id); `teachers` are generation 1's teacher modules (loaded from the cache when
     None); `first_run_id` is an already created run (e.g. queued by the app) to train generation 1 in, whose group
     id and owner the chain then shares. The chain stops early when a generation does not finish (cancelled, diverged)."""
-    total = int(config.method_params.get("generations", 1))
+    total = get_method(config.method).chain_length(config.method_params)
     first = store.get_run(first_run_id) if first_run_id else None
     group_id = (first.group_id if first else None) or f"chain-{uuid.uuid4().hex[:10]}"
     owner = first.owner if first else ""
@@ -92,7 +103,7 @@ def chain_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     following parent links: chain label, generation number, run name and id, its teacher, status, final test
     accuracy and its gain over the previous generation in percentage points. A run whose parent is not among
     `records` starts a chain of its own."""
-    chained = [record for record in records if record.config.get("method") == FeedSequential.name]
+    chained = [record for record in records if is_chained(record.config.get("method"))]
     ids = {record.id for record in chained}
     children: dict[str, list[RunRecord]] = {}
     for record in chained:

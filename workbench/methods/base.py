@@ -132,6 +132,8 @@ class Method:
     reads_training_data: ClassVar[bool] = True
     needs_student_maps: ClassVar[bool] = False  # compares spatial feature maps, so an MLP student cannot be used
     extra_modules: ClassVar[str] = ""  # the trainable modules the method adds, and whether they outlive training
+    # the hyperparameter counting the runs of a chain, each student teaching the next (`generations`); None: one run
+    generations_param: ClassVar[str | None] = None
 
     def __init__(self, student: nn.Module, teachers: "TeacherBank", params: dict[str, Any],
                  num_classes: int) -> None:
@@ -166,6 +168,11 @@ class Method:
         if cls.teacher_need == "several" and teacher_count < 2:
             return "needs at least two teachers"
         return None
+
+    @classmethod
+    def chain_length(cls, params: dict[str, Any]) -> int:
+        """How many runs the method trains in a chain with these params: 1 unless it declares `generations_param`."""
+        return int(params.get(cls.generations_param, 1)) if cls.generations_param is not None else 1
 
     def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
         """Called once by the engine before training (and before a checkpoint is restored) with the dataset's

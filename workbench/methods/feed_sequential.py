@@ -25,6 +25,7 @@ class FeedSequential(FeedParallel):
         HyperParam("generations", 3, "number of students trained in sequence, each teaching the next",
                    1, MAX_GENERATIONS),
     )
+    generations_param = "generations"
     reads_features = ("the deepest spatial feature map (C×H×W) of the student and of its teacher (the configured "
                       "teacher for generation 1, the previous generation's student after that)")
     extra_modules = ("a transformation layer (three 3×3 convolutions) per generation, used only in training: it is "

@@ -19,7 +19,8 @@ import torch
 
 from ..config import RunConfig
 from ..data import dataset_info
-from ..generations import generation_config, run_generations
+from ..generations import generation_config, is_generational, run_generations
+from ..methods import get_method
 from ..runner import run_recorded
 from ..store import RunRecord, RunStore
 from ..teachers import get_teacher
@@ -109,7 +110,7 @@ def train_job(setup: Setup, entry: Entry, seed: int, runs_dir: Path) -> list[Out
     finished with the same config are reused."""
     torch.set_num_threads(1)
     store, config = RunStore(runs_dir), setup.config(entry, seed)
-    if entry.method == "feed-sequential":
+    if is_generational(config):
         finished = finished_chain(store, config)
         if finished:
             return [Outcome(entry.label, seed, number, "done", record.final_metrics, reused=True)
@@ -132,7 +133,7 @@ def finished_run(store: RunStore, config: dict[str, Any], parent_id: str | None 
 
 def finished_chain(store: RunStore, config: RunConfig) -> list[RunRecord]:
     """Every generation of a finished sequential-FEED chain of this config, or [] when any is missing."""
-    total = int(config.method_params["generations"])
+    total = get_method(config.method).chain_length(config.method_params)
     chain: list[RunRecord] = []
     for number in range(1, total + 1):
         previous = chain[-1] if chain else None
