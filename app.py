@@ -30,20 +30,24 @@ PAGES = {  # title: (script, icon, url path, caption)
 
 
 def sidebar_settings(shared) -> None:
-    """The app's settings: where runs are stored, how many train at once, the upload size limit (shown, not
-    changeable, on a classroom server)."""
+    """The app's settings: where runs are stored, how many train at once (the server's value, the same in
+    every browser) and the upload size limit; shown, not changeable, on a classroom server."""
     settings = shared.settings()
+    runner = shared.executor()
     with st.sidebar.expander("Settings"):
         st.caption(f"Runs folder: `{settings.runs_dir}` (set $KDW_RUNS_DIR before starting the app)")
         if settings.classroom:
-            st.caption(f"This server is shared by a class (KDW_CLASSROOM=1): it trains {settings.max_workers} run(s) "
-                       f"at once (KDW_MAX_WORKERS) and accepts uploads up to {settings.upload_limit_mb:g} MB "
-                       "(KDW_UPLOAD_LIMIT_MB); only whoever starts the server can change these.")
+            st.caption(f"This server is shared by a class (KDW_CLASSROOM=1, or listening beyond this machine): it "
+                       f"trains {runner.max_workers} run(s) at once (KDW_MAX_WORKERS) and accepts uploads up to "
+                       f"{settings.upload_limit_mb:g} MB (KDW_UPLOAD_LIMIT_MB); only whoever starts the server can "
+                       "change these.")
             return
-        shared.bound_value("settings.max_workers", settings.max_workers)
-        settings.max_workers = int(st.number_input(
+        st.session_state[shared.widget_key("settings.max_workers")] = runner.max_workers  # whoever set it last
+        st.number_input(
             "Runs training at once", min_value=1, max_value=64, step=1, key=shared.widget_key("settings.max_workers"),
-            help="Worker processes training at the same time; more runs wait in the queue."))
+            on_change=shared.change_max_workers,
+            help="Worker processes training at the same time, for the whole server (every browser sees and sets "
+                 "this one value); more runs wait in the queue. Lowering it never stops a running job.")
         shared.bound_value("settings.upload_limit_mb", float(settings.upload_limit_mb))
         settings.upload_limit_mb = float(st.number_input(
             "Upload limit (MB)", min_value=0.001, max_value=10_000.0, step=10.0,

@@ -18,27 +18,32 @@ STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circ
 
 
 def settings() -> Settings:
-    """This session's settings (from the environment at first, then as changed in the sidebar)."""
+    """This session's settings (from the environment and the address the server listens on)."""
     if "settings" not in st.session_state:
-        st.session_state.settings, st.session_state.settings_notices = Settings.from_env()
+        st.session_state.settings, st.session_state.settings_notices = Settings.from_env(
+            st.get_option("server.address"))
     return st.session_state.settings
 
 
 @st.cache_resource(show_spinner=False)
-def _executor(runs_dir: str, inline: bool) -> Executor:
-    """One executor (and dispatcher thread) per runs folder in this server process."""
-    executor = Executor(runs_dir, inline=inline)
+def _executor(runs_dir: str, inline: bool, _max_workers: int) -> Executor:
+    """One executor (and dispatcher thread) per runs folder in this server process, started with the
+    environment's concurrency."""
+    executor = Executor(runs_dir, max_workers=_max_workers, inline=inline)
     executor.start()
     return executor
 
 
 def executor() -> Executor:
-    """The executor for the configured runs folder, with the configured concurrency limit."""
+    """The executor for the configured runs folder. Its concurrency limit is the server's, one value for every
+    session: only the sidebar's setting changes it (`change_max_workers`), never a session's page run."""
     current = settings()
-    runner = _executor(str(current.runs_dir), current.inline)
-    if runner.max_workers != current.max_workers:
-        runner.set_max_workers(current.max_workers)
-    return runner
+    return _executor(str(current.runs_dir), current.inline, current.max_workers)
+
+
+def change_max_workers() -> None:
+    """Sidebar callback: set the server's concurrency to the value this browser typed (running jobs go on)."""
+    executor().set_max_workers(int(st.session_state[widget_key("settings.max_workers")]))
 
 
 def store() -> RunStore:

@@ -108,3 +108,41 @@ def test_a_classroom_server_shows_its_limits_but_no_browser_can_change_them(monk
 def test_outside_a_classroom_the_sidebar_changes_the_concurrency():
     app = open_as(ME, "train")
     assert [field for field in app.number_input if field.key == "w.settings.max_workers"]
+
+
+def test_the_concurrency_is_one_server_wide_value_that_two_browsers_never_flip(monkeypatch):
+    monkeypatch.setenv("KDW_MAX_WORKERS", "2")
+    mine, theirs = open_as(ME, "train"), open_as(OTHER, "train")
+    field = "w.settings.max_workers"
+    assert mine.number_input(key=field).value == theirs.number_input(key=field).value == 2
+    mine.number_input(key=field).set_value(3).run()
+    theirs.run()  # the other browser's next rerun shows the server's new value and does not set its old one back
+    assert theirs.number_input(key=field).value == 3
+    mine.run()
+    assert mine.number_input(key=field).value == 3
+    assert open_as("c" * 16, "train").number_input(key=field).value == 3
+    theirs.number_input(key=field).set_value(1).run()
+    mine.run()
+    assert mine.number_input(key=field).value == theirs.number_input(key=field).value == 1
+
+
+@pytest.mark.parametrize("address, classroom_env, classroom", [
+    ("0.0.0.0", None, True), ("192.168.1.20", None, True), ("::", None, True), ("0.0.0.0", "0", False),
+    ("127.0.0.1", None, False), ("localhost", None, False), ("", None, False), ("127.0.0.1", "1", True)])
+def test_listening_beyond_this_machine_means_a_classroom_server_unless_told_otherwise(monkeypatch, address,
+                                                                                        classroom_env, classroom):
+    monkeypatch.setenv("KDW_ADDRESS", address)
+    if classroom_env is None:
+        monkeypatch.delenv("KDW_CLASSROOM", raising=False)
+    else:
+        monkeypatch.setenv("KDW_CLASSROOM", classroom_env)
+    settings, notices = Settings.from_env()
+    assert settings.classroom is classroom and notices == []
+
+
+def test_a_server_listening_on_every_interface_hides_the_concurrency_setting(monkeypatch):
+    monkeypatch.setenv("KDW_ADDRESS", "0.0.0.0")
+    monkeypatch.setenv("KDW_MAX_WORKERS", "2")
+    app = open_as(ME, "train")
+    assert not [field for field in app.number_input if field.key == "w.settings.max_workers"]
+    assert any("trains 2 run(s) at once" in caption.value for caption in app.sidebar.caption)

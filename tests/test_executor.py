@@ -113,6 +113,19 @@ def test_killed_worker_marks_its_run_failed(executor):
     assert record.status == "failed" and "worker process exited" in record.message
 
 
+def test_changing_the_concurrency_never_stops_a_running_job(executor):
+    run_id = executor.submit(long_config())
+    pid = wait_for(lambda: executor.worker_pids().get(run_id))
+    wait_for(lambda: executor.progress([run_id])[run_id].done > 0)
+    executor.set_max_workers(2)
+    wait_for(lambda: len(executor._pool) == 2)
+    executor.set_max_workers(1)  # the idle worker goes; the busy one keeps its job
+    wait_for(lambda: len(executor._pool) == 1)
+    assert executor.worker_pids() == {run_id: pid} and executor.store.get_run(run_id).status == "running"
+    executor.cancel(run_id)
+    wait_for(lambda: finished(executor, run_id), timeout=20)
+    assert executor.store.get_run(run_id).status == "cancelled"
+
 def chain_runs(executor, first):
     """The runs of the chain that starts at `first`, oldest first."""
     group = executor.store.get_run(first).group_id

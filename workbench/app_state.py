@@ -21,9 +21,20 @@ DEFAULT_METHODS = ("kd",)
 STREAMLIT_KEYS = ("embed", "embed_options")
 
 
+LOCAL_ADDRESSES = ("", "localhost", "::1")
+
+
+def listens_beyond_this_machine(address: str | None) -> bool:
+    """Whether a server address (Streamlit's server.address, $KDW_ADDRESS) accepts connections from other
+    machines: anything but a loopback address (127.x, ::1, localhost); unset or empty counts as this machine."""
+    text = (address or "").strip().lower().strip("[]")
+    return not (text in LOCAL_ADDRESSES or text.startswith("127."))
+
+
 @dataclass
 class Settings:
-    """Where runs go and how the app runs them; read from the environment, changeable in the sidebar."""
+    """Where runs go and how the app runs them; read from the environment. `max_workers` is the server's
+    concurrency when it starts: the executor holds the live value, one for every session (see app.py)."""
 
     runs_dir: Path
     max_workers: int
@@ -37,10 +48,11 @@ class Settings:
         return self.runs_dir / "uploads"
 
     @classmethod
-    def from_env(cls) -> tuple["Settings", list[str]]:
+    def from_env(cls, address: str | None = None) -> tuple["Settings", list[str]]:
         """Settings from $KDW_RUNS_DIR, $KDW_MAX_WORKERS, $KDW_UPLOAD_LIMIT_MB, $KDW_EXECUTOR (process or
         inline) and $KDW_CLASSROOM (1: the sidebar cannot change them); a bad value falls back to the default
-        with a notice."""
+        with a notice. Without KDW_CLASSROOM=0 or 1, a server listening beyond this machine ($KDW_ADDRESS or
+        `address`, the address it listens on) is a classroom server."""
         notices: list[str] = []
         workers = _env_number("KDW_MAX_WORKERS", default_max_workers(), 1, 64, int, notices)
         limit = _env_number("KDW_UPLOAD_LIMIT_MB", DEFAULT_UPLOAD_LIMIT_MB, 0.001, 10_000.0, float, notices)
@@ -48,10 +60,13 @@ class Settings:
         if mode not in ("process", "inline"):
             notices.append(f"KDW_EXECUTOR: {mode!r} is not allowed; allowed: process or inline (using process)")
             mode = "process"
+        shared = any(listens_beyond_this_machine(where) for where in (os.environ.get("KDW_ADDRESS"), address))
         classroom = os.environ.get("KDW_CLASSROOM", "").strip().lower()
         if classroom not in ("", "0", "1"):
-            notices.append(f"KDW_CLASSROOM: {classroom!r} is not allowed; allowed: 0 or 1 (using 0)")
-        return cls(default_runs_dir(), int(workers), float(limit), mode == "inline", classroom == "1"), notices
+            notices.append(f"KDW_CLASSROOM: {classroom!r} is not allowed; allowed: 0 or 1 (using {int(shared)}: "
+                           f"{'listening beyond' if shared else 'only reachable from'} this machine)")
+        classroom = classroom == "1" or (classroom != "0" and shared)
+        return cls(default_runs_dir(), int(workers), float(limit), mode == "inline", classroom), notices
 
 
 def _env_number(variable: str, default: float, low: float, high: float, kind: type, notices: list[str]) -> float:
