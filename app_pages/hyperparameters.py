@@ -114,6 +114,7 @@ with first:
     config_steps("lr", "Learning rate")
     config_slider("epochs", "Epochs")
     config_slider("warmup_epochs", "Warm-up epochs")
+    config_steps("grad_clip", "Clip gradient norm at (0 = off)")
     config_steps("batch_size", "Batch size")
     shared.bound_value("seeds", setup.seeds)
     seeds_span = SLIDERS["seeds"]

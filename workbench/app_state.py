@@ -263,6 +263,7 @@ SLIDERS: dict[str, SliderRange] = {
 STEP_CHOICES: dict[str, tuple[float, ...]] = {
     "lr": (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
     "batch_size": (16, 32, 64, 128, 256, 512, 1024),
+    "grad_clip": (0.0, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0),
 }
 
 
