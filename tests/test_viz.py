@@ -172,3 +172,12 @@ def test_class_accuracy_table_averages_each_class_over_seeds_and_marks_omitted_c
     assert kd[kd["class"] == 3]["omitted"].iloc[0] and not kd[kd["class"] == 0]["omitted"].iloc[0]
     figure = class_accuracy_figure(table, ("zero", "one", "two", "three"))
     assert len(figure.data) == 2 and list(figure.data[0].x) == ["zero", "three"]
+
+
+def test_epoch_axes_tick_every_epoch_for_short_runs_and_about_ten_upright_ticks_for_long_ones():
+    from workbench.viz import accuracy_figure
+
+    short = accuracy_figure(metric_rows("r", "epoch", "test_acc", [0.5] * 10), {"r": "run"})
+    assert short.layout.xaxis.dtick == 1
+    long = accuracy_figure(metric_rows("r", "epoch", "test_acc", [0.5] * 60), {"r": "run"})
+    assert long.layout.xaxis.dtick is None and long.layout.xaxis.nticks == 10 and long.layout.xaxis.tickangle == 0

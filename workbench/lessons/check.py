@@ -22,7 +22,15 @@ from .claims import GAIN_SEPARATOR
 
 VERDICTS_FILE = "verdicts.json"
 SHIPPED_VERDICTS = Path(__file__).parent / VERDICTS_FILE
-LESSONS_TITLE = "# Lessons, checked"
+LESSONS_TITLE = """# Lessons, checked
+
+Each lesson (`workbench/lessons/*.yaml`) states its claim as data: the arms it compares (changes to its setup), the
+metric and the expected comparisons. `kdw lessons check` trains every arm once per seed (seeds 0 to n − 1; arms
+that several lessons share train once) and judges each comparison on the per-seed differences: **holds** when the
+effect points the expected way by at least two standard errors (and by the claim's smallest effect, on every
+seed, where the claim asks for that), **contradicted** when it points the other way by two standard errors,
+**within seed noise** otherwise. A `same` claim holds when the effect's two-standard-error interval lies inside
+its tolerance. Accuracies are in %, effects in points. Each section below was written by the command it names."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from .style import apply_layout, colour
+from .style import apply_layout, colour, epoch_axis
 
 
 def compare_figure(epochs: pd.DataFrame, groups: dict[str, list[str]], metric: str = "test_acc",
@@ -31,7 +31,7 @@ def compare_figure(epochs: pd.DataFrame, groups: dict[str, list[str]], metric: s
         name = f"{group} (mean of {len(run_ids)})" if len(run_ids) > 1 else group
         figure.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"], mode="lines+markers", name=name,
                                     legendgroup=group, line=dict(color=line)))
-    figure.update_xaxes(title="epoch", dtick=1 if rows.empty or rows["epoch"].max() <= 20 else None)
+    epoch_axis(figure, None if rows.empty else float(rows["epoch"].max()))
     name = label or metric.replace("_", " ")
     figure.update_yaxes(title=name)
     return apply_layout(figure, f"{name[:1].upper()}{name[1:]} per epoch", height=380)

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 from ..config import RunConfig
 from ..previews import SoftTargetPreview, entropy, soften
 from ..schedules import schedule_value
-from .style import apply_layout, colour, thin
+from .style import apply_layout, colour, epoch_axis, thin
 
 NOT_LOSS_TERMS = ("alpha", "temperature", "lr")
 
@@ -49,7 +49,7 @@ def accuracy_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                 figure.add_trace(go.Scatter(x=series["epoch"], y=series["value"], mode="lines+markers",
                                             name=f"{label}: {name.replace('_acc', '')}",
                                             line=dict(color=colour(index), dash=dash)))
-    figure.update_xaxes(title="epoch", dtick=1)
+    epoch_axis(figure, last_epoch(epochs))
     figure.update_yaxes(title="accuracy", rangemode="tozero")
     return apply_layout(figure, "Accuracy")
 
@@ -64,8 +64,13 @@ def agreement_kl_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figu
                 figure.add_trace(go.Scatter(x=series["epoch"], y=series["value"], mode="lines+markers", name=label,
                                             legendgroup=label, showlegend=column == 1,
                                             line=dict(color=colour(index))), row=1, col=column)
-    figure.update_xaxes(title="epoch", dtick=1)
+    epoch_axis(figure, last_epoch(epochs))
     return apply_layout(figure, "Agreement and KL with the teacher")
+
+
+def last_epoch(epochs: pd.DataFrame) -> float | None:
+    """The highest epoch in an epoch-metrics frame (None when it is empty)."""
+    return None if epochs.empty else float(epochs["epoch"].max())
 
 
 def _epoch_series(epochs: pd.DataFrame, run_id: str, name: str) -> pd.DataFrame:
