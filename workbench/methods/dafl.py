@@ -3,9 +3,10 @@
 A generator learns, against the frozen teacher used as a fixed discriminator, to produce images the
 teacher classifies confidently (one-hot term), in balanced classes (information-entropy term) and with
 strong features (activation term); the student learns the teacher's outputs on those images. The
-training split is never read."""
+training split is never read. `GeneratorMethod` is the generator side that PRE-DFKD shares."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -85,28 +86,33 @@ def data_free_params() -> tuple[HyperParam, ...]:
     )
 
 
-class Dafl(OwnOptimised, Method):
-    """Generator trained by the DAFL loss against the frozen teacher; student by T²-scaled KL on its images."""
+def optimise(loss: Tensor, *optimizers: torch.optim.Optimizer) -> None:
+    """Zero the optimisers' gradients, backpropagate `loss`, then step each optimiser in the order given."""
+    for optimizer in optimizers:
+        optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    for optimizer in optimizers:
+        optimizer.step()
 
-    name = "dafl"
-    title = "DAFL (data-free, generator)"
-    category = "response"
+
+@dataclass
+class GeneratedBatch:
+    """A generated batch: the images, the teacher's logits on them (full precision) and the weighted DAFL terms."""
+
+    images: Tensor
+    teacher_logits: Tensor
+    terms: dict[str, Tensor]
+
+
+class GeneratorMethod(OwnOptimised, Method):
+    """Base of the data-free methods that train a DAFL generator against the frozen teacher: `prepare` builds the
+    generator with its own Adam, each step is one generated batch (`iterations` per epoch) and `generate` makes it
+    with the teacher's one-hot, information-entropy and activation terms. The training split is never read."""
+
     scheme = "data-free"
     teacher_need = "one"
-    summary = ("No training image is read. A generator learns to make images the frozen teacher classifies "
-               "confidently (one-hot), spread over all classes (information entropy) and with large features "
-               "(activation); each step the student matches the teacher's softened outputs on a fresh "
-               "generated batch. Train accuracy is agreement with the teacher on generated images.")
-    loss_latex = (r"\mathcal{L}_G = w_{oh}\,\mathrm{CE}\big(T(G(z)), \arg\max T(G(z))\big) + w_{ie}\sum_k \bar p_k"
-                  r"\log \bar p_k - w_a\,\overline{|f_T(G(z))|},\quad \mathcal{L}_S = T^2\,"
-                  r"\mathrm{KL}\big(\sigma(z_t/T)\,\|\,\sigma(z_s/T)\big)\ \text{on}\ G(z)")
-    hyperparams = data_free_params()
-    uses_alpha = False
     reads_features = "teacher embedding (features before the classifier)"
-    reference = "Chen et al., Data-Free Learning of Student Networks, ICCV 2019"
     reads_training_data = False
-    extra_modules = ("a generator with its own Adam (checkpointed with the run), used only in training: the "
-                     "deployed student is unchanged")
 
     def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
         """Build the generator for the dataset's image size and channels, with its own Adam."""
@@ -116,34 +122,55 @@ class Dafl(OwnOptimised, Method):
                                        int(self.params["gen_width"])).to(self.device)
         self.generator_optimizer = torch.optim.Adam(self.generator.parameters(), lr=float(self.params["gen_lr"]))
         self.owned = {"generator": (self.generator, self.generator_optimizer)}
-        self.last_generated: Tensor | None = None
 
     def steps_per_epoch(self, train_size: int, batch_size: int) -> int:
         """`iterations` generated batches, whatever the size of the (unread) training split."""
         return int(self.params["iterations"])
 
+    def generate(self) -> GeneratedBatch:
+        """A batch of images from fresh noise, the teacher's logits on them and the weighted DAFL generator terms
+        (called under the step's autocast; gradients reach the generator through the images)."""
+        noise = torch.randn(self.batch_size, self.generator.latent_dim, device=self.device)
+        images = self.generator(noise)
+        teacher_logits, features = self.teachers.models[0].forward_features(images)
+        teacher_logits = full_precision(teacher_logits)
+        terms = dafl_generator_terms(teacher_logits, full_precision(features["embedding"]), float(self.params["w_oh"]),
+                                     float(self.params["w_ie"]), float(self.params["w_a"]))
+        return GeneratedBatch(images, teacher_logits, terms)
+
+
+class Dafl(GeneratorMethod):
+    """Generator trained by the DAFL loss against the frozen teacher; student by T²-scaled KL on its images."""
+
+    name = "dafl"
+    title = "DAFL (data-free, generator)"
+    category = "response"
+    summary = ("No training image is read. A generator learns to make images the frozen teacher classifies "
+               "confidently (one-hot), spread over all classes (information entropy) and with large features "
+               "(activation); each step the student matches the teacher's softened outputs on a fresh "
+               "generated batch. Train accuracy is agreement with the teacher on generated images.")
+    loss_latex = (r"\mathcal{L}_G = w_{oh}\,\mathrm{CE}\big(T(G(z)), \arg\max T(G(z))\big) + w_{ie}\sum_k \bar p_k"
+                  r"\log \bar p_k - w_a\,\overline{|f_T(G(z))|},\quad \mathcal{L}_S = T^2\,"
+                  r"\mathrm{KL}\big(\sigma(z_t/T)\,\|\,\sigma(z_s/T)\big)\ \text{on}\ G(z)")
+    hyperparams = data_free_params()
+    uses_alpha = False
+    reference = "Chen et al., Data-Free Learning of Student Networks, ICCV 2019"
+    extra_modules = ("a generator with its own Adam (checkpointed with the run), used only in training: the "
+                     "deployed student is unchanged")
+    last_generated: Tensor | None = None
+
     def train_step(self, batch: None, state: StepState, optimizer: torch.optim.Optimizer,
                    autocast: Any) -> StepOutput:
         """One generated batch: the generator's loss and the student's KL backpropagated together, each
         reaching only its own network (the student sees the images detached)."""
-        teacher = self.teachers.models[0]
-        noise = torch.randn(self.batch_size, self.generator.latent_dim, device=self.device)
         with autocast():
-            images = self.generator(noise)
-            teacher_logits, features = teacher.forward_features(images)
-            teacher_logits = full_precision(teacher_logits)
-            terms = dafl_generator_terms(teacher_logits, full_precision(features["embedding"]),
-                                         float(self.params["w_oh"]), float(self.params["w_ie"]),
-                                         float(self.params["w_a"]))
-            student_logits = self.student(images.detach())
-            terms["kd"] = distillation_kl(student_logits, teacher_logits.detach(), state.temperature)
-        self.generator_optimizer.zero_grad(set_to_none=True)
-        optimizer.zero_grad(set_to_none=True)
-        sum(terms.values()).backward()
-        self.generator_optimizer.step()
-        optimizer.step()
-        self.last_generated = images.detach()[:SAMPLES_SHOWN]
-        return StepOutput(student_logits, terms, labels=teacher_logits.argmax(1))
+            generated = self.generate()
+            terms = generated.terms
+            student_logits = self.student(generated.images.detach())
+            terms["kd"] = distillation_kl(student_logits, generated.teacher_logits.detach(), state.temperature)
+        optimise(sum(terms.values()), self.generator_optimizer, optimizer)
+        self.last_generated = generated.images.detach()[:SAMPLES_SHOWN]
+        return StepOutput(student_logits, terms, labels=generated.teacher_logits.argmax(1))
 
     def sample_images(self) -> dict[str, Tensor]:
         """The latest generated images (normalised space), for the Train page's live grid."""

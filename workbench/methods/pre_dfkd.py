@@ -13,10 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import HyperParam, Method, StepOutput, StepState
-from .dafl import SAMPLES_SHOWN, DaflGenerator, dafl_generator_terms, data_free_params, seed_size, upsampling_body
+from .base import HyperParam, StepOutput, StepState
+from .dafl import SAMPLES_SHOWN, GeneratorMethod, data_free_params, optimise, seed_size, upsampling_body
 from .losses import full_precision
-from .owned import OwnOptimised
 
 if TYPE_CHECKING:
     from ..data import DatasetInfo
@@ -84,14 +83,12 @@ def vae_terms(images: Tensor, reconstruction: Tensor, teacher_on_images: Tensor,
     }
 
 
-class PreDfkd(OwnOptimised, Method):
+class PreDfkd(GeneratorMethod):
     """Novel generator + VAE memory (pseudo replay); the student matches teacher logits (L1) on both."""
 
     name = "pre-dfkd"
     title = "PRE-DFKD (data-free, generative pseudo replay)"
     category = "response"
-    scheme = "data-free"
-    teacher_need = "one"
     summary = ("Data-free KD that does not forget: a DAFL-style generator also seeks images where teacher and "
                "student disagree (Jensen–Shannon at temperature T); a VAE trained on those and on its own "
                "replays is a memory whose decoder regenerates past pseudo samples, rehearsed by the student "
@@ -111,55 +108,37 @@ class PreDfkd(OwnOptimised, Method):
         HyperParam("w_kl", 1e-3, "weight of the VAE's KL term (small)", 0.0, 10.0),
         HyperParam("replay_ratio", 1.0, "memory samples per novel sample in each student step", 0.0, 8.0),
     )
-    reads_features = "teacher embedding (features before the classifier)"
     uses_alpha = False
     reference = ("Binici, Aggarwal, Pham, Leman & Mitra, Robust and Resource-Efficient Data-Free Knowledge "
                  "Distillation by Generative Pseudo Replay, AAAI 2022")
-    reads_training_data = False
     extra_modules = ("a novel-sample generator and a VAE memory, each with its own Adam (checkpointed with the run), "
                      "used only in training: the deployed student is unchanged")
 
     def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
         """Build the novel generator and the VAE memory for the dataset's images, each with its own Adam."""
-        self.device = next(self.student.parameters()).device
-        self.batch_size = batch_size
+        super().prepare(info, batch_size)
         self.replay_count = round(float(self.params["replay_ratio"]) * batch_size)
-        width = int(self.params["gen_width"])
-        self.generator = DaflGenerator(int(self.params["latent_dim"]), info.in_channels, info.image_size,
-                                       width).to(self.device)
-        self.vae = ReplayVAE(info.in_channels, info.image_size, int(self.params["vae_latent"]), width).to(self.device)
-        self.generator_optimizer = torch.optim.Adam(self.generator.parameters(), lr=float(self.params["gen_lr"]))
+        self.vae = ReplayVAE(info.in_channels, info.image_size, int(self.params["vae_latent"]),
+                             int(self.params["gen_width"])).to(self.device)
         self.vae_optimizer = torch.optim.Adam(self.vae.parameters(), lr=float(self.params["vae_lr"]))
-        self.owned = {"generator": (self.generator, self.generator_optimizer),
-                      "vae": (self.vae, self.vae_optimizer)}
+        self.owned["vae"] = (self.vae, self.vae_optimizer)
         self.sample_shape = (info.in_channels, info.image_size, info.image_size)
         self.sample_bytes = math.prod(self.sample_shape) * FLOAT_BYTES
         self.samples_absorbed = 0
         self.last_images: dict[str, Tensor] = {}
 
-    def steps_per_epoch(self, train_size: int, batch_size: int) -> int:
-        """`iterations` generated batches, whatever the size of the (unread) training split."""
-        return int(self.params["iterations"])
-
     def train_step(self, batch: None, state: StepState, optimizer: torch.optim.Optimizer,
                    autocast: Any) -> StepOutput:
         """Generator step, VAE (memory) step, then the student step on novel + replayed samples."""
         teacher = self.teachers.models[0]
-        noise = torch.randn(self.batch_size, self.generator.latent_dim, device=self.device)
         with autocast():
-            novel = self.generator(noise)
-            teacher_logits, features = teacher.forward_features(novel)
-            teacher_logits = full_precision(teacher_logits)
-            terms = dafl_generator_terms(teacher_logits, full_precision(features["embedding"]),
-                                         float(self.params["w_oh"]), float(self.params["w_ie"]),
-                                         float(self.params["w_a"]))
-            terms["g_adv"] = -float(self.params["w_adv"]) * js_divergence(teacher_logits, self.student(novel),
-                                                                          state.temperature)
-        self.generator_optimizer.zero_grad(set_to_none=True)
-        sum(terms.values()).backward()
-        self.generator_optimizer.step()
+            generated = self.generate()
+            terms = generated.terms
+            terms["g_adv"] = -float(self.params["w_adv"]) * js_divergence(
+                generated.teacher_logits, self.student(generated.images), state.temperature)
+        optimise(sum(terms.values()), self.generator_optimizer)
 
-        novel = novel.detach().float()
+        novel = generated.images.detach().float()
         replayed = self._replay()
         terms.update(self._memory_step(torch.cat([novel, replayed]), teacher, autocast))
         self.samples_absorbed += novel.shape[0]
@@ -170,9 +149,7 @@ class PreDfkd(OwnOptimised, Method):
         with autocast():
             student_logits = self.student(rehearsal)
             terms["l1"] = (full_precision(student_logits) - rehearsal_targets).abs().mean()
-        optimizer.zero_grad(set_to_none=True)
-        terms["l1"].backward()
-        optimizer.step()
+        optimise(terms["l1"], optimizer)
         self.last_images = {"generated": novel[:SAMPLES_SHOWN], "replayed": replayed[:SAMPLES_SHOWN]}
         return StepOutput(student_logits, terms, labels=rehearsal_targets.argmax(1))
 
@@ -193,9 +170,7 @@ class PreDfkd(OwnOptimised, Method):
             terms = vae_terms(images, full_precision(reconstruction), on_images, on_reconstruction,
                               full_precision(mu), full_precision(log_var), float(self.params["w_pixel"]),
                               float(self.params["w_logit"]), float(self.params["w_kl"]))
-        self.vae_optimizer.zero_grad(set_to_none=True)
-        sum(terms.values()).backward()
-        self.vae_optimizer.step()
+        optimise(sum(terms.values()), self.vae_optimizer)
         return terms
 
     def evaluate_extra(self, test_x: Tensor, test_y: Tensor) -> dict[str, float]:
