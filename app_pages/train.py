@@ -10,8 +10,10 @@ import streamlit as st
 
 from app_pages import _shared as shared
 from workbench.classroom import can_cancel, queue_positions, session_view
+from workbench.describe import setup_summary
 from workbench.errors import WorkbenchError
 from workbench.store import FINISHED, RunRecord
+from workbench.text import escape_markdown
 from workbench.viz import accuracy_figure, agreement_kl_figure, enlarged_png, loss_terms_figure
 
 SAMPLE_KINDS = {"samples_generated": "generated images", "samples_replayed": "replayed from the memory VAE"}
@@ -98,7 +100,7 @@ def live_panel() -> None:
     for record in rows:
         name, bar, action = st.columns([3, 5, 1], vertical_alignment="center")
         gallery = "" if record.owner == me else " · shared gallery"
-        name.markdown(f"**{record.name}**{gallery} · {shared.status_text(record)}")
+        name.markdown(f"**{escape_markdown(record.name)}**{gallery} · {shared.status_text(record)}")
         step = progress[record.id]
         elapsed = time.time() - record.started if record.started else 0.0
         bar.progress(step.fraction, text=progress_text(record, step.done, step.total, step.seconds_left(elapsed),
@@ -119,10 +121,7 @@ def live_panel() -> None:
     sample_grids(charted)
 
 
-teachers = ", ".join(config.teachers) + (" (uploaded)" if config.teacher_checkpoint else "")
-st.markdown(f"**{config.dataset}** · teacher **{teachers}** → student **{config.student}** · T = {config.temperature:g}, "
-            f"α = {config.alpha:g} · {config.epochs} epoch(s), batch {config.batch_size}, lr {config.lr:g} · "
-            f"{setup.seeds} seed(s)" + (f" · {config.train_subset} training images" if config.train_subset else ""))
+st.markdown(setup_summary(config, setup.seeds))  # names escaped there
 availability = setup.availability()
 for name in setup.methods:
     if availability.get(name):

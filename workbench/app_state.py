@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .config import FIELD_BY_NAME, RunConfig, config_from_query
+from .describe import run_name
 from .errors import WorkbenchError
 from .executor import default_max_workers
 from .methods import HyperParam, get_method, list_methods
@@ -123,7 +124,7 @@ class Setup:
             for offset in range(self.seeds):
                 seed = self.config.seed + offset
                 configs.append(self.config.replace(method=method, method_params=params, seed=seed,
-                                                   name=f"{method} · seed {seed}"))
+                                                   name=run_name(method, self.config, seed)))
         return configs
 
     def query_params(self) -> dict[str, str]:
