@@ -64,11 +64,11 @@ def test_a_claim_naming_an_unknown_arm_is_refused(tmp_path):
 def test_judge_says_holds_within_noise_or_contradicted(tmp_path):
     (tmp_path / "tiny.yaml").write_text(TINY_LESSON)
     lesson = get_lesson("tiny", folder=tmp_path)
-    holds = judge(lesson, fake_runs({"T 4": [0.9, 0.91, 0.92], "T 2": [0.8, 0.8, 0.81]}), 3, 1.0)
+    holds = judge(lesson, fake_runs({"T 4": [0.9, 0.91, 0.92], "T 2": [0.8, 0.8, 0.81]}), 3)
     assert holds.verdict == HOLDS and "+10.67" in holds.comparisons[0].effect_text
-    noise = judge(lesson, fake_runs({"T 4": [0.9, 0.7, 0.8], "T 2": [0.8, 0.8, 0.81]}), 3, 1.0)
+    noise = judge(lesson, fake_runs({"T 4": [0.9, 0.7, 0.8], "T 2": [0.8, 0.8, 0.81]}), 3)
     assert noise.verdict == NOISE
-    worse = judge(lesson, fake_runs({"T 4": [0.7, 0.71, 0.72], "T 2": [0.8, 0.8, 0.81]}), 3, 1.0)
+    worse = judge(lesson, fake_runs({"T 4": [0.7, 0.71, 0.72], "T 2": [0.8, 0.8, 0.81]}), 3)
     assert worse.verdict == CONTRADICTED
     text = report_text(worse, "test_acc")
     assert "KD at T 4 is no worse" in text and "T 4" in text and "verdict: contradicted" in text
@@ -78,7 +78,7 @@ def test_a_gain_side_compares_one_arms_gain_with_anothers(tmp_path):
     lesson = get_lesson("less-data-more-gain")
     runs = fake_runs({"KD 1k": [0.70, 0.71, 0.72], "baseline 1k": [0.60, 0.60, 0.61],
                       "KD 10k": [0.82, 0.83, 0.84], "baseline 10k": [0.80, 0.81, 0.81]})
-    result = judge(lesson, runs, 3, 1.0)
+    result = judge(lesson, runs, 3)
     assert result.verdict == HOLDS  # a gain of ~10.7 points at 1k against ~2.3 at 10k
 
 
@@ -87,7 +87,7 @@ def test_a_run_that_diverged_before_measuring_counts_as_chance(tmp_path):
     lesson = get_lesson("tiny", folder=tmp_path)
     runs = fake_runs({"T 4": [0.9, 0.91, 0.92], "T 2": [0.8, 0.8, 0.81]})
     runs["T 4", 1] = record("x", None, status="diverged")
-    result = judge(lesson, runs, 3, 1.0)
+    result = judge(lesson, runs, 3)
     assert result.arms[0].values[1] == pytest.approx(0.1)
     assert "1 of 3 diverged" in result.arms[0].summary(100.0)
 

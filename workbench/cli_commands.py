@@ -238,16 +238,16 @@ def lessons_check(args: argparse.Namespace, runs_dir: Path) -> int:
     is contradicted."""
     from .evidence import CONTRADICTED
     from .lessons import get_lesson, list_lessons
-    from .lessons.check import SHIPPED_VERDICTS, VERDICTS_FILE, check_lessons, record_verdicts, report_text, \
-        write_markdown
+    from .lessons.check import SHIPPED_VERDICTS, VERDICTS_FILE, check_lessons, planned_runs, record_verdicts, \
+        report_text, write_markdown
     from .sweep import default_concurrency
 
     seeds = _int_arg("seeds", args.seeds, 1)
     workers = _int_arg("workers", args.workers, 1) if args.workers is not None else default_concurrency()
     chosen = [get_lesson(name) for name in args.names] if args.names else list_lessons()
     store = RunStore(runs_dir)
-    runs = sum(len(lesson.claim.arms) for lesson in chosen) * seeds
-    print(f"checking {len(chosen)} lesson(s): up to {runs} runs, {workers} at a time", file=sys.stderr)
+    runs = len(planned_runs(chosen, seeds))
+    print(f"checking {len(chosen)} lesson(s): {runs} runs, {workers} at a time", file=sys.stderr)
     progress = tqdm(total=runs, desc="lesson runs", unit="run", file=sys.stderr, leave=False)
     results = check_lessons(chosen, store, seeds=seeds, workers=workers,
                             on_run_end=lambda record, done, total: progress.update(1))

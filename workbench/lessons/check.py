@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import json
 import statistics
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -71,7 +70,6 @@ class LessonResult:
     arms: tuple[ArmResult, ...]
     comparisons: tuple[ComparisonResult, ...]
     verdict: str
-    seconds: float
 
 
 def metric_scale(metric: str) -> float:
@@ -94,23 +92,27 @@ def lesson_configs(lesson: Lesson, seeds: int) -> dict[tuple[str, int], RunConfi
             for arm in lesson.claim.arms for seed in range(seeds)}
 
 
+def planned_runs(lessons: Sequence[Lesson], seeds: int) -> dict[str, RunConfig]:
+    """The distinct runs checking `lessons` takes (a run several lessons share counts once), by identity."""
+    unique: dict[str, RunConfig] = {}
+    for lesson in lessons:
+        for config in lesson_configs(lesson, seeds).values():
+            unique.setdefault(_identity(config), config)
+    return unique
+
+
 def check_lessons(lessons: Sequence[Lesson], store: RunStore, *, seeds: int, workers: int,
                   on_run_end: Callable[[RunRecord, int, int], None] | None = None) -> list[LessonResult]:
     """Run every lesson's arms over `seeds` seeds (a run shared by several lessons trains once) and judge them."""
-    started = time.monotonic()
     wanted = {lesson.name: lesson_configs(lesson, seeds) for lesson in lessons}
-    unique: dict[str, RunConfig] = {}
-    for configs in wanted.values():
-        for config in configs.values():
-            unique.setdefault(_identity(config), config)
+    unique = planned_runs(lessons, seeds)
     group_id = "lessons-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_ids = run_configs([config.replace(threads=1) for config in unique.values()], store, group_id,
                           max_concurrent=workers, on_run_end=on_run_end)
     records = {record.id: record for record in store.recent_runs(len(run_ids), ids=run_ids)}
     by_identity = {key: records[run_id] for key, run_id in zip(unique, run_ids)}
-    seconds = time.monotonic() - started
     return [judge(lesson, {key: by_identity[_identity(config)] for key, config in wanted[lesson.name].items()},
-                  seeds, seconds) for lesson in lessons]
+                  seeds) for lesson in lessons]
 
 
 def _identity(config: RunConfig) -> str:
@@ -118,7 +120,7 @@ def _identity(config: RunConfig) -> str:
     return json.dumps({**config.to_dict(), "name": ""}, sort_keys=True)
 
 
-def judge(lesson: Lesson, runs: dict[tuple[str, int], RunRecord], seeds: int, seconds: float) -> LessonResult:
+def judge(lesson: Lesson, runs: dict[tuple[str, int], RunRecord], seeds: int) -> LessonResult:
     """A lesson's verdict from its finished runs, keyed by (arm, seed)."""
     claim = lesson.claim
     metrics = {claim.metric, *(e.metric for e in claim.expect)}
@@ -137,7 +139,7 @@ def judge(lesson: Lesson, runs: dict[tuple[str, int], RunRecord], seeds: int, se
                              unit="pts" if "acc" in expectation.metric else "")
         comparisons.append(ComparisonResult(expectation.describe(), expectation.metric, text, result))
     overall = combine([c.verdict for c in comparisons])
-    return LessonResult(lesson.name, lesson.version, claim.says, seeds, arms, tuple(comparisons), overall, seconds)
+    return LessonResult(lesson.name, lesson.version, claim.says, seeds, arms, tuple(comparisons), overall)
 
 
 def side_values(values: dict[tuple[str, str], list[float]], side: str, metric: str) -> list[float]:
