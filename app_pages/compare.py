@@ -4,6 +4,7 @@ seeds, the gain over the baseline, accuracy over training (mean, variance, best)
 chain, and accuracy against size."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as shared
@@ -111,11 +112,12 @@ else:
     for sentence in gains["sentence"]:
         st.markdown(f"- {escape_markdown(sentence)}")
     left, right = st.columns([1, 1])
-    left.dataframe(gains.drop(columns=["sentence"]), hide_index=True, column_config={
+    shown = gains.drop(columns=["sentence"]).assign(**{"± s.e. (pts)": [
+        "–" if pd.isna(error) else f"{error:.2f}" for error in gains["± s.e. (pts)"]]})  # one seed: no s.e.
+    left.dataframe(shown, hide_index=True, column_config={
         "test acc": st.column_config.NumberColumn(format="percent"),
         "baseline": st.column_config.NumberColumn(format="percent"),
-        "gain (pts)": st.column_config.NumberColumn(format="%+.2f"),
-        "± s.e. (pts)": st.column_config.NumberColumn(format="%.2f")})
+        "gain (pts)": st.column_config.NumberColumn(format="%+.2f")})
     right.plotly_chart(gain_figure(gains), key="compare_gains")
 
 per_class = class_accuracy_table(chosen)
