@@ -1,4 +1,6 @@
-"""Method page: every registered method as a card; pick one or several to run side by side."""
+"""Method page: every registered method as a card, in tabs by the survey's groups (read from each method's declared
+category and scheme: `describe.method_groups`); pick one or several to run side by side. Every tab is drawn on
+each run, so a tick made in one tab stays when another is shown."""
 from __future__ import annotations
 
 import json
@@ -7,11 +9,12 @@ import streamlit as st
 
 from app_pages import _shared as shared
 from workbench.config import RunConfig
+from workbench.describe import GROUP_HELP, method_groups
 from workbench.errors import WorkbenchError
 from workbench.methods import list_methods
 from workbench.methods.base import FeatureMatch
 from workbench.methods.features import preview_feature_matches
-from workbench.viz import feature_match_figure
+from workbench.viz import data_free_flow_figure, feature_match_figure, response_flow_figure
 
 setup = shared.setup()
 availability = setup.availability()
@@ -35,6 +38,18 @@ def feature_picture(method: str) -> None:
             st.caption(f"No picture for this setup: {problem}")
         else:
             st.plotly_chart(feature_match_figure(matches, config.student), key=f"features.{method}")
+
+
+def flow_picture(card: dict) -> None:
+    """How a response-based or data-free method's knowledge reaches the student, with this setup's T and α."""
+    if card["scheme"] == "data-free":
+        figure = data_free_flow_figure(card)
+    elif card["category"] == "response":
+        figure = response_flow_figure(card, setup.config)
+    else:
+        return
+    with st.expander("How the knowledge flows"):
+        st.plotly_chart(figure, key=f"flow.{card['name']}")
 
 
 def pick_widget(card: dict, reason: str | None, picked_before: list[str]) -> None:
@@ -70,6 +85,8 @@ def method_card(card: dict, reason: str | None, picked_before: list[str], compar
             st.markdown(f"- `{hp['name']}` (default {hp['default']}, {hp['allowed']}): {hp['help']}")
         if compares_features:
             feature_picture(card["name"])
+        else:
+            flow_picture(card)
         if card.get("extra_modules"):
             st.caption(f"Trains besides the student: {card['extra_modules']}")
         if card["reference"]:
@@ -77,11 +94,17 @@ def method_card(card: dict, reason: str | None, picked_before: list[str], compar
 
 
 picked_before = list(setup.methods)
-for method in list_methods():
-    method_card(method.card(), availability.get(method.name), picked_before, method.compares_features())
+picked_now = st.empty()  # filled after the cards: what the ticks in every tab add up to
+groups = method_groups(list_methods())
+tabs = st.tabs([f"{group} ({len(members)})" for group, members in groups.items()])
+for tab, (group, members) in zip(tabs, groups.items()):
+    with tab:
+        st.caption(GROUP_HELP.get(group, ""))
+        for method in members:
+            method_card(method.card(), availability.get(method.name), picked_before, method.compares_features())
 
 runnable = setup.runnable_methods()
 if runnable:
-    st.success("Will run: " + ", ".join(runnable) + (" and the baseline" if setup.baseline else ""))
+    picked_now.success("Will run: " + ", ".join(runnable) + (" and the baseline" if setup.baseline else ""))
 else:
-    st.info("No method picked" + (": only the baseline will train." if setup.baseline else "."))
+    picked_now.info("No method picked" + (": only the baseline will train." if setup.baseline else "."))

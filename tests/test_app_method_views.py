@@ -75,3 +75,34 @@ def test_data_free_and_generational_runs_show_samples_stability_and_the_chain():
     assert bool(row["data-free"]) and row["best"] == pytest.approx(dafl.final_metrics["best_test_acc"])
     chain = next(t for t in tables if "generation" in t.columns)
     assert list(chain["generation"]) == [1, 2] and list(chain["taught by"])[1] == "generation 1"
+
+
+def test_method_cards_sit_in_one_tab_each_by_their_declared_group_and_ticks_survive_tabs_and_pages():
+    from workbench.describe import method_groups
+    from workbench.methods import list_methods
+
+    app = open_page("method", {"student": "lenet5_half"})
+    groups = method_groups(list_methods())
+    assert [tab.label for tab in app.tabs] == [f"{group} ({len(members)})" for group, members in groups.items()]
+    for tab, members in zip(app.tabs, groups.values()):
+        assert sorted(box.key for box in tab.checkbox) == sorted(f"w.method.{m.name}" for m in members)
+    # a tick in a later tab stays while the other tabs are drawn, and after another page was shown
+    app.checkbox(key="w.method.tfkd").check().run()
+    app.checkbox(key="w.method.rkd").check().run()
+    assert app.checkbox(key="w.method.tfkd").value and app.checkbox(key="w.method.rkd").value
+    assert "Will run: kd, tfkd, rkd" in app.success[0].value
+    app.switch_page("app_pages/train.py").run()
+    app.switch_page("app_pages/method.py").run()
+    assert not app.exception
+    assert app.checkbox(key="w.method.tfkd").value and app.checkbox(key="w.method.rkd").value
+    assert app.query_params["methods"] == "kd,tfkd,rkd"
+
+
+def test_response_and_data_free_cards_picture_how_their_knowledge_flows():
+    app = open_page("method", {"temperature": "6", "alpha_schedule": "linear", "alpha": "1", "alpha_end": "0"})
+    texts = figure_texts(app)
+    kd = next(text for text in texts if text.startswith("kd: soft targets"))
+    assert "T = 6" in kd and "α: 1 → 0 linear" in kd and "teacher (frozen)" in kd
+    assert any(text.startswith("baseline: the student learns the labels alone") for text in texts)
+    assert any(text.startswith("dafl: a generator makes the images") for text in texts)
+    assert any(text.startswith("pre-dfkd: a generator makes the images") for text in texts)

@@ -181,3 +181,32 @@ def test_epoch_axes_tick_every_epoch_for_short_runs_and_about_ten_upright_ticks_
     assert short.layout.xaxis.dtick == 1
     long = accuracy_figure(metric_rows("r", "epoch", "test_acc", [0.5] * 60), {"r": "run"})
     assert long.layout.xaxis.dtick is None and long.layout.xaxis.nticks == 10 and long.layout.xaxis.tickangle == 0
+
+
+def diagram_texts(figure):
+    return " | ".join([figure.layout.title.text, *(note.text or "" for note in figure.layout.annotations)])
+
+
+def test_response_flow_diagrams_follow_each_methods_declaration():
+    from workbench.methods import get_method
+    from workbench.viz import response_flow_figure
+
+    config = RunConfig(temperature=3.0, alpha=0.7)
+    kd = diagram_texts(response_flow_figure(get_method("kd").card(), config))
+    assert "teacher (frozen)" in kd and "T = 3" in kd and "match, weight α = 0.7" in kd and "weight 1 − α" in kd
+    tfkd = diagram_texts(response_flow_figure(get_method("tfkd").card(), config))
+    assert "no teacher network" in tfkd and "a distribution" in tfkd and "logits z" not in tfkd
+    dml = diagram_texts(response_flow_figure(get_method("dml").card(), config))
+    assert "peer students" in dml and "T = 1" in dml and "α" not in dml  # DML declares neither T nor α
+    baseline = diagram_texts(response_flow_figure(get_method("baseline").card(), config))
+    assert "labels alone" in baseline and "soft targets" not in baseline
+
+
+def test_the_data_free_diagram_shows_the_generator_feeding_teacher_and_student():
+    from workbench.methods import get_method
+    from workbench.viz import data_free_flow_figure
+
+    text = diagram_texts(data_free_flow_figure(get_method("dafl").card()))
+    for part in ("noise z", "generator", "generated<br>images", "teacher (frozen)", "student",
+                 "the generator learns from the teacher's outputs", "no training image is read"):
+        assert part in text
