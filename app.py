@@ -39,7 +39,7 @@ def sidebar_settings(shared) -> None:
         if settings.classroom:
             st.caption(f"This server is shared by a class (KDW_CLASSROOM=1, or listening beyond this machine): it "
                        f"trains {runner.max_workers} run(s) at once (KDW_MAX_WORKERS) and accepts uploads up to "
-                       f"{settings.upload_limit_mb:g} MB (KDW_UPLOAD_LIMIT_MB); only whoever starts the server can "
+                       f"{shared.upload_limit_mb():g} MB (KDW_UPLOAD_LIMIT_MB); only whoever starts the server can "
                        "change these.")
             return
         st.session_state[shared.widget_key("settings.max_workers")] = runner.max_workers  # whoever set it last
@@ -48,11 +48,13 @@ def sidebar_settings(shared) -> None:
             on_change=shared.change_max_workers,
             help="Worker processes training at the same time, for the whole server (every browser sees and sets "
                  "this one value); more runs wait in the queue. Lowering it never stops a running job.")
-        shared.bound_value("settings.upload_limit_mb", float(settings.upload_limit_mb))
+        server_cap = float(st.get_option("server.maxUploadSize"))
+        shared.bound_value("settings.upload_limit_mb", shared.upload_limit_mb())
         settings.upload_limit_mb = float(st.number_input(
-            "Upload limit (MB)", min_value=0.001, max_value=10_000.0, step=10.0,
+            "Upload limit (MB)", min_value=0.001, max_value=server_cap, step=10.0,
             key=shared.widget_key("settings.upload_limit_mb"),
-            help="Largest teacher state_dict accepted on the Teacher page."))
+            help=f"Largest teacher state_dict accepted on the Teacher page (for this browser); at most {server_cap:g} "
+                 "MB, the server's own limit (KDW_UPLOAD_LIMIT_MB when it starts)."))
         if settings.inline:
             st.caption("Runs train inside this process (KDW_EXECUTOR=inline).")
 

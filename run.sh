@@ -52,8 +52,15 @@ verb=${1:-}
 case "$verb" in
   app)
     debian_packages app; python_env
+    # Streamlit's own upload cap follows the app's limit (whole MB, rounded up); a bad value keeps config.toml's.
+    upload_cap=()
+    if [[ -n ${KDW_UPLOAD_LIMIT_MB:-} ]] && megabytes=$("$VENV/bin/python" -c 'import math, sys
+value = float(sys.argv[1]); assert 0.001 <= value <= 10000; print(math.ceil(value))' "$KDW_UPLOAD_LIMIT_MB" 2>/dev/null)
+    then
+      upload_cap=(--server.maxUploadSize "$megabytes")
+    fi
     exec "$VENV/bin/streamlit" run app.py --server.address "${KDW_ADDRESS:-127.0.0.1}" \
-      --server.port "${KDW_PORT:-8501}" "$@" ;;
+      --server.port "${KDW_PORT:-8501}" ${upload_cap[@]+"${upload_cap[@]}"} "$@" ;;
   test)
     debian_packages test; python_env
     exec "$VENV/bin/python" -m pytest -q "$@" ;;

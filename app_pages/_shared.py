@@ -2,15 +2,17 @@
 (restored from the URL on a session's first run), and binding widgets to that setup."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import streamlit as st
 
-from workbench.app_state import Settings, Setup, setup_from_query
+from workbench.app_state import Settings, Setup, clip_echoes, setup_from_query
 from workbench.classroom import new_owner_id, owner_cookie_script, owner_from_cookies
 from workbench.config import FIELD_BY_NAME
 from workbench.executor import Executor
 from workbench.store import RunRecord, RunStore
+from workbench.text import escape_markdown
 
 STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circle:", "done": ":material/check_circle:",
                 "failed": ":material/error:", "diverged": ":material/warning:", "collapsed": ":material/warning:", "cancelled": ":material/cancel:",
@@ -39,6 +41,12 @@ def executor() -> Executor:
     session: only the sidebar's setting changes it (`change_max_workers`), never a session's page run."""
     current = settings()
     return _executor(str(current.runs_dir), current.inline, current.max_workers)
+
+
+def upload_limit_mb() -> float:
+    """The largest teacher upload accepted: the app's limit, within Streamlit's own (server.maxUploadSize, which
+    run.sh sets from $KDW_UPLOAD_LIMIT_MB)."""
+    return min(settings().upload_limit_mb, float(st.get_option("server.maxUploadSize")))
 
 
 def change_max_workers() -> None:
@@ -79,11 +87,14 @@ def setup() -> Setup:
 
 
 def show_notices() -> None:
-    """Show (once) what the URL or the environment held that was ignored."""
-    for notice in st.session_state.pop("url_notices", []):
-        st.warning(f"Link: {notice}", icon=":material/warning:")
-    for notice in st.session_state.pop("settings_notices", []):
-        st.warning(f"Settings: {notice}", icon=":material/warning:")
+    """Show (once) what the URL or the environment held that was ignored; the values they echo are cut short
+    and shown as plain text."""
+    params = {key: st.query_params[key] for key in st.query_params}
+    for notice in clip_echoes(st.session_state.pop("url_notices", []), params):
+        st.warning(f"Link: {escape_markdown(notice)}", icon=":material/warning:")
+    environment = {key: value for key, value in os.environ.items() if key.startswith("KDW_")}
+    for notice in clip_echoes(st.session_state.pop("settings_notices", []), environment):
+        st.warning(f"Settings: {escape_markdown(notice)}", icon=":material/warning:")
 
 
 def sync_url() -> None:

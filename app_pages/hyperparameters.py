@@ -15,6 +15,7 @@ from workbench.errors import WorkbenchError
 from workbench.methods import HyperParam, get_method
 from workbench.previews import SoftTargetPreview, entropy, load_soft_target_preview, soften
 from workbench.schedules import SCHEDULE_HELP, SCHEDULE_KINDS
+from workbench.teachers import find_teacher
 from workbench.viz import schedule_figure, soft_target_figure
 
 setup = shared.setup()
@@ -100,7 +101,13 @@ st.subheader("Soft targets at this temperature")
 try:
     preview = cached_preview(config.dataset, config.teacher, config.teacher_seed, config.teacher_checkpoint)
 except WorkbenchError as error:
-    st.info(f"No preview: {error}")
+    if config.teacher_checkpoint or find_teacher(config.teacher, config.dataset, config.teacher_seed):
+        st.info(f"No preview: {error}")
+    else:  # not trained yet: the Teacher page trains it with one click
+        st.info(f"No preview: no {config.teacher} teacher for {config.dataset} (teacher seed {config.teacher_seed}) is "
+                "trained yet. Train it on the Teacher page under **Train a teacher now** (or the first run trains it "
+                "before it starts).")
+        st.page_link("app_pages/teacher.py", label="Teacher page: Train a teacher now", icon=":material/school:")
 else:
     spread = entropy(soften(preview.logits, temperature))
     st.metric("Mean entropy of the teacher's soft targets", f"{spread.mean():.3f} nats",

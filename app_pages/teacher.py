@@ -1,6 +1,7 @@
 """Teacher page: the dataset, the teacher(s) and the student; train a teacher now or upload one."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +51,7 @@ def accept_upload() -> None:
         return
     try:
         uploaded = accept_teacher_upload(file.getvalue(), file.name, arch, config.dataset,
-                                         uploads_dir=shared.settings().uploads_dir,
-                                         limit_mb=shared.settings().upload_limit_mb)
+                                         uploads_dir=shared.settings().uploads_dir, limit_mb=shared.upload_limit_mb())
     except WorkbenchError as error:
         st.session_state["upload.message"] = ("error", str(error))
         return
@@ -68,9 +68,19 @@ def stop_using_upload() -> None:
     config.teacher_checkpoint = ""
 
 
+TABLE_FORMATS = {"parameters": "{:,.0f}", "MACs": "{:,.0f}", "test accuracy": "{:.1%}", "training time (s)": "{:,.1f}"}
+TABLE_COLUMNS = {
+    "role": st.column_config.TextColumn(width="small"),
+    "architecture": st.column_config.TextColumn(width="medium"),
+    "test accuracy": st.column_config.Column(help="On the dataset's test split, when the teacher was trained"),
+    "training time (s)": st.column_config.Column(help="Seconds its training took"),
+    "weights": st.column_config.TextColumn(width="large", help="Where a teacher's weights come from: packaged, cached, "
+                                                               "uploaded, or trained on first use")}
+
+
 def teacher_rows() -> pd.DataFrame:
     """The picked teachers, the student and the other teachers ready for this dataset, with their cost and
-    (for teachers) cached accuracy and training time."""
+    (for teachers) cached accuracy and training time; missing values are None (shown as "–")."""
     cached = [record.arch for record in list_teachers() if record.dataset == config.dataset]
     entries = [(f"teacher {i + 1}", arch) for i, arch in enumerate(config.teachers)]
     entries += [("student", config.student)]
@@ -78,8 +88,8 @@ def teacher_rows() -> pd.DataFrame:
     rows = []
     for role, arch in entries:
         params, macs = model_cost(arch, config.dataset)
-        row = {"role": role, "architecture": arch, "params": params, "MACs": macs,
-               "test acc": None, "train s": None, "weights": ""}
+        row = {"role": role, "architecture": arch, "parameters": params, "MACs": macs,
+               "test accuracy": None, "training time (s)": None, "weights": "–"}
         if role == "teacher 1" and config.teacher_checkpoint:
             row["weights"] = "uploaded"
         elif role != "student":
@@ -88,7 +98,7 @@ def teacher_rows() -> pd.DataFrame:
                 epochs = RECIPES.get(config.dataset, {}).get("epochs", "?")
                 row["weights"] = f"none yet: trained on first use ({epochs} epochs)"
             else:
-                row.update({"test acc": record.test_acc, "train s": record.train_seconds,
+                row.update({"test accuracy": record.test_acc, "training time (s)": record.train_seconds,
                             "weights": "packaged" if record.packaged else "cached"})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -186,10 +196,7 @@ if config.teacher_checkpoint:
     st.info(f"Teacher 1 uses the uploaded weights `{Path(config.teacher_checkpoint).name}`.")
     st.button("Use the cached teacher instead", on_click=stop_using_upload)
 
-st.dataframe(teacher_rows(), hide_index=True, column_config={
-    "test acc": st.column_config.NumberColumn(format="percent"),
-    "params": st.column_config.NumberColumn(format="localized"),
-    "MACs": st.column_config.NumberColumn(format="localized")})
+st.dataframe(teacher_rows().style.format(TABLE_FORMATS, na_rep="–"), hide_index=True, column_config=TABLE_COLUMNS)
 
 with st.expander("Train a teacher now", expanded=False):
     recipe = RECIPES.get(config.dataset, {})
@@ -213,10 +220,10 @@ with st.expander("LW-KD's synthesised glyph dataset and lightweight teacher", ex
 
 with st.expander("Upload a teacher (state_dict .pt)", expanded=False):
     st.file_uploader("state_dict saved with torch.save(model.state_dict(), ...)", type=["pt", "pth"],
-                     key="upload.file")
+                     key="upload.file", max_upload_size=max(1, math.ceil(shared.upload_limit_mb())))
     st.selectbox("Architecture it was trained as", models,
                  index=models.index(config.teacher) if config.teacher in models else 0, key="upload.arch")
-    st.caption(f"Limit {shared.settings().upload_limit_mb:g} MB. The weights must fit this architecture and "
+    st.caption(f"Limit {shared.upload_limit_mb():g} MB. The weights must fit this architecture and "
                f"{config.dataset}'s {dataset_info(config.dataset).num_classes} classes.")
     st.button("Check and use as teacher 1", on_click=accept_upload, key="upload.accept")
     kind, text = st.session_state.pop("upload.message", (None, ""))

@@ -1,13 +1,16 @@
 """The Streamlit app through AppTest (runs train in-process), the app's state and URL form, and uploads."""
 import io
+import json
 import os
+import tomllib
 from pathlib import Path
 
 import pytest
 import torch
+from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from workbench.app_state import Settings, Setup, setup_from_query
+from workbench.app_state import DEFAULT_UPLOAD_LIMIT_MB, Settings, Setup, clip_echoes, setup_from_query
 from workbench.config import FIELD_BY_NAME, RunConfig
 from workbench.errors import ModelMismatch, WorkbenchError
 from workbench.store import RunStore
@@ -60,8 +63,22 @@ def test_teacher_page_shows_dataset_teacher_student_and_their_costs():
     assert app.multiselect(key="w.teachers").value == ["cnn"]
     table = app.dataframe[0].value
     teacher = table[table["role"] == "teacher 1"].iloc[0]
-    assert teacher["architecture"] == "cnn" and teacher["weights"] == "packaged" and teacher["params"] > 0
-    assert teacher["test acc"] == pytest.approx(find_teacher("cnn", "fashion-mnist", 0).test_acc)
+    assert teacher["architecture"] == "cnn" and teacher["weights"] == "packaged" and teacher["parameters"] > 0
+    assert teacher["test accuracy"] == pytest.approx(find_teacher("cnn", "fashion-mnist", 0).test_acc)
+
+
+def test_the_teacher_table_shows_a_dash_for_what_is_missing_readable_names_and_wide_text_columns():
+    app = open_page("teacher", {"teacher_seed": "99"})  # no teacher cached for this seed
+    table = app.dataframe[0]
+    shown = dataframe_util.convert_arrow_bytes_to_pandas_df(table.proto.arrow_data.styler.display_values)
+    assert "training time (s)" in shown.columns and "train s" not in shown.columns
+    assert not shown.isna().any().any() and "None" not in shown.to_string()
+    student = shown[shown["role"] == "student"].iloc[0]
+    assert student["test accuracy"] == student["training time (s)"] == "–"
+    teacher = shown[shown["role"] == "teacher 1"].iloc[0]
+    assert teacher["weights"].startswith("none yet") and teacher["test accuracy"] == "–"
+    columns = json.loads(table.proto.columns)
+    assert columns["weights"]["width"] == "large"
 
 
 def test_training_a_teacher_now_records_its_curve_and_caches_it():
@@ -167,6 +184,61 @@ def test_a_shared_link_restores_the_setup_and_reports_what_it_ignored():
     assert app.checkbox(key="w.method.tfkd").value is True
 
 
+def test_a_link_with_an_unknown_method_keeps_the_setups_methods_and_names_the_bad_value():
+    for key in ("method", "methods"):
+        setup, notices = setup_from_query({key: "nonexistent"})
+        assert setup.methods == ["kd"] and len(notices) == 1 and "'nonexistent'" in notices[0]
+    assert setup_from_query({"methods": "tfkd,nonexistent"})[0].methods == ["tfkd"]
+    assert setup_from_query({"methods": ""})[0].methods == []  # a link whose setup ticked no method
+    setup, notices = setup_from_query({"method": "nonexistent", "mp.x": "1"})
+    assert setup.methods == ["kd"] and len(notices) == 2 and all("nonexistent" in notice for notice in notices)
+    app = open_page("method", {"method": "nonexistent"})
+    assert app.checkbox(key="w.method.kd").value is True
+    assert "nonexistent" in warnings_text(app)
+
+
+def test_a_links_junk_values_are_cut_short_and_escaped_in_its_notices():
+    junk = "[click me](https://evil.example)" + "y" * 300
+    notices = clip_echoes([f"ignored temperature: {junk!r} is not a valid float", f"ignored {junk!r}: not a setting"],
+                          {"temperature": junk, junk: "1"})
+    assert all(len(notice) < 120 and "y" * 40 not in notice and "…" in notice for notice in notices)
+    assert notices[0].startswith("ignored temperature: '[click me](https://evil") and notices[0].endswith("float")
+    app = open_page("hyperparameters", {"temperature": junk, "bogus" + "z" * 300: "1", "lesson": "q" * 100})
+    shown = warnings_text(app)
+    assert "y" * 41 not in shown and "z" * 41 not in shown and "q" * 41 not in shown and "…" in shown
+    assert "[click me](" not in shown and r"\[click me\]\(" in shown
+
+
+def test_a_link_to_an_uploaded_teacher_names_the_upload_not_a_server_path():
+    app = upload(open_page("teacher", {"dataset": "digits"}), packaged_state_dict("mlp"), arch="mlp")
+    name = app.query_params["teacher_checkpoint"]
+    assert "/" not in name and (Settings.from_env()[0].uploads_dir / name).is_file()
+    again = open_page("teacher", {"dataset": "digits", "teachers": "mlp", "teacher_checkpoint": name})
+    assert any(name in info.value for info in again.info) and again.query_params["teacher_checkpoint"] == name
+    elsewhere = open_page("teacher", {"dataset": "digits", "teachers": "mlp",
+                                      "teacher_checkpoint": "digits__mlp__0123456789ab.pt"})
+    assert "not a teacher uploaded to this server" in warnings_text(elsewhere)
+    assert "teacher_checkpoint" not in elsewhere.query_params
+
+
+def test_the_upload_box_and_its_caption_say_the_apps_one_limit(monkeypatch):
+    assert tomllib.loads(Path(APP).with_name(".streamlit").joinpath("config.toml").read_text())["server"][
+        "maxUploadSize"] == DEFAULT_UPLOAD_LIMIT_MB
+    app = open_page("teacher")
+    assert app.file_uploader(key="upload.file").proto.max_upload_size_mb == DEFAULT_UPLOAD_LIMIT_MB
+    captions = " ".join(caption.value for caption in app.caption)
+    assert f"Limit {DEFAULT_UPLOAD_LIMIT_MB:g} MB" in captions and "200" not in captions
+    monkeypatch.setenv("KDW_UPLOAD_LIMIT_MB", "12")
+    assert open_page("teacher").file_uploader(key="upload.file").proto.max_upload_size_mb == 12
+
+
+def test_a_missing_teachers_preview_points_to_the_teacher_pages_button():
+    app = open_page("hyperparameters", {"teacher_seed": "99"})
+    shown = " ".join(info.value for info in app.info)
+    assert "Train a teacher now" in shown and "kdw teachers train" not in shown
+    assert any("Teacher page" in link.proto.label and link.proto.page_script_hash for link in app.get("page_link"))
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_no_value_in_the_url_crashes_a_page(page):
     hostile = {"temperature": "1e9", "epochs": "1000", "batch_size": "3", "lr": "0.0001", "train_subset": "5",
@@ -194,8 +266,7 @@ def test_uploading_a_fitting_state_dict_makes_it_the_first_teacher():
     app = upload(open_page("teacher", {"dataset": "digits"}), packaged_state_dict("mlp"), arch="mlp")
     assert "fits mlp" in app.success[0].value
     assert app.multiselect(key="w.teachers").value == ["mlp"]
-    checkpoint = app.query_params["teacher_checkpoint"]
-    assert Path(checkpoint).exists() and Path(checkpoint).parent == Settings.from_env()[0].uploads_dir
+    assert (Settings.from_env()[0].uploads_dir / app.query_params["teacher_checkpoint"]).is_file()
 
 
 @pytest.mark.parametrize("data, arch, message", [

@@ -166,12 +166,10 @@ def test_inline_executor_runs_the_job_before_submit_returns(tmp_path):
 
 
 def test_a_teacher_job_that_raises_an_unexpected_error_ends_failed_with_its_traceback(tmp_path, monkeypatch):
-    import workbench.teachers
-
-    def broken_training(*args, **kwargs):
+    def broken_training(self, run_id, total):  # a bug met once the teacher's training has started
         raise RuntimeError("boom in teacher training")
 
-    monkeypatch.setattr(workbench.teachers, "train_teacher", broken_training)
+    monkeypatch.setattr(JobTable, "set_total_steps", broken_training)
     inline = Executor(tmp_path / "runs", inline=True)
     run_id = inline.submit_teacher("mlp", "digits", epochs=1)
     record = inline.store.get_run(run_id)

@@ -11,3 +11,10 @@ def test_markdown_image_and_link_syntax_is_escaped():
 
 def test_formulas_and_emphasis_are_escaped():
     assert escape_markdown("$x$ *a* _b_") == r"\$x\$ \*a\* \_b\_"
+
+
+def test_long_user_values_are_clipped_with_an_ellipsis():
+    from workbench.text import clip
+
+    assert clip("short") == "short" and clip("x" * 40) == "x" * 40
+    assert clip("x" * 300) == "x" * 40 + "…" and clip(12345, limit=3) == "123…"

@@ -14,6 +14,7 @@ from .errors import WorkbenchError
 from .executor import default_max_workers
 from .methods import HyperParam, get_method, list_methods
 from .paths import default_runs_dir
+from .text import ECHO_LIMIT, clip
 
 DEFAULT_UPLOAD_LIMIT_MB = 50.0
 MAX_SEEDS = 10
@@ -139,6 +140,8 @@ class Setup:
             params["baseline"] = "false"
         if self.compare:
             params["compare"] = ",".join(self.compare)
+        if "teacher_checkpoint" in params:  # an upload is named by its file name, never by a path on the server
+            params["teacher_checkpoint"] = Path(params["teacher_checkpoint"]).name
         for method, values in sorted(self.method_params.items()):
             defaults = {hp.name: hp.default for hp in get_method(method).hyperparams}
             for name, value in sorted(values.items()):
@@ -148,9 +151,11 @@ class Setup:
 
 
 def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None) -> tuple[Setup, list[str]]:
-    """A setup from URL query parameters; every invalid or unknown entry is left out with a notice.
+    """A setup from URL query parameters; every invalid or unknown entry is left out with a notice (a link
+    naming only unknown methods keeps the setup's methods).
 
-    A `teacher_checkpoint` is only taken when it names a file in `uploads_dir` (one uploaded here)."""
+    A `teacher_checkpoint` names an upload by its file name; it is only taken when that file is in `uploads_dir`
+    (uploaded to this server), and then holds the file's path."""
     notices: list[str] = []
     config_params: dict[str, str] = {}
     setup = Setup()
@@ -161,7 +166,9 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
         if key in STREAMLIT_KEYS:
             continue
         if key in ("methods", "method"):
-            setup.methods = _parse_methods(value, method_names, notices)
+            picked = _parse_methods(value, method_names, notices)
+            if picked or not str(value).strip(" ,"):  # only unknown names: the setup keeps its methods
+                setup.methods = picked
         elif key == "seeds":
             setup.seeds = _parse_int(key, value, 1, MAX_SEEDS, setup.seeds, notices)
         elif key == "baseline":
@@ -181,9 +188,12 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
     except WorkbenchError as error:
         config, config_notices = RunConfig(), [f"ignored the configuration: {error}"]
     notices.extend(config_notices)
-    if config.teacher_checkpoint and not _is_upload(config.teacher_checkpoint, uploads_dir):
-        notices.append(f"ignored teacher_checkpoint: {config.teacher_checkpoint!r} is not a file uploaded to this app")
-        config.teacher_checkpoint = ""
+    if config.teacher_checkpoint:
+        upload = find_upload(config.teacher_checkpoint, uploads_dir)
+        if upload is None:
+            notices.append(f"ignored teacher_checkpoint: {Path(config.teacher_checkpoint).name!r} is not a teacher "
+                           "uploaded to this server (upload it on the Teacher page)")
+        config.teacher_checkpoint = str(upload) if upload else ""
     setup.config = config
     for method, values in raw_params.items():
         for name, value in values.items():
@@ -225,14 +235,33 @@ def _parse_bool(key: str, value: str, default: bool, notices: list[str]) -> bool
     return default
 
 
-def _is_upload(path: str, uploads_dir: Path | None) -> bool:
-    if uploads_dir is None:
-        return False
-    file = Path(path)
+def find_upload(name: str, uploads_dir: Path | None) -> Path | None:
+    """The file an upload name (or, from an older link, a path ending in it) stands for in `uploads_dir`, or
+    None when this server holds no such upload."""
+    if uploads_dir is None or not name.strip():
+        return None
+    file = uploads_dir / Path(name.strip()).name
     try:
-        return file.is_file() and file.resolve().parent == uploads_dir.resolve()
+        found = file.suffix == ".pt" and file.is_file() and file.resolve().parent == uploads_dir.resolve()
     except OSError:
-        return False
+        return None
+    return file if found else None
+
+
+def clip_echoes(notices: list[str] | tuple[str, ...], params: Mapping[str, str],
+                limit: int = ECHO_LIMIT) -> list[str]:
+    """The notices with every long key or value of `params` they echo (as given, stripped, lower-cased, one item
+    of a list, or quoted) cut to `limit` characters and an ellipsis."""
+    echoes: set[str] = set()
+    for text in (str(part) for pair in params.items() for part in pair):
+        for piece in (text, *text.split(",")):
+            echoes.update(form for form in (piece, piece.strip(), piece.strip().lower()) if len(form) > limit)
+    clipped = []
+    for notice in notices:
+        for echo in sorted(echoes, key=len, reverse=True):
+            notice = notice.replace(repr(echo), repr(clip(echo, limit))).replace(echo, clip(echo, limit))
+        clipped.append(notice)
+    return clipped
 
 
 # -- what the widgets offer ---------------------------------------------------------------------------

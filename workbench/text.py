@@ -1,5 +1,5 @@
 """Showing user-given text safely: markdown's special characters escaped, so a run name or a link's value is
-shown as the characters it holds, never as an image, a link or a formula."""
+shown as the characters it holds, never as an image, a link or a formula; long values cut short (`clip`)."""
 from __future__ import annotations
 
 import re
@@ -10,3 +10,12 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 def escape_markdown(text: object) -> str:
     """`text` with every markdown (and Streamlit LaTeX `$`) special character backslash-escaped."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+ECHO_LIMIT = 40
+
+
+def clip(text: object, limit: int = ECHO_LIMIT) -> str:
+    """`text` cut to its first `limit` characters plus an ellipsis when longer (a user's value echoed back)."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "…"
