@@ -14,6 +14,7 @@ from .errors import WorkbenchError
 from .executor import default_max_workers
 from .methods import HyperParam, get_method, list_methods
 from .paths import default_runs_dir
+from .sweep.inputs import SweepInputs, sweep_inputs_from_query
 from .text import ECHO_LIMIT, clip
 
 DEFAULT_UPLOAD_LIMIT_MB = 50.0
@@ -97,6 +98,7 @@ class Setup:
     seeds: int = 1
     baseline: bool = True
     compare: list[str] = field(default_factory=list)  # run ids picked on the Compare page
+    sweep: SweepInputs = field(default_factory=SweepInputs)  # the Sweep page's grid: fields, values, seeds
 
     def params_of(self, method: str) -> dict[str, Any]:
         """A method's hyperparameters: its defaults overlaid with what was set."""
@@ -147,6 +149,7 @@ class Setup:
             for name, value in sorted(values.items()):
                 if value != defaults.get(name):
                     params[f"{method}.{name}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        params.update(self.sweep.query_params(self.config))
         return params
 
 
@@ -161,6 +164,7 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
     setup = Setup()
     method_names = {method.name for method in list_methods()}
     raw_params: dict[str, dict[str, str]] = {}
+    sweep_params: dict[str, str] = {}
     for key, value in params.items():
         head, _, tail = key.partition(".")
         if key in STREAMLIT_KEYS:
@@ -175,6 +179,8 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
             setup.baseline = _parse_bool(key, value, setup.baseline, notices)
         elif key == "compare":
             setup.compare = [part.strip() for part in str(value).split(",") if part.strip()]
+        elif tail and head == "sweep":  # the Sweep page's inputs
+            sweep_params[key] = value
         elif tail and head in method_names:
             raw_params.setdefault(head, {})[tail] = value
         elif tail and head == "mp":  # the CLI's form: parameters of the `method` given in the same URL
@@ -195,6 +201,8 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
                            "uploaded to this server (upload it on the Teacher page)")
         config.teacher_checkpoint = str(upload) if upload else ""
     setup.config = config
+    setup.sweep, sweep_notices = sweep_inputs_from_query(sweep_params)
+    notices.extend(sweep_notices)
     for method, values in raw_params.items():
         for name, value in values.items():
             try:
