@@ -82,7 +82,7 @@ def test_the_app_has_the_sweep_page():
     app.switch_page("app_pages/sweep.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
-    assert app.multiselect(key="sweep.fields").value == ["temperature", "alpha"]
+    assert app.multiselect(key="w.sweep.fields").value == ["temperature", "alpha"]
 
 
 def test_the_lesson_list_shows_each_lessons_claim_and_last_verdict(tmp_path, monkeypatch):
