@@ -8,6 +8,7 @@ import torch
 from conftest import tiny_config
 from workbench.data import LoadedDataset, load_dataset
 from workbench.engine import FunctionCallback, fit
+from workbench.errors import ConfigError
 from workbench.methods.dafl import Dafl, DaflGenerator, dafl_generator_terms
 from workbench.runner import run_recorded
 from workbench.stability import accuracy_over_training
@@ -55,18 +56,31 @@ def test_generator_output_is_batch_normalised_without_affine():
     assert images.var(dim=(0, 2, 3), unbiased=False) == pytest.approx([1.0] * 3, rel=1e-3)
 
 
-def test_generator_terms_follow_the_dafl_formula():
+@pytest.mark.parametrize("entropy_log", ["log10", "natural"])
+@pytest.mark.parametrize("activation_norm", ["mean", "l1"])
+def test_generator_terms_follow_the_dafl_formula(entropy_log, activation_norm):
     logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.3, 0.2], [-0.5, 1.5, 3.0]])
     embedding = torch.tensor([[1.0, -2.0], [0.5, 0.0], [-3.0, 1.5]])
-    terms = dafl_generator_terms(logits, embedding, w_oh=1.5, w_ie=5.0, w_a=0.2)
+    terms = dafl_generator_terms(logits, embedding, w_oh=1.5, w_ie=5.0, w_a=0.2, entropy_log=entropy_log,
+                                 activation_norm=activation_norm)
     probs = logits.softmax(1)
     one_hot = -sum(math.log(probs[i, probs[i].argmax()]) for i in range(3)) / 3
     mean_probs = probs.mean(0)
-    entropy_term = sum(p * math.log(p) for p in mean_probs.tolist())
-    activation = sum(abs(v) for v in embedding.flatten().tolist()) / embedding.numel()
+    log = math.log10 if entropy_log == "log10" else math.log
+    entropy_term = sum(p * log(p) for p in mean_probs.tolist())
+    total = sum(abs(v) for v in embedding.flatten().tolist())
+    activation = total / embedding.numel() if activation_norm == "mean" else total / embedding.shape[0]
     assert terms["g_onehot"].item() == pytest.approx(1.5 * one_hot, rel=1e-5)
     assert terms["g_entropy"].item() == pytest.approx(5.0 * entropy_term, rel=1e-5)
     assert terms["g_activation"].item() == pytest.approx(-0.2 * activation, rel=1e-5)
+
+
+def test_the_authors_code_is_the_default_and_the_paper_a_choice():
+    params = Dafl.validate_params({})
+    assert (params["entropy_log"], params["activation_norm"]) == ("log10", "mean")
+    assert Dafl.validate_params({"entropy_log": "natural", "activation_norm": "l1"})["activation_norm"] == "l1"
+    with pytest.raises(ConfigError):
+        Dafl.validate_params({"entropy_log": "log2"})
 
 
 def test_balanced_teacher_answers_minimise_the_entropy_term():
@@ -76,8 +90,10 @@ def test_balanced_teacher_answers_minimise_the_entropy_term():
     embedding = torch.zeros(4, 2)
     assert (dafl_generator_terms(balanced, embedding, 1, 1, 1)["g_entropy"]
             < dafl_generator_terms(one_class, embedding, 1, 1, 1)["g_entropy"])
-    uniform_mean = dafl_generator_terms(balanced, embedding, 1, 1, 1)["g_entropy"].item()
+    uniform_mean = dafl_generator_terms(balanced, embedding, 1, 1, 1, entropy_log="natural")["g_entropy"].item()
     assert uniform_mean == pytest.approx(-math.log(4), rel=1e-4)
+    assert dafl_generator_terms(balanced, embedding, 1, 1, 1)["g_entropy"].item() == pytest.approx(
+        -math.log10(4), rel=1e-4)
 
 
 def test_dafl_run_never_reads_the_training_split_and_records_its_terms(digits_teacher):

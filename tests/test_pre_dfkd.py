@@ -126,3 +126,26 @@ def test_pre_dfkd_resumes_with_its_generator_and_memory(digits_teacher, tmp_path
     resumed = fit(pre_dfkd_config(), teachers=[digits_teacher], checkpoint_path=checkpoint, resume=True)
     assert resumed.history[-1]["train_loss"] == pytest.approx(full.history[-1]["train_loss"], rel=1e-5)
     assert resumed.history[-1]["memory_samples"] == full.history[-1]["memory_samples"]
+
+
+def test_generator_step_leaves_the_students_batchnorm_statistics_to_the_student_step(digits_teacher):
+    from test_dafl import _no_autocast, _state
+    from workbench.data import dataset_info
+    from workbench.engine.teacher_bank import TeacherBank
+    from workbench.methods.pre_dfkd import PreDfkd
+    from workbench.models import create_model
+
+    torch.manual_seed(0)
+    student = create_model("cnn:8", 10, 1, 8)
+    method = PreDfkd(student, TeacherBank([digits_teacher]),
+                     PreDfkd.validate_params({"gen_width": 16, "vae_latent": 8}), 10)
+    method.prepare(dataset_info("digits"), 16)
+    modes = []
+    norm = next(m for m in student.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    norm.register_forward_hook(lambda module, inputs, output: modes.append((module.training, inputs[0].shape[0])))
+    student.train()
+    method.train_step(None, _state(), torch.optim.SGD(student.parameters(), lr=0.01), _no_autocast)
+    # the generator step's forward in eval mode (running statistics used, not updated); the student's own step on
+    # novel + replayed samples in train mode; the student is left in train mode
+    assert modes == [(False, 16), (True, 32)] and student.training
+    assert int(norm.num_batches_tracked) == 1

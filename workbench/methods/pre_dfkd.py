@@ -7,7 +7,8 @@ student does not forget earlier generator modes and its accuracy rises steadily.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +33,18 @@ def js_divergence(logits_a: Tensor, logits_b: Tensor, temperature: float) -> Ten
     kl_pm = (log_p.exp() * (log_p - log_m)).sum(1)
     kl_qm = (log_q.exp() * (log_q - log_m)).sum(1)
     return (0.5 * (kl_pm + kl_qm)).mean()
+
+
+@contextmanager
+def evaluation_mode(module: nn.Module) -> Iterator[None]:
+    """`module` in eval mode inside the block (its BatchNorm layers use and keep their running statistics), its
+    previous mode restored after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
 
 
 class ReplayVAE(nn.Module):
@@ -93,7 +106,9 @@ class PreDfkd(GeneratorMethod):
                "student disagree (Jensen–Shannon at temperature T); a VAE trained on those and on its own "
                "replays is a memory whose decoder regenerates past pseudo samples, rehearsed by the student "
                "beside the new ones (L1 between student and teacher logits). Nothing is stored but the VAE's "
-               "weights: memory_vae_bytes is recorded next to what a buffer of the same samples would take.")
+               "weights: memory_vae_bytes is recorded next to what a buffer of the same samples would take. In the "
+               "generator step the student runs in eval mode, so its BatchNorm statistics are updated only by its own "
+               "step, on the novel and replayed samples it learns from.")
     loss_latex = (r"\mathcal{L}_G = \mathcal{L}_{DAFL} - w_{adv}\,\mathrm{JS}\big(\sigma(t/T), \sigma(s/T)\big),\ "
                   r"\mathcal{L}_{VAE} = w_{px}\|x-\hat x\|_1 + w_{lg}\|T(x)-T(\hat x)\|_1 + w_{kl}\,"
                   r"\mathrm{KL}(q(z|x)\,\|\,\mathcal{N}(0,I)),\ \mathcal{L}_S = \|s(x)-t(x)\|_1,\ "
@@ -129,9 +144,11 @@ class PreDfkd(GeneratorMethod):
 
     def train_step(self, batch: None, state: StepState, optimizer: torch.optim.Optimizer,
                    autocast: Any) -> StepOutput:
-        """Generator step, VAE (memory) step, then the student step on novel + replayed samples."""
+        """Generator step, VAE (memory) step, then the student step on novel + replayed samples. In the generator
+        step the student runs in eval mode: its BatchNorm statistics are updated only by its own step, on the
+        batch it learns from (novel and replayed samples together), not a second time by the novel samples alone."""
         teacher = self.teachers.models[0]
-        with autocast():
+        with autocast(), evaluation_mode(self.student):
             generated = self.generate()
             terms = generated.terms
             terms["g_adv"] = -float(self.params["w_adv"]) * js_divergence(
