@@ -30,7 +30,7 @@ from workbench.data.fashion_mnist import SYSTEM_DIRS
 from workbench.engine import fit
 from workbench.models import create_model
 from workbench.reproduce.report import cpu_model, write_whole_section
-from workbench.teachers import get_teacher, logits_cache_file
+from workbench.teachers import get_teacher, logits_cache_file, resolve_for
 
 TEMPERATURE, ALPHA, BATCH, LR = 4.0, 0.9, 128, 0.005
 TRAIN_IMAGES = 60_000
@@ -94,7 +94,7 @@ def workbench_epoch(seed: int) -> dict[str, float]:
                                   "device": "cpu", "lr_schedule": "constant",
                                   "threads": torch.get_num_threads()})
     started = time.perf_counter()
-    result = fit(config)
+    result = fit(config, **resolve_for(config))
     wall = time.perf_counter() - started
     row = result.history[-1]
     return {"images_per_s": row["throughput"], "test_acc": row["test_acc"], "wall_s": wall}

@@ -25,10 +25,11 @@ def train(job: tuple[dict[str, Any], str, int]) -> tuple[float, float, str]:
     torch.set_num_threads(1)
     from workbench.config import RunConfig
     from workbench.engine import fit
+    from workbench.teachers import resolve_for, train_and_cache
 
     config = RunConfig.from_dict({**setup, "method": method, "seed": seed, "threads": 1})
     started = time.perf_counter()
-    result = fit(config)
+    result = fit(config, **resolve_for(config, train=train_and_cache))
     return result.final_metrics.get("test_acc", 0.1), time.perf_counter() - started, result.status
 
 

@@ -164,6 +164,7 @@ import ipywidgets as ipw
 from workbench import viz, widgets
 from workbench.config import RunConfig
 from workbench.engine import fit
+from workbench.runner import resolve_teachers
 """, full_epochs=15, quick_extra='base = RunConfig.from_dict({"device": "cpu"})  # the default setup: the app\'s, kdw demo\'s',
          then="""
 SEEDS = 2 if QUICK else 3  # one seed is not evidence
@@ -173,18 +174,20 @@ viz.schedule_figure(kd_config)
     md("""
 ## Baseline and KD, drawn as they train
 
-The chart below is a live plotly `FigureWidget`: the next cell trains both students with `engine.fit` and
-a callback that adds a point after every epoch, once per seed, and says whether KD's gain is more than the seed
-noise (the same claim `kdw lessons check good-starting-point` checks over 5 seeds).
+The chart below is a live plotly `FigureWidget`: the next cell trains both students with `engine.fit` (the KD
+student's teacher handed to it, from `resolve_teachers`) and a callback that adds a point after every epoch, once
+per seed, and says whether KD's gain is more than the seed noise (the same claim
+`kdw lessons check good-starting-point` checks over 5 seeds).
 """),
     live_plot("Test accuracy per epoch: baseline vs KD"),
     code("""
 from workbench.evidence import measure_effect, verdict_sentence
 
 baseline, distilled = [], []
+teachers = resolve_teachers(kd_config)  # the teacher fit needs: found in the cache (or trained first, recorded)
 for seed in range(SEEDS):
     baseline.append(fit(base.replace(method="baseline", seed=seed), [live.callback(f"baseline s{seed}")]))
-    distilled.append(fit(kd_config.replace(seed=seed), [live.callback(f"KD α=0.9 T=4 s{seed}")]))
+    distilled.append(fit(kd_config.replace(seed=seed), [live.callback(f"KD α=0.9 T=4 s{seed}")], **teachers))
 effect = measure_effect([run.final_metrics["test_acc"] for run in distilled],
                         [run.final_metrics["test_acc"] for run in baseline])
 print(verdict_sentence("KD", "baseline", effect))

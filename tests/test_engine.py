@@ -1,11 +1,14 @@
 """engine.fit: determinism, the teacher-logit cache, checkpoints and resume, cancel, divergence guard."""
+import ast
 import threading
+from pathlib import Path
 
 import pytest
 import torch
 
 from conftest import tiny_config
 from workbench.engine import Callback, fit
+from workbench.errors import WorkbenchError
 from workbench.runner import run_recorded
 from workbench.store import RunStore
 
@@ -55,15 +58,17 @@ def test_cache_runs_the_teacher_once_over_the_training_split(digits_teacher):
 
 
 def test_cached_logits_persist_on_disk_and_are_reused(tmp_path):
-    from workbench.teachers import load_teachers, logits_cache_file
+    from workbench.teachers import find_teacher, logits_cache_file, resolve_for
 
     config = tiny_config(epochs=1)
-    _, weights = load_teachers(config)
-    files = [logits_cache_file(weights[0], "digits", split) for split in ("train-400", "test")]
+    weights = Path(find_teacher("cnn", "digits", 0).path)
+    files = [logits_cache_file(weights, "digits", split) for split in ("train-400", "test")]
+    teachers = resolve_for(config)
+    assert [teachers["teacher_logit_files"].train[0], teachers["teacher_logit_files"].test[0]] == files
     assert not any(file.exists() for file in files)
-    first = fit(config)
+    first = fit(config, **teachers)
     assert all(file.exists() for file in files)
-    second = fit(config)
+    second = fit(config, **resolve_for(config))
     assert first.history[-1]["train_loss"] == second.history[-1]["train_loss"]
     assert first.history[-1]["agreement"] == second.history[-1]["agreement"]
 
@@ -175,6 +180,24 @@ def test_divergence_stops_with_status_and_message(tmp_path):
 def test_baseline_needs_no_teacher(tmp_path):
     result = fit(tiny_config(method="baseline", epochs=1))
     assert result.status == "done" and "agreement" not in result.history[-1]
+
+
+@pytest.mark.parametrize("method, missing", [("kd", "needs a teacher"), ("lwkd", "needs its glyph teacher")])
+def test_a_method_that_needs_teachers_and_gets_none_is_a_clear_error(method, missing):
+    with pytest.raises(WorkbenchError, match=missing) as raised:
+        fit(tiny_config(method=method, epochs=1))
+    assert "resolve_for(config)" in str(raised.value)
+
+
+def test_the_engine_imports_no_teacher_lookup_runner_executor_store_or_cli():
+    forbidden = {"teachers", "glyph_teacher", "runner", "executor", "store", "cli", "cli_commands"}
+    for source in (Path(__file__).resolve().parents[1] / "workbench" / "engine").glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(alias.name for alias in node.names)]
+            for name in names:
+                assert not forbidden & set(name.split(".")), f"{source.name} imports {name}"
 
 
 def test_augmented_batches_bypass_the_cache(digits_teacher):

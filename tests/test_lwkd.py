@@ -8,6 +8,9 @@ import torch
 from conftest import tiny_config
 from workbench.engine import FunctionCallback, fit
 from workbench.glyph_teacher import find_glyph_teacher, get_glyph_teacher
+from workbench.runner import run_recorded
+from workbench.store import RunStore
+from workbench.teachers import TeacherMissing, resolve_for, train_and_cache
 from workbench.methods.lwkd import LightweightTeacherKD, OutputDiscriminator, discriminator_loss, fooling_loss
 
 GLYPHS = 60  # fewer leave the glyph teacher at chance, and a collapsed teacher is refused
@@ -67,7 +70,9 @@ def test_glyph_teacher_is_trained_once_then_cached_without_touching_the_random_s
 
 def test_lwkd_digits_run_records_its_terms_and_the_teacher_cost():
     steps = []
-    result = fit(lwkd_config(), [FunctionCallback(on_step=lambda event: steps.append(event.metrics))])
+    config = lwkd_config()
+    result = fit(config, [FunctionCallback(on_step=lambda event: steps.append(event.metrics))],
+                 **resolve_for(config, train=train_and_cache))
     assert result.status == "done" and len(result.history) == 2
     assert {"ce", "kd", "adv", "disc"} <= set(steps[0])
     last = result.history[-1]
@@ -75,7 +80,20 @@ def test_lwkd_digits_run_records_its_terms_and_the_teacher_cost():
     assert "agreement" not in last  # the glyph teacher is not a teacher of the target data
 
 
-def test_lwkd_gives_the_same_numbers_whether_the_glyph_teacher_is_cached_or_new():
-    first = fit(lwkd_config(epochs=1))
-    second = fit(lwkd_config(epochs=1))
+def test_lwkd_gives_the_same_numbers_whether_the_glyph_teacher_is_cached_or_new(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    first_id, first = run_recorded(lwkd_config(epochs=1), store)  # trains the glyph teacher first, as its own run
+    second_id, second = run_recorded(lwkd_config(epochs=1), store)
     assert first.history[-1]["train_loss"] == second.history[-1]["train_loss"]
+    teacher_runs = [record for record in store.list_runs() if record.id not in (first_id, second_id)]
+    assert [record.name for record in teacher_runs] == ["glyph teacher lenet5_half (digits)"]
+    assert teacher_runs[0].status == "done" and "teacher" in teacher_runs[0].artifacts
+
+
+def test_lwkd_declares_its_glyph_teacher_and_the_caller_resolves_it():
+    config = lwkd_config(method_params={"glyphs_per_class": GLYPHS, "glyph_arch": "lenet5_half", "glyph_seed": 3})
+    assert LightweightTeacherKD.glyph_teacher_spec(config.method_params) == ("lenet5_half", GLYPHS, 3)
+    with pytest.raises(TeacherMissing, match="glyph teacher lenet5_half for digits"):
+        resolve_for(config)  # not cached, and no way to train it given
+    given = resolve_for(config, train=train_and_cache)
+    assert given["teachers"] == [] and given["glyph_teacher"].train_seconds > 0

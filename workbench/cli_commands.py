@@ -127,7 +127,8 @@ def teachers(args: argparse.Namespace, runs_dir: Path) -> int:
     """kdw teachers list|train."""
     from .data import dataset_info
     from .models import create_model
-    from .teachers import RECIPES, list_teachers, train_teacher
+    from .runner import train_teacher_recorded
+    from .teachers import RECIPES, TeacherSpec, list_teachers
 
     if args.teacher_command == "list":
         records = list_teachers()
@@ -146,10 +147,11 @@ def teachers(args: argparse.Namespace, runs_dir: Path) -> int:
     seed = _int_arg("seed", args.seed, 0)
     epochs = _int_arg("epochs", args.epochs, 1) if args.epochs is not None else None
     command = " ".join(["kdw", *sys.argv[1:]]) if sys.argv and "kdw" in Path(sys.argv[0]).name else ""
-    record = train_teacher(args.arch, args.dataset, seed, epochs=epochs, output_dir=args.output_dir,
-                           callbacks=[ProgressBar(f"teacher {args.arch}")], command=command)
+    run_id, record = train_teacher_recorded(TeacherSpec(args.arch, args.dataset, seed, epochs=epochs),
+                                            RunStore(runs_dir), callbacks=[ProgressBar(f"teacher {args.arch}")],
+                                            command=command, output_dir=args.output_dir)
     print(f"teacher {record.arch} on {record.dataset} (seed {record.seed}): test_acc {record.test_acc:.4f}, "
-          f"{record.train_seconds:.1f} s, saved to {record.path}")
+          f"{record.train_seconds:.1f} s, saved to {record.path} (run {run_id})")
     return 0
 
 

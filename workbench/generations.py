@@ -14,7 +14,7 @@ from .config import RunConfig
 from .engine import Callback, FitResult
 from .errors import ConfigError
 from .methods import get_method
-from .runner import run_recorded
+from .runner import TeacherStarting, run_recorded
 from .store import RunRecord, RunStore
 
 CHAIN_COLUMNS = ("chain", "generation", "run", "id", "taught by", "status", "test acc", "gain vs previous (pts)")
@@ -57,14 +57,16 @@ def run_generations(config: RunConfig, store: RunStore, *,
                     callbacks_for: Callable[[int, str], Sequence[Callback]] | None = None,
                     cancel_event: threading.Event | None = None,
                     teachers: list[torch.nn.Module] | None = None,
-                    first_run_id: str | None = None) -> list[Generation]:
+                    first_run_id: str | None = None,
+                    on_teacher: TeacherStarting | None = None) -> list[Generation]:
     """Train the method's `chain_length` of students in sequence, each a run in `store` whose parent is the run
     before, all sharing one group id (returned in every record's `group_id`).
 
     `callbacks_for(number, run_id)` gives the callbacks of each generation as it starts (e.g. a progress bar,
-    or a way to learn the new run id); `teachers` are generation 1's teacher modules (loaded from the cache when
-    None); `first_run_id` is an already created run (e.g. queued by the app) to train generation 1 in, whose group
-    id and owner the chain then shares. The chain stops early when a generation does not finish (cancelled, diverged)."""
+    or a way to learn the new run id); `teachers` are generation 1's teacher modules (when None, the runner resolves
+    its teachers, training a missing one first as a recorded run and telling `on_teacher`); `first_run_id` is an
+    already created run (e.g. queued by the app) to train generation 1 in, whose group id and owner the chain then
+    shares. The chain stops early when a generation does not finish (cancelled, diverged)."""
     total = get_method(config.method).chain_length(config.method_params)
     first = store.get_run(first_run_id) if first_run_id else None
     group_id = (first.group_id if first else None) or f"chain-{uuid.uuid4().hex[:10]}"
@@ -83,7 +85,7 @@ def run_generations(config: RunConfig, store: RunStore, *,
                                       group_id=group_id, owner=owner)
         callbacks = list(callbacks_for(number, run_id)) if callbacks_for is not None else []
         _, result = run_recorded(generation, store, run_id=run_id, callbacks=callbacks, cancel_event=cancel_event,
-                                 teachers=teacher_modules)
+                                 teachers=teacher_modules, on_teacher=on_teacher)
         chain.append(Generation(number, run_id, parent_id, result))
         if result.status != "done":
             break

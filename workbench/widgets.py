@@ -16,6 +16,7 @@ from . import viz
 from .config import RunConfig
 from .engine import EpochEvent, FitResult, FunctionCallback, fit
 from .errors import WorkbenchError
+from .runner import resolve_teachers
 
 
 class SoftTargetPanel:
@@ -112,7 +113,8 @@ class LiveSamples:
 
 class RunPanel:
     """Controls for some config fields and a Run button (interact_manual style): each click trains the base
-    config with the controls' values (`engine.fit`), drawing its test accuracy live; results are kept in order."""
+    config with the controls' values (`engine.fit`, its teachers resolved first: `teachers` when given, else the
+    config's), drawing its test accuracy live; results are kept in order."""
 
     def __init__(self, base: RunConfig, controls: dict[str, widgets.ValueWidget], live: LivePlot | None = None,
                  teachers: Sequence[nn.Module] | None = None) -> None:
@@ -134,7 +136,8 @@ class RunPanel:
         """Train the base config with `changes` (validated: ConfigError names a bad value) and report it."""
         config = self.base.replace(**changes)
         label = " ".join([config.method, *(f"{name}={value}" for name, value in changes.items())])
-        result = fit(config, [self.live.callback(label)], teachers=self.teachers)
+        given = resolve_teachers(config, teachers=self.teachers)  # a missing teacher trains first, as a recorded run
+        result = fit(config, [self.live.callback(label)], **given)
         self.results.append((label, result))
         accuracy = result.final_metrics.get("test_acc", float("nan"))
         self.message.value = f"<b>{label}</b>: {result.status}, test accuracy {accuracy:.3f}"

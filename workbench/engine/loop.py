@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -11,7 +12,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import RunConfig
-from ..data import LoadedDataset, augment_batch, iterate_batches, load_dataset, without_train_classes
+from ..data import DatasetInfo, LoadedDataset, augment_batch, iterate_batches, load_dataset, without_train_classes
+from ..errors import WorkbenchError
 from ..methods import Batch, Method, StepState, get_method
 from ..models import count_macs, count_params, create_model
 from ..quant import model_size_kb, parse_bits, quantize
@@ -19,7 +21,7 @@ from ..schedules import schedule_value
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import apply_cpu_threads, autocast_factory, resolve_device, resolve_precision
 from .events import Callback, EpochEvent, FitResult, RunInfo, StepEvent
-from .teacher_bank import TeacherBank
+from .teacher_bank import GlyphTeacher, TeacherBank, TeacherLogitFiles
 
 EVAL_BATCH = 1024
 GROWTH_LIMIT = 1e3  # a step loss this many times the first step's (at least 1) means the run diverged
@@ -138,22 +140,29 @@ def agreement_and_kl(student_logits: Tensor, teacher_logits: Tensor) -> tuple[fl
 
 
 def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
-        teachers: list[nn.Module] | None = None,
+        teachers: Sequence[nn.Module] | None = None,
+        teacher_logit_files: TeacherLogitFiles | None = None,
+        glyph_teacher: GlyphTeacher | None = None,
         dataset: LoadedDataset | None = None,
         cancel: Callable[[], bool] | None = None,
         checkpoint_path: str | Path | None = None,
         resume: bool = False) -> FitResult:
     """Train config.student with config.method and report to the callbacks.
 
-    `teachers` are frozen teacher networks (loaded from the teacher cache when None and the method needs
-    them); `cancel` is polled between steps; with `checkpoint_path` a checkpoint is written after every
+    The caller resolves the teachers first (`fit(config, callbacks, **teachers.resolve_for(config))`, or
+    `runner.resolve_teachers`, which trains a missing one as a recorded run): `teachers` are the frozen teacher
+    networks, `teacher_logit_files` where their logits are cached on disk, `glyph_teacher` the glyph teacher of a
+    method that declares one; a method that needs teachers (or its glyph teacher) and gets none raises
+    WorkbenchError. `cancel` is polled between steps; with `checkpoint_path` a checkpoint is written after every
     epoch, and `resume` continues from it when it exists."""
+    method_cls = get_method(config.method)
+    teachers = list(teachers or [])
+    check_teachers_given(config, method_cls, teachers, glyph_teacher)
     device = resolve_device(config.device)
     if device.type == "cpu":
         apply_cpu_threads(config.threads)
     precision = resolve_precision(config.precision, device)
     autocast = autocast_factory(precision, device)
-    method_cls = get_method(config.method)
     data = dataset if dataset is not None else load_dataset(
         config.dataset, device=device, train_subset=config.train_subset or None)
     data = without_train_classes(data, config.omit_classes)
@@ -166,15 +175,12 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     if config.w_bits != "32" or config.a_bits != "32":
         student = quantize(student, parse_bits(config.w_bits), int(config.a_bits))
     student = student.to(device)
-    train_files = test_files = None
-    if teachers is None and method_cls.teacher_need in ("one", "several"):
-        from ..teachers import load_teachers, logits_cache_file
-
-        teachers, weight_files = load_teachers(config, device=device)
-        train_split = f"train-{config.train_subset or 'all'}" + "".join(f"-omit{c}" for c in config.omit_classes)
-        train_files = [logits_cache_file(w, config.dataset, train_split) for w in weight_files]
-        test_files = [logits_cache_file(w, config.dataset, "test") for w in weight_files]
-    bank = TeacherBank([t.to(device) for t in teachers or []], autocast=autocast)
+    train_files = teacher_logit_files.train if teacher_logit_files is not None else None
+    test_files = teacher_logit_files.test if teacher_logit_files is not None else None
+    if teacher_logit_files is not None:  # the teachers were resolved from the config
+        draw_teacher_initialisations(config, info)
+    glyph = replace(glyph_teacher, model=glyph_teacher.model.to(device)) if glyph_teacher is not None else None
+    bank = TeacherBank([t.to(device) for t in teachers], autocast=autocast, glyph=glyph)
     if config.cache_teacher_logits and not augment and bank.models and method_cls.reads_training_data:
         bank.precompute(data.train.x, train_files)
     method: Method = method_cls(student, bank, config.method_params, info.num_classes)
@@ -275,6 +281,28 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     for callback in callbacks:
         callback.on_end(result)
     return result
+
+
+def draw_teacher_initialisations(config: RunConfig, info: DatasetInfo) -> None:
+    """Advance the global random state as building the config's teacher networks at this point did when fit still
+    looked its teachers up (their random initialisation was then overwritten by their weights), so that seeded runs
+    of methods drawing from it afterwards (regressors, generators) keep their numbers."""
+    for arch in config.teachers:
+        create_model(arch, info.num_classes, info.in_channels, info.image_size)
+
+
+def check_teachers_given(config: RunConfig, method_cls: type[Method], teachers: Sequence[nn.Module],
+                         glyph_teacher: GlyphTeacher | None) -> None:
+    """WorkbenchError when the method needs teachers (or its glyph teacher) and the caller gave none: fit never
+    looks teachers up itself."""
+    resolve = "resolve them before fit: fit(config, **workbench.teachers.resolve_for(config))"
+    needed = {"one": 1, "several": 2}.get(method_cls.teacher_need, 0)
+    if len(teachers) < needed:
+        wanted = "at least two teachers" if needed > 1 else "a teacher"
+        raise WorkbenchError(f"teachers: method {config.method} needs {wanted} ({', '.join(config.teachers)}) and fit "
+                             f"got {len(teachers)}; {resolve}")
+    if method_cls.glyph_teacher_spec(config.method_params) is not None and glyph_teacher is None:
+        raise WorkbenchError(f"teachers: method {config.method} needs its glyph teacher and fit got none; {resolve}")
 
 
 def scheduled_state(config: RunConfig, step: int, epoch: int, total_steps: int) -> StepState:

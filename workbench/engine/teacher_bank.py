@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -16,6 +17,26 @@ from ..methods.losses import full_precision
 PRECOMPUTE_BATCH = 1024
 
 
+@dataclass(frozen=True)
+class TeacherLogitFiles:
+    """Where each teacher's logits are cached on disk, one file per teacher in the teachers' order: on the run's
+    training split (as the run sees it: subset and left-out classes) and on the test split."""
+
+    train: list[Path]
+    test: list[Path]
+
+
+@dataclass(frozen=True)
+class GlyphTeacher:
+    """A method's lightweight teacher trained on rendered glyphs (LW-KD's): the frozen network, its accuracy on
+    held-out glyphs and its training seconds (rendering included). It teaches no target-data logits, so it is kept
+    apart from the bank's `models` (no agreement/KL, no logit cache)."""
+
+    model: nn.Module
+    test_acc: float
+    train_seconds: float
+
+
 class TeacherBank:
     """Holds the frozen teacher networks of a run and answers their logits and features per batch.
 
@@ -23,9 +44,11 @@ class TeacherBank:
     training split reads its teacher logits from them instead of running the teacher. A frozen teacher in
     eval mode gives each image the same logits whatever batch it is in, so the losses are unchanged."""
 
-    def __init__(self, teachers: list[nn.Module], *, autocast: Callable | None = None) -> None:
+    def __init__(self, teachers: list[nn.Module], *, autocast: Callable | None = None,
+                 glyph: GlyphTeacher | None = None) -> None:
         self.models = teachers
-        for teacher in teachers:
+        self.glyph = glyph  # the method's glyph teacher (methods that declare `glyph_teacher_spec`), frozen
+        for teacher in [*teachers, *([glyph.model] if glyph is not None else [])]:
             teacher.eval()
             teacher.requires_grad_(False)
         self.train_logits: list[Tensor | None] = [None] * len(teachers)

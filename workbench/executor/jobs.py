@@ -121,13 +121,14 @@ class JobTable:
         with self.connect() as db:
             db.execute("UPDATE executor_jobs SET cancel_at=COALESCE(cancel_at, ?) WHERE run_id=?", (time.time(), run_id))
 
-    def add_follow_on(self, run_id: str, first_run_id: str) -> None:
-        """Record a run that a job started itself (a later generation of a chain) as a job claimed by the same
-        dispatcher and worker as the job `first_run_id`, so it gets progress, cancellation and crash handling."""
+    def add_follow_on(self, run_id: str, first_run_id: str, kind: str | None = None) -> None:
+        """Record a run that a job started itself (a later generation of a chain, a missing teacher trained first) as
+        a job (of `kind`, else the first job's) claimed by the same dispatcher and worker as the job `first_run_id`,
+        so it gets progress, cancellation and crash handling."""
         with self.connect() as db:
             db.execute("INSERT OR IGNORE INTO executor_jobs (run_id, kind, created, dispatcher_pid, worker_pid, boot_id) "
-                       "SELECT ?, kind, ?, dispatcher_pid, worker_pid, boot_id FROM executor_jobs WHERE run_id=?",
-                       (run_id, time.time(), first_run_id))
+                       "SELECT ?, COALESCE(?, kind), ?, dispatcher_pid, worker_pid, boot_id FROM executor_jobs "
+                       "WHERE run_id=?", (run_id, kind, time.time(), first_run_id))
 
     def unfinished_on(self, worker_pid: int) -> list[str]:
         """The unfinished runs a worker process holds (its job, and any runs that job started itself)."""

@@ -1,6 +1,7 @@
 """What a worker process does: import the training stack once, then run the jobs it is sent (`worker_main`),
-each through `runner.run_recorded` (or teacher training for a teacher job), so every step and epoch lands in
-the store. `execute_job` runs one job in the calling process (also the inline executor's path)."""
+each through `runner.run_recorded` (or `runner.train_teacher_recorded` for a teacher job), so every step and epoch
+lands in the store. A run whose teacher is not cached trains it first as a run of its own, recorded as a follow-on
+job of the same worker. `execute_job` runs one job in the calling process (also the inline executor's path)."""
 from __future__ import annotations
 
 from multiprocessing.connection import Connection
@@ -16,15 +17,9 @@ from .jobs import JobTable
 def teacher_job_config(arch: str, dataset: str, *, seed: int = 0, epochs: int | None = None,
                        device: str = "auto") -> RunConfig:
     """The run config a teacher-training job records: a baseline run of `arch` with the dataset's recipe."""
-    from ..teachers import RECIPES
+    from ..teachers import TeacherSpec
 
-    if dataset not in RECIPES:
-        raise WorkbenchError(f"teacher: no training recipe for dataset {dataset!r}")
-    recipe = dict(RECIPES[dataset])
-    if epochs is not None:
-        recipe["epochs"] = epochs
-    return RunConfig.from_dict({"dataset": dataset, "student": arch, "teachers": [arch], "method": "baseline",
-                                "seed": seed, "device": device, "name": f"teacher {arch} ({dataset})", **recipe})
+    return TeacherSpec(arch, dataset, seed, epochs=epochs).run_config(device)
 
 
 def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
@@ -34,7 +29,7 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
     Errors are recorded on the run (the runner marks it failed with a one-line message); nothing is raised."""
     from ..engine import Callback, RunInfo
     from ..generations import is_generational, run_generations
-    from ..runner import CancelPoller, StoreRecorder, record_internal_error, run_recorded
+    from ..runner import record_internal_error, run_recorded
 
     store = RunStore(runs_dir)
     jobs = JobTable(store)
@@ -55,15 +50,20 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
             jobs.add_follow_on(generation_run_id, run_id)
         return [TotalSteps(generation_run_id)]
 
+    def teacher_callbacks(spec: Any, teacher_run_id: str, teacher_config: RunConfig) -> list[Callback]:
+        """A missing teacher trained first becomes a teacher job of this worker as it starts."""
+        jobs.add_follow_on(teacher_run_id, run_id, kind="teacher")
+        return [TotalSteps(teacher_run_id)]
+
     try:
         config = RunConfig.from_dict(record.config)
         if kind == "teacher":
-            return _train_teacher_job(config, store, run_id, [StoreRecorder(store, run_id), TotalSteps(run_id)],
-                                      CancelPoller(store, run_id))
+            return _train_teacher_job(config, store, run_id, [TotalSteps(run_id)])
         if is_generational(config):
-            run_generations(config, store, callbacks_for=generation_callbacks, first_run_id=run_id)
+            run_generations(config, store, callbacks_for=generation_callbacks, first_run_id=run_id,
+                            on_teacher=teacher_callbacks)
         else:
-            run_recorded(config, store, run_id=run_id, callbacks=[TotalSteps(run_id)])
+            run_recorded(config, store, run_id=run_id, callbacks=[TotalSteps(run_id)], on_teacher=teacher_callbacks)
     except WorkbenchError as error:
         if store.get_run(run_id).status not in FINISHED:
             store.finish(run_id, "failed", message=str(error))
@@ -73,35 +73,16 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
     return store.get_run(run_id).status
 
 
-def _train_teacher_job(config: RunConfig, store: RunStore, run_id: str, callbacks: list[Any],
-                       cancel: Any) -> str:
-    """Train a teacher into the teacher cache while recording its curve; cancellable between steps."""
-    from ..engine import Callback, StepEvent
-    from ..runner import record_internal_error
-    from ..teachers import train_teacher
+def _train_teacher_job(config: RunConfig, store: RunStore, run_id: str, callbacks: list[Any]) -> str:
+    """Train a teacher into the teacher cache as the job's run (`runner.train_teacher_recorded`), cancellable
+    between steps; returns the run's status. An error has ended the run (its status and message, a bug's
+    traceback) before it is raised."""
+    from ..runner import train_teacher_recorded
+    from ..teachers import TeacherSpec
 
-    class StopWhenCancelled(Callback):
-        """Ends the teacher's training loop (as a cancel) once the run's cancel flag is set."""
-
-        def on_step(self, event: StepEvent) -> None:
-            if cancel():
-                raise KeyboardInterrupt
-
-    try:
-        record = train_teacher(config.student, config.dataset, config.seed, callbacks=[*callbacks, StopWhenCancelled()],
-                               device=config.device, epochs=config.epochs,
-                               command=f"app: train teacher {config.student} on {config.dataset}")
-    except WorkbenchError as error:
-        status = "cancelled" if store.cancel_requested(run_id) else "failed"
-        store.finish(run_id, status, message=str(error))
-        return status
-    except Exception as error:  # a bug, not a user error: failed, with the error's last line and its traceback
-        record_internal_error(store, run_id, error)
-        return "failed"
-    store.add_artifact(run_id, "teacher", record.path)
-    store.finish(run_id, "done", final_metrics={
-        "test_acc": record.test_acc, "best_test_acc": record.test_acc, "train_seconds": record.train_seconds,
-        "params": float(record.params), "macs": float(record.macs), "epochs_done": float(record.epochs)})
+    spec = TeacherSpec(config.student, config.dataset, config.seed, epochs=config.epochs)
+    train_teacher_recorded(spec, store, run_id=run_id, callbacks=callbacks, device=config.device,
+                           command=f"app: train teacher {config.student} on {config.dataset}")
     return "done"
 
 

@@ -170,6 +170,13 @@ class Method:
         return None
 
     @classmethod
+    def glyph_teacher_spec(cls, params: dict[str, Any]) -> tuple[str, int, int] | None:
+        """The glyph teacher the method learns from (LW-KD) as (architecture, glyphs per class, seed) read from its
+        params, or None (the default: no glyph teacher). The caller resolves it before fit
+        (`teachers.resolve_for`); the method finds it in its TeacherBank as `glyph`."""
+        return None
+
+    @classmethod
     def chain_length(cls, params: dict[str, Any]) -> int:
         """How many runs the method trains in a chain with these params: 1 unless it declares `generations_param`."""
         return int(params.get(cls.generations_param, 1)) if cls.generations_param is not None else 1

@@ -89,16 +89,20 @@ class LightweightTeacherKD(OwnOptimised, Method):
     extra_modules = ("an output discriminator (small MLP) with its own Adam (checkpointed with the run), used only in "
                      "training; the glyph teacher is cached like other teachers")
 
+    @classmethod
+    def glyph_teacher_spec(cls, params: dict[str, Any]) -> tuple[str, int, int] | None:
+        """The glyph teacher this run learns from: glyph_arch, glyphs_per_class and glyph_seed."""
+        return str(params["glyph_arch"]), int(params["glyphs_per_class"]), int(params["glyph_seed"])
+
     def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
-        """Load (or train, in seconds) the glyph teacher for this dataset, score a pool of held-out glyphs
+        """Take the glyph teacher resolved before training (the bank's `glyph`), score a pool of held-out glyphs
         (rendered from seed + 1, never trained on) once, and build the discriminator with its own Adam."""
-        from ..glyph_teacher import get_glyph_teacher
         from ..glyphs import glyph_dataset
 
         self.device = next(self.student.parameters()).device
         per_class, seed = int(self.params["glyphs_per_class"]), int(self.params["glyph_seed"])
-        teacher, self.teacher_record = get_glyph_teacher(info.name, str(self.params["glyph_arch"]), per_class, seed,
-                                                         device=self.device)
+        self.teacher_record = self.teachers.glyph
+        teacher = self.teacher_record.model
         pool = glyph_dataset(info.name, per_class=per_class, test_per_class=per_class, seed=seed,
                              device=self.device).test
         with torch.no_grad():

@@ -218,13 +218,14 @@ def section(frame: pd.DataFrame, scale: Scale, wall_seconds: float, quick: bool)
 
 def run(*, quick: bool, runs_dir: Path, results_file: Path) -> str:
     """Train the experiment (digits, one seed, a few steps with quick), write its section and return it."""
+    from ..runner import prepare_teachers
+
     scale = QUICK_SCALE if quick else FULL_SCALE
-    for dataset_scale in scale.datasets:  # made here first when missing, not by two workers at once
-        get_teacher(TEACHER, dataset_scale.dataset, 0)
-        get_glyph_teacher(dataset_scale.dataset, TEACHER, scale.glyphs_per_class)
-    started = time.perf_counter()
     runs = [(label, dataset_scale, arm_config(label, dataset_scale, seed, scale))
             for dataset_scale in scale.datasets for label in ARMS for seed in scale.seeds]
+    # the teachers and glyph teachers, trained here first (recorded runs) when missing, not by two workers at once
+    prepare_teachers([config for _, _, config in runs], RunStore(runs_dir))
+    started = time.perf_counter()
     outcomes = run_all([config for _, _, config in runs], runs_dir, scale.workers)
     frame = results_frame(RunStore(runs_dir), runs, outcomes)
     body = section(frame, scale, time.perf_counter() - started, quick)

@@ -21,9 +21,9 @@ from ..config import RunConfig
 from ..data import dataset_info
 from ..generations import generation_config, is_generational, run_generations
 from ..methods import get_method
-from ..runner import run_recorded
+from ..runner import cached_or_recorded, run_recorded
 from ..store import RunRecord, RunStore
-from ..teachers import get_teacher
+from ..teachers import TeacherSpec
 from .report import machine_description, mean_std, write_section
 
 HEADING = "## Feature-, relation- and ensemble-based methods"
@@ -153,13 +153,11 @@ def last_epoch_extras(store: RunStore, run_id: str) -> dict[str, float]:
     return {row.name: row.value for row in last.itertuples() if row.name.endswith("_test_acc")}
 
 
-def ensure_teachers(setup: Setup) -> dict[str, float]:
-    """Every teacher's test accuracy, training (into the user's teacher cache) those that are missing."""
-    accuracies = {}
-    for arch in dict.fromkeys(setup.teachers):
-        _, record = get_teacher(arch, setup.dataset, 0)
-        accuracies[arch] = record.test_acc
-    return accuracies
+def ensure_teachers(setup: Setup, store: RunStore) -> dict[str, float]:
+    """Every teacher's test accuracy, training (into the user's teacher cache, each as a recorded run in `store`)
+    those that are missing."""
+    return {arch: cached_or_recorded(TeacherSpec(arch, setup.dataset, 0), store).test_acc
+            for arch in dict.fromkeys(setup.teachers)}
 
 
 def run_jobs(setup: Setup, runs_dir: Path) -> list[Outcome]:
@@ -280,7 +278,7 @@ def run(*, quick: bool, runs_dir: Path, results_file: Path) -> str:
     """Train every entry, write the section into `results_file` and return it."""
     setup = QUICK if quick else FULL
     started = time.perf_counter()
-    teacher_accuracy = ensure_teachers(setup)
+    teacher_accuracy = ensure_teachers(setup, RunStore(runs_dir))
     outcomes = run_jobs(setup, Path(runs_dir))
     body = markdown(setup, outcomes, teacher_accuracy, time.perf_counter() - started, quick)
     write_section(Path(results_file), HEADING, body)

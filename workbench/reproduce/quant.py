@@ -203,7 +203,7 @@ def teacher_lines(scale: Scale) -> list[str]:
     info = dataset_info(scale.dataset)
     lines = []
     for arch in (scale.small_teacher, scale.large_teacher):
-        _, record = get_teacher(arch, scale.dataset, 0)
+        _, record = get_teacher(arch, scale.dataset, 0, train_if_missing=False)
         size = model_size_kb(create_model(arch, info.num_classes, info.in_channels, info.image_size))
         lines.append(f"{arch} ({record.test_acc * 100:.2f}% test accuracy, {size:.1f} KB at 32 bits)")
     return lines
@@ -240,11 +240,13 @@ def section(frame: pd.DataFrame, scale: Scale, wall_seconds: float, quick: bool)
 
 def run(*, quick: bool, runs_dir: Path, results_file: Path) -> str:
     """Train the experiment (digits, one seed, one epoch with quick), write its section and return it."""
+    from ..runner import prepare_teachers
+
     scale = QUICK_SCALE if quick else FULL_SCALE
-    for arch in (scale.small_teacher, scale.large_teacher):
-        get_teacher(arch, scale.dataset, 0)  # trained here first when missing, not by two workers at once
-    started = time.perf_counter()
     runs = experiment_configs(scale)
+    # missing teachers are trained here first (recorded runs), not by two workers at once
+    prepare_teachers([config for _, _, config in runs], RunStore(runs_dir))
+    started = time.perf_counter()
     metrics = run_all([config for _, _, config in runs], runs_dir, scale.workers)
     frame = results_frame(runs, metrics)
     body = section(frame, scale, time.perf_counter() - started, quick)

@@ -89,8 +89,10 @@ def cost_key(config: RunConfig) -> str:
 
 
 def probe_run(config: RunConfig, steps: int = 20) -> Probe:
-    """Time a short run of `config` (at most `steps` optimisation steps of one epoch, no store)."""
+    """Time a short run of `config` (at most `steps` optimisation steps of one epoch, no store). Its teachers are
+    loaded as a run's are (a missing one is trained here, unrecorded: callers with a store train them first)."""
     from ..engine import Callback, EpochEvent, RunInfo, StepEvent, fit
+    from ..teachers import resolve_for, train_and_cache
 
     class Timer(Callback):
         """Stamps the start, every step and the epoch's end."""
@@ -111,7 +113,8 @@ def probe_run(config: RunConfig, steps: int = 20) -> Probe:
 
     timer = Timer()
     begun = time.perf_counter()
-    fit(config.replace(epochs=1, name="probe"), [timer], cancel=lambda: len(timer.step_times) >= steps)
+    teachers = resolve_for(config, train=train_and_cache)  # found cached once `runner.prepare_teachers` has run
+    fit(config.replace(epochs=1, name="probe"), [timer], cancel=lambda: len(timer.step_times) >= steps, **teachers)
     if not timer.step_times:
         raise WorkbenchError(f"estimate: the probe run of {config.name or config.method} made no training step")
     stamps = timer.step_times

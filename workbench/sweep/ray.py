@@ -44,6 +44,7 @@ def ray_trial(params: dict[str, Any]) -> None:
     from ray import tune
 
     from ..engine import Callback, EpochEvent, fit
+    from ..teachers import resolve_for, train_and_cache
 
     class Report(Callback):
         """Sends each epoch's metrics (and the student's size facts) to Tune."""
@@ -60,7 +61,9 @@ def ray_trial(params: dict[str, Any]) -> None:
                          **{METRIC_PREFIX + name: value for name, value in event.metrics.items()}})
 
     try:
-        result = fit(RunConfig.from_dict(params["trial"]["config"]), [Report()])
+        config = RunConfig.from_dict(params["trial"]["config"])
+        # the driver trained missing teachers (`runner.prepare_teachers`); a worker without them trains its own
+        result = fit(config, [Report()], **resolve_for(config, train=train_and_cache))
     except WorkbenchError as error:
         tune.report({"run_status": "failed", "run_message": str(error)})
         return
@@ -181,6 +184,9 @@ def run_ray(points: Sequence["SweepPoint"], store: RunStore, sweep_id: str, *, m
     if grace_period < 1 or reduction_factor <= 1:
         raise WorkbenchError("asha: grace_period must be at least 1 and reduction_factor greater than 1")
     ray = import_ray()
+    from ..runner import prepare_teachers
+
+    prepare_teachers([point.config for point in points], store, owner=owner)  # recorded here, once each
     started_here = not ray.is_initialized()
     if started_here:
         start_ray(ray, address, num_cpus)
