@@ -13,8 +13,9 @@ from .engine import Callback, EpochEvent, FitResult, RunInfo, StepEvent
 from .errors import ConfigError, WorkbenchError
 from .generations import is_generational, run_generations
 from .methods import list_methods
-from .runner import run_recorded
+from .runner import TeacherStarting, prepare_teachers, run_recorded
 from .store import RunStore
+from .teachers import TeacherSpec
 
 
 class ProgressBar(Callback):
@@ -51,6 +52,18 @@ class ProgressBar(Callback):
             self.bar.close()
 
 
+def announce_teacher(quiet: bool) -> TeacherStarting:
+    """What a CLI run says when its teacher is not cached and is trained first: one line naming the teacher, its
+    epochs and its run id, then a progress bar (none with --quiet)."""
+
+    def on_teacher(spec: TeacherSpec, run_id: str, config: RunConfig) -> list[Callback]:
+        print(f"{spec.label} is not cached: training it first ({config.epochs} epochs) as run {run_id}",
+              file=sys.stderr)
+        return [] if quiet else [ProgressBar(f"teacher {spec.arch}")]
+
+    return on_teacher
+
+
 def train(args: argparse.Namespace, runs_dir: Path) -> int:
     """kdw train: validate the flags, train while recording, print the final metrics and the run id."""
     from .cli import config_from_args
@@ -67,7 +80,8 @@ def train(args: argparse.Namespace, runs_dir: Path) -> int:
     if not args.resume and is_generational(config):
         return train_generations(config, store, quiet=args.quiet)
     callbacks = [] if args.quiet else [ProgressBar(config.method)]
-    run_id, result = run_recorded(config, store, run_id=args.resume, callbacks=callbacks, resume=bool(args.resume))
+    run_id, result = run_recorded(config, store, run_id=args.resume, callbacks=callbacks, resume=bool(args.resume),
+                                  on_teacher=announce_teacher(args.quiet))
     print(f"run {run_id}: {result.status}" + (f" ({result.message})" if result.message else ""))
     for key, value in result.final_metrics.items():
         print(f"  {key:15s} {value:.4f}" if isinstance(value, float) and value < 100 else f"  {key:15s} {value:g}")
@@ -93,7 +107,7 @@ def resumable_config(args: argparse.Namespace, store: RunStore) -> RunConfig:
 def train_generations(config: RunConfig, store: RunStore, *, quiet: bool) -> int:
     """kdw train for a chain of generations (sequential FEED): one run per generation, each id printed."""
     chain = run_generations(config, store, callbacks_for=lambda number, run_id: [] if quiet else [
-        ProgressBar(f"{config.method} gen {number}")])
+        ProgressBar(f"{config.method} gen {number}")], on_teacher=announce_teacher(quiet))
     for generation in chain:
         result = generation.result
         print(f"generation {generation.number}: run {generation.run_id}: {result.status}"
@@ -128,7 +142,7 @@ def teachers(args: argparse.Namespace, runs_dir: Path) -> int:
     from .data import dataset_info
     from .models import create_model
     from .runner import train_teacher_recorded
-    from .teachers import RECIPES, TeacherSpec, list_teachers
+    from .teachers import RECIPES, list_teachers
 
     if args.teacher_command == "list":
         records = list_teachers()
@@ -206,8 +220,10 @@ def demo(args: argparse.Namespace, runs_dir: Path) -> int:
     epochs = _int_arg("epochs", args.epochs, 1) if args.epochs is not None else None
     workers = _int_arg("workers", args.workers, 1)
     print(describe_setup(next(iter(demo_configs(1, epochs).values()))), file=sys.stderr)
+    store = RunStore(runs_dir)
+    prepare_teachers(demo_configs(seeds, epochs).values(), store, on_teacher=announce_teacher(False))
     progress = tqdm(total=2 * seeds, desc="demo runs", unit="run", file=sys.stderr, leave=False)
-    result = run_demo(RunStore(runs_dir), seeds=seeds, epochs=epochs, workers=workers,
+    result = run_demo(store, seeds=seeds, epochs=epochs, workers=workers,
                       on_run_end=lambda record, done, total: progress.update(1))
     progress.close()
     print(result.table.to_string(index=False))
@@ -248,8 +264,10 @@ def lessons_check(args: argparse.Namespace, runs_dir: Path) -> int:
     workers = _int_arg("workers", args.workers, 1) if args.workers is not None else default_concurrency()
     chosen = [get_lesson(name) for name in args.names] if args.names else list_lessons()
     store = RunStore(runs_dir)
-    runs = len(planned_runs(chosen, seeds))
+    planned = planned_runs(chosen, seeds)
+    runs = len(planned)
     print(f"checking {len(chosen)} lesson(s): {runs} runs, {workers} at a time", file=sys.stderr)
+    prepare_teachers(planned.values(), store, on_teacher=announce_teacher(False))
     progress = tqdm(total=runs, desc="lesson runs", unit="run", file=sys.stderr, leave=False)
     results = check_lessons(chosen, store, seeds=seeds, workers=workers,
                             on_run_end=lambda record, done, total: progress.update(1))
@@ -299,6 +317,8 @@ def sweep(args: argparse.Namespace, runs_dir: Path) -> int:
     points = expand(spec, source=args.file)
     print(f"sweep {spec.name}: {len(points)} runs ({len(points) // spec.seeds} points × {spec.seeds} seeds) "
           f"over {', '.join(spec.swept_fields)}")
+    if not args.estimate_only or not args.no_estimate:  # the probes and the runs find every teacher cached
+        prepare_teachers([point.config for point in points], RunStore(runs_dir), on_teacher=announce_teacher(False))
     if not args.no_estimate:
         cores = default_concurrency()
         if args.engine == "local":  # single-threaded runs beyond the core count do not go faster together
