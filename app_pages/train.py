@@ -98,7 +98,7 @@ def live_panel() -> None:
     ahead = queue_positions(recent)
     cancellable = [r.id for r in rows if r.status not in FINISHED and can_cancel(r, me)]
     for record in rows:
-        name, bar, action = st.columns([3, 5, 1], vertical_alignment="center")
+        name, bar, action = st.columns([3, 4, 1.5], vertical_alignment="center")
         gallery = "" if record.owner == me else " · shared gallery"
         name.markdown(f"**{escape_markdown(record.name)}**{gallery} · {shared.status_text(record)}")
         step = progress[record.id]
@@ -115,9 +115,8 @@ def live_panel() -> None:
     labels = {r.id: r.name for r in charted}
     metrics = shared.store().metrics_frame(list(labels))
     st.plotly_chart(loss_terms_figure(metrics, labels), key="live_loss")
-    left, right = st.columns(2)
-    left.plotly_chart(accuracy_figure(metrics, labels), key="live_accuracy")
-    right.plotly_chart(agreement_kl_figure(metrics, labels), key="live_agreement")
+    st.plotly_chart(accuracy_figure(metrics, labels), key="live_accuracy")  # full width: readable on a projector
+    st.plotly_chart(agreement_kl_figure(metrics, labels), key="live_agreement")
     sample_grids(charted)
 
 

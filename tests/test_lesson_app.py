@@ -99,4 +99,4 @@ def test_the_lesson_list_shows_each_lessons_claim_and_last_verdict(tmp_path, mon
     app = open_session({"lesson": lesson.name})
     captions = " ".join(caption.value for caption in app.sidebar.caption)
     assert lesson.claim.says in captions and "5 seeds" in captions and "contradicted" in captions
-    assert app.sidebar.selectbox(key="lesson.pick").format_func(lesson.name).startswith("❌")
+    assert app.sidebar.selectbox(key="lesson.pick").format_func(lesson.name).startswith("✗")

@@ -12,7 +12,8 @@ from typing import Callable, Sequence
 
 from ..config import RunConfig
 from ..data import dataset_info
-from ..evidence import HOLDS, NOISE, ONE_SEED, combine, equivalence_verdict, format_effect, measure_effect, verdict
+from ..evidence import (CONTRADICTED, HOLDS, NOISE, ONE_SEED, combine, equivalence_verdict, format_effect,
+                        measure_effect, verdict)
 from ..reproduce.report import machine_description, write_section
 from ..store import RunRecord, RunStore
 from ..sweep import run_configs
@@ -218,4 +219,4 @@ def last_verdicts(runs_dir: Path | None = None) -> dict[str, dict]:
     return merged
 
 
-VERDICT_MARKS = {HOLDS: "✅", NOISE: "≈", ONE_SEED: "?", "contradicted": "❌"}
+VERDICT_MARKS = {HOLDS: "✓", NOISE: "≈", ONE_SEED: "?", CONTRADICTED: "✗"}  # in plain fonts (no emoji needed)

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 from ..config import RunConfig
 from ..previews import SoftTargetPreview, entropy, soften
 from ..schedules import schedule_value
-from .style import apply_layout, colour, epoch_axis, thin
+from .style import apply_layout, colour, epoch_axis, legend_below, thin
 
 NOT_LOSS_TERMS = ("alpha", "temperature", "lr")
 
@@ -51,7 +51,7 @@ def accuracy_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                                             line=dict(color=colour(index), dash=dash)))
     epoch_axis(figure, last_epoch(epochs))
     figure.update_yaxes(title="accuracy", rangemode="tozero")
-    return apply_layout(figure, "Accuracy")
+    return apply_layout(legend_below(figure), "Accuracy", height=380)
 
 
 def agreement_kl_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
@@ -65,7 +65,7 @@ def agreement_kl_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figu
                                             legendgroup=label, showlegend=column == 1,
                                             line=dict(color=colour(index))), row=1, col=column)
     epoch_axis(figure, last_epoch(epochs))
-    return apply_layout(figure, "Agreement and KL with the teacher")
+    return apply_layout(legend_below(figure), "Agreement and KL with the teacher", height=380)
 
 
 def last_epoch(epochs: pd.DataFrame) -> float | None:

@@ -37,6 +37,12 @@ def epoch_axis(figure: go.Figure, last_epoch: float | None, title: str = "epoch"
     return figure
 
 
+def legend_below(figure: go.Figure) -> go.Figure:
+    """The legend in rows under the plot, so the plot keeps the figure's whole width (narrow screens, projectors)."""
+    figure.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0))
+    return figure
+
+
 def apply_layout(figure: go.Figure, title: str, height: int = 340) -> go.Figure:
     """Title, size and margins, the same for every figure (the legend stays at plotly's place, on the right)."""
     figure.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=60, b=40))
