@@ -111,14 +111,13 @@ if gains.empty:
 else:
     for sentence in gains["sentence"]:
         st.markdown(f"- {escape_markdown(sentence)}")
-    left, right = st.columns([1, 1])
     shown = gains.drop(columns=["sentence"]).assign(**{"± s.e. (pts)": [
         "–" if pd.isna(error) else f"{error:.2f}" for error in gains["± s.e. (pts)"]]})  # one seed: no s.e.
-    left.dataframe(shown, hide_index=True, column_config={
+    st.dataframe(shown, hide_index=True, column_config={
         "test acc": st.column_config.NumberColumn(format="percent"),
         "baseline": st.column_config.NumberColumn(format="percent"),
         "gain (pts)": st.column_config.NumberColumn(format="%+.2f")})
-    right.plotly_chart(gain_figure(gains), key="compare_gains")
+    st.plotly_chart(gain_figure(gains), key="compare_gains")
 
 per_class = class_accuracy_table(chosen)
 if not per_class.empty:
