@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -14,6 +15,16 @@ def isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("KDW_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("KDW_DATA_DIR", str(tmp_path / "data"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def restored_main_module():
+    """Streamlit's script runner (AppTest) installs the script as sys.modules['__main__'] and leaves it there; a
+    worker process spawned later would re-run that script (an AppTest.from_function script calls its function
+    at import and fails), so each test gets the real __main__ back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")
