@@ -120,3 +120,10 @@ def test_a_session_sees_its_own_runs_and_the_gallery_not_other_sessions(tmp_path
     view = session_view(store.list_runs(), "alice")
     assert [r.id for r in view.own] == [ids["alice"]] and [r.id for r in view.gallery] == [ids[""]]
     assert can_cancel(store.get_run(ids["alice"]), "alice") and not can_cancel(store.get_run(ids["bob"]), "alice")
+
+
+def test_an_over_long_or_path_like_lesson_name_is_one_clear_error():
+    for name in ("x" * 300, "../secrets", "good-starting-point/../x"):
+        with pytest.raises(WorkbenchError, match="no lesson called"):
+            get_lesson(name)
+    assert "no lesson called" in read_link({"lesson": "y" * 300}).notices[0]

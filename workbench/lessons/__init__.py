@@ -80,12 +80,13 @@ def list_lessons(folder: Path = LESSONS_DIR) -> list[Lesson]:
 
 
 def get_lesson(name: str, folder: Path = LESSONS_DIR) -> Lesson:
-    """The lesson called `name`; WorkbenchError listing the lessons otherwise."""
-    path = folder / f"{name}.yaml"
-    if "/" in name or not path.is_file():
-        known = ", ".join(path.stem for path in sorted(folder.glob("*.yaml")))
-        raise WorkbenchError(f"lesson: no lesson called {name!r}; lessons: {known}")
-    return _read_lesson(path)
+    """The lesson called `name`; WorkbenchError listing the lessons otherwise (a name that could not be a lesson's
+    file stem, e.g. a path or an over-long link value, is not looked up at all)."""
+    known = {path.stem: path for path in sorted(folder.glob("*.yaml"))}
+    if name not in known:
+        shown = name if len(name) <= 40 else name[:40] + "…"
+        raise WorkbenchError(f"lesson: no lesson called {shown!r}; lessons: {', '.join(known)}")
+    return _read_lesson(known[name])
 
 
 # -- lesson links --------------------------------------------------------------------------------------
