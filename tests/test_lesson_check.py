@@ -124,3 +124,18 @@ def test_cli_check_rejects_bad_flags_with_one_line(capsys):
     assert main(["lessons", "check", "--seeds", "zero"]) == 2
     assert "seeds" in capsys.readouterr().err
     assert main(["lessons", "check", "no-such-lesson"]) == 2
+
+
+def test_cli_check_exits_1_when_a_claim_is_contradicted_and_writes_the_docs(tmp_path, monkeypatch, capsys):
+    lesson = get_lesson("temperature-too-low")
+    runs = fake_runs({"T 1": [0.9, 0.91, 0.92], "T 4": [0.8, 0.8, 0.81]})  # T 4 worse: the claim is contradicted
+    monkeypatch.setattr("workbench.lessons.check.check_lessons",
+                        lambda lessons, store, seeds, workers, on_run_end: [judge(lesson, runs, 3)])
+    output = tmp_path / "lessons.md"
+    code = main(["lessons", "check", lesson.name, "--seeds", "3", "--runs-dir", str(tmp_path / "runs"),
+                 "--output", str(output)])
+    assert code == 1
+    assert "verdict: contradicted" in capsys.readouterr().out
+    assert "## temperature-too-low" in output.read_text() and "**Verdict: contradicted.**" in output.read_text()
+    saved = json.loads((tmp_path / "runs" / "lessons" / "verdicts.json").read_text())
+    assert saved[lesson.name]["verdict"] == CONTRADICTED
