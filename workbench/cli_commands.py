@@ -13,6 +13,7 @@ from .engine import Callback, EpochEvent, FitResult, RunInfo, StepEvent
 from .errors import ConfigError, WorkbenchError
 from .generations import is_generational, run_generations
 from .methods import list_methods
+from .models.estimate import check_config_memory
 from .runner import TeacherStarting, prepare_teachers, run_recorded
 from .store import RunStore
 from .teachers import TeacherSpec
@@ -73,6 +74,7 @@ def train(args: argparse.Namespace, runs_dir: Path) -> int:
         config = resumable_config(args, store)
     else:
         config = config_from_args(args)
+        check_config_memory(config)
         if config.teacher_checkpoint:
             from .teachers import check_teacher_checkpoint
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..config import RunConfig
 from ..errors import WorkbenchError
+from ..models.estimate import check_config_memory
 from ..store import FINISHED, RunStore
 from .jobs import JOB_KINDS, JobTable, Progress, boot_id
 from .worker import execute_job, teacher_job_config, worker_main
@@ -84,6 +85,7 @@ class Executor:
         if kind not in JOB_KINDS:
             raise ValueError(f"unknown job kind {kind!r}")
         config = RunConfig.from_dict(config.to_dict())
+        check_config_memory(config)  # refused before it is queued: one line naming the field, estimate and budget
         run_id = self.store.create_run(config.to_dict(), name=config.name, owner=owner, group_id=group_id)
         self.jobs.add(run_id, kind)
         if self.inline:
