@@ -149,3 +149,15 @@ def test_generator_step_leaves_the_students_batchnorm_statistics_to_the_student_
     # novel + replayed samples in train mode; the student is left in train mode
     assert modes == [(False, 16), (True, 32)] and student.training
     assert int(norm.num_batches_tracked) == 1
+
+
+def test_the_digits_preset_is_pre_dfkd_with_the_lenet5_teacher_and_the_methods_defaults():
+    from workbench.config import RunConfig, load_config_file
+    from workbench.methods.pre_dfkd import PreDfkd
+    from workbench.presets import list_presets
+
+    preset = {preset.name: preset for preset in list_presets()}["pre_dfkd_digits"]
+    config = RunConfig.from_dict(load_config_file(preset.path))
+    assert (config.method, config.dataset, config.teachers, config.student) == (
+        "pre-dfkd", "digits", ["lenet5"], "lenet5_half")
+    assert PreDfkd.validate_params(config.method_params) == PreDfkd.validate_params({})
