@@ -14,9 +14,11 @@ from workbench.data import dataset_info, list_datasets
 from workbench.errors import WorkbenchError
 from workbench.glyph_teacher import find_glyph_teacher, get_glyph_teacher
 from workbench.glyphs import glyph_info, glyph_preview
-from workbench.models import create_model, describe_model, list_models, model_description
+from workbench.models import list_models, model_description
+from workbench.models.estimate import check_config_memory, estimate
 from workbench.store import FINISHED
 from workbench.teachers import RECIPES, find_teacher, list_teachers
+from workbench.text import escape_markdown
 from workbench.uploads import accept_teacher_upload
 from workbench.viz import accuracy_figure, image_grid_figure, loss_terms_figure
 
@@ -27,14 +29,14 @@ models = list_models()
 
 @st.cache_data(show_spinner=False)
 def model_cost(arch: str, dataset: str) -> tuple[int | None, int | None]:
-    """Parameters and MACs of one image's forward pass for `arch` on `dataset` (None when it does not build)."""
+    """Parameters and MACs of one image's forward pass for `arch` on `dataset` (None when it does not build),
+    estimated on the meta device: no model is built in the server's memory."""
     info = dataset_info(dataset)
     try:
-        model = create_model(arch, info.num_classes, info.in_channels, info.image_size)
-        described = describe_model(model, info.in_channels, info.image_size)
+        found = estimate(arch, info.num_classes, info.in_channels, info.image_size)
     except (WorkbenchError, RuntimeError):
         return None, None
-    return described.params, described.macs
+    return found.params, found.macs
 
 
 def upload_matches(path: str) -> bool:
@@ -141,7 +143,7 @@ def glyph_panel() -> None:
         st.write(f"Glyph teacher {arch} ({per_class} glyphs per class, seed {seed}): {record.test_acc:.1%} on "
                  f"held-out glyphs, trained in {record.train_seconds:.1f} s.{against}")
     if "glyphs.message" in st.session_state:
-        st.error(st.session_state.pop("glyphs.message"))
+        st.error(escape_markdown(st.session_state.pop("glyphs.message")))
 
 
 @st.fragment(run_every=1.0)
@@ -154,7 +156,7 @@ def teacher_job_panel() -> None:
         return
     record = shared.store().get_run(run_id)
     progress = runner.progress([run_id])[run_id]
-    st.write(f"**{record.name}** — {shared.status_text(record)}")
+    st.write(f"**{escape_markdown(record.name)}** — {shared.status_text(record)}")
     st.progress(progress.fraction, text=f"step {progress.done} of {progress.total or '?'}")
     if record.status not in FINISHED and can_cancel(record, shared.owner()):
         st.button("Cancel teacher training", key="teacher_job.cancel", on_click=runner.cancel, args=(run_id,),
@@ -197,6 +199,10 @@ if config.teacher_checkpoint:
     st.button("Use the cached teacher instead", on_click=stop_using_upload)
 
 st.dataframe(teacher_rows().style.format(TABLE_FORMATS, na_rep="–"), hide_index=True, column_config=TABLE_COLUMNS)
+try:
+    check_config_memory(config)
+except WorkbenchError as error:
+    st.error(f"Too big for this server: {escape_markdown(error)}")
 
 with st.expander("Train a teacher now", expanded=False):
     recipe = RECIPES.get(config.dataset, {})
@@ -212,7 +218,7 @@ with st.expander("Train a teacher now", expanded=False):
             shared.executor().submit_teacher(arch, config.dataset, seed=config.teacher_seed, epochs=int(epochs),
                                              owner=shared.owner())
         except WorkbenchError as error:
-            st.error(str(error))
+            st.error(escape_markdown(error))
     teacher_job_panel()
 
 with st.expander("LW-KD's synthesised glyph dataset and lightweight teacher", expanded="lwkd" in setup.methods):
@@ -228,6 +234,6 @@ with st.expander("Upload a teacher (state_dict .pt)", expanded=False):
     st.button("Check and use as teacher 1", on_click=accept_upload, key="upload.accept")
     kind, text = st.session_state.pop("upload.message", (None, ""))
     if kind == "error":
-        st.error(text)
+        st.error(escape_markdown(text))
     elif kind == "success":
-        st.success(text)
+        st.success(escape_markdown(text))

@@ -12,6 +12,7 @@ from workbench.errors import ConfigError
 from workbench.executor import Executor
 from workbench.models import count_macs, count_params, create_model, list_models
 from workbench.models.estimate import GIB, check_memory, estimate, memory_budget_bytes
+from workbench.text import escape_markdown
 
 SMALL = [name for name in list_models() if name not in ("resnet110", "resnet32x4", "wrn_40_2")] + ["cnn:8", "mlp:64"]
 
@@ -77,3 +78,18 @@ def test_executor_refuses_a_teacher_over_the_budget_without_building_it(monkeypa
         executor.submit_teacher("cnn:4096", "digits")
     assert executor.store.list_runs() == []
     assert _grown_mib(before) < 200  # cnn:4096 built for real would take ~17 GiB
+
+
+def test_teacher_page_shows_the_cost_of_a_huge_student_without_building_it(monkeypatch):
+    from test_app import open_page
+
+    monkeypatch.setenv("KDW_MEMORY_BUDGET_GB", "8")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    app = open_page("teacher", {"student": "cnn:4096", "dataset": "digits"})
+    errors = " | ".join(error.value for error in app.error)
+    assert errors.startswith(f"Too big for this server: {escape_markdown('student: cnn:4096 needs about')}")
+    assert "budget is 8\\.0 GiB" in errors
+    table = app.dataframe[0].value
+    student = table[table["role"] == "student"].iloc[0]
+    assert student["parameters"] > 4.6e9
+    assert _grown_mib(before) < 300
