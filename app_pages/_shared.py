@@ -148,6 +148,6 @@ def run_label(record: RunRecord) -> str:
 
 
 def status_text(record: RunRecord) -> str:
-    """The run's status with an icon, and its message when it has one."""
+    """The run's status with an icon, and its message when it has one (escaped: shown through markdown)."""
     text = f"{STATUS_ICONS.get(record.status, '')} {record.status}"
-    return f"{text}: {record.message}" if record.message else text
+    return f"{text}: {escape_markdown(record.message)}" if record.message else text

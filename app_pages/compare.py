@@ -20,7 +20,7 @@ from workbench.stability import stability_table
 from workbench.store import RunRecord
 from workbench.sweep import SWEEP_PREFIX
 from workbench.teachers import find_teacher
-from workbench.text import escape_markdown
+from workbench.text import clip, escape_markdown
 from workbench.trained_students import load_trained_student
 from workbench.viz import (accuracy_size_figure, class_accuracy_figure, compare_figure, gain_figure,
                            generation_chain_figure, weight_histogram_figure)
@@ -65,7 +65,7 @@ if not records:
 
 unknown = [run_id for run_id in setup.compare if run_id not in records]
 if unknown:
-    st.warning(f"Link: ignored unknown run id(s) {', '.join(unknown)}.")
+    st.warning(f"Link: ignored unknown run id(s) {escape_markdown(', '.join(clip(run_id) for run_id in unknown))}.")
     setup.compare = [run_id for run_id in setup.compare if run_id in records]
 if not setup.compare:
     newest_group = next((r.group_id for r in records.values() if r.group_id), None)
@@ -175,6 +175,6 @@ if quantised:
     try:
         histograms = weight_histograms(load_trained_student(records[pick]))
     except WorkbenchError as error:
-        st.warning(str(error))
+        st.warning(escape_markdown(error))
     else:
         st.plotly_chart(weight_histogram_figure(histograms), key="compare_histograms")

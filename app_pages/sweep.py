@@ -18,6 +18,7 @@ from workbench.store import FINISHED
 from workbench.sweep import (SWEEPABLE, estimate_cost, expand, list_sweeps, parse_axis_values, spec_from_config,
                              submit_sweep)
 from workbench.sweep.inputs import PAGE_MAX_SEEDS, is_choice_field
+from workbench.text import escape_markdown
 from workbench.viz import interaction_heatmap_figure, parallel_figure, slice_figure, sweep_curves_figure
 
 CLASS_PERIOD_MINUTES = 45.0
@@ -124,7 +125,7 @@ try:
     grid = {field: parse_axis_values(field, text) for field, text in grid_text.items()}
     sweep_spec = spec_from_config(config, grid, seeds, name=name or "sweep") if grid else None
 except WorkbenchError as error:
-    st.error(str(error), icon=":material/error:")
+    st.error(escape_markdown(error), icon=":material/error:")
 if sweep_spec is not None:
     points = expand(sweep_spec)
     st.write(f"**{len(points)} runs**: {len(points) // seeds} points × {seeds} seeds.")
@@ -142,7 +143,7 @@ if sweep_spec is not None:
     if start_column.button("Start the sweep", key="sweep.start", type="primary"):
         sweep_id, run_ids = submit_sweep(sweep_spec, shared.executor(), owner=shared.owner())
         st.session_state["sweep.view"] = sweep_id  # show the new sweep below
-        st.success(f"Queued {len(run_ids)} runs as {sweep_id}; the server trains "
+        st.success(f"Queued {len(run_ids)} runs as {escape_markdown(sweep_id)}; the server trains "
                    f"{shared.executor().max_workers} at a time.")
 
 interactions()

@@ -93,7 +93,7 @@ def live_panel() -> None:
                                                 "will wait for a free worker." if busy else ""))
         return
     if "train.cancel_error" in st.session_state:
-        st.error(st.session_state.pop("train.cancel_error"))
+        st.error(escape_markdown(st.session_state.pop("train.cancel_error")))
     progress = runner.progress([r.id for r in rows])
     ahead = queue_positions(recent)
     cancellable = [r.id for r in rows if r.status not in FINISHED and can_cancel(r, me)]
@@ -132,11 +132,11 @@ try:
     planned = setup.run_configs()
 except WorkbenchError as error:
     planned = []
-    st.error(str(error))
-st.caption(f"Start queues {len(planned)} run(s): " + ", ".join(c.name for c in planned) if planned
+    st.error(escape_markdown(error))
+st.caption(f"Start queues {len(planned)} run(s): " + escape_markdown(", ".join(c.name for c in planned)) if planned
            else "Nothing to run: pick a method on the Method page or switch the baseline on.")
 st.button("Start", type="primary", disabled=not planned, on_click=start_runs, key="start")
 if "train.error" in st.session_state:
-    st.error(st.session_state.pop("train.error"))
+    st.error(escape_markdown(st.session_state.pop("train.error")))
 st.caption("The address bar holds this whole setup: share it to restore the setup elsewhere.")
 live_panel()

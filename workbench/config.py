@@ -141,7 +141,8 @@ def _check_model_width(field: str, spec: str) -> None:
     entry = MODELS.get(name.strip().lower())
     if entry is not None and entry.default_width is None:
         raise ConfigError(field, f"{name!r} takes no width; only {', '.join(n for n, e in MODELS.items() if e.default_width)} do")
-    if not width.strip().isdigit() or not 1 <= int(width) <= MAX_WIDTH:
+    width = width.strip()
+    if not (width.isascii() and width.isdigit()) or not 1 <= int(width) <= MAX_WIDTH:
         raise ConfigError(field, f"width in {spec!r} must be an integer from 1 to {MAX_WIDTH}")
 
 

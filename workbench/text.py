@@ -2,6 +2,7 @@
 shown as the characters it holds, never as an image, a link or a formula; long values cut short (`clip`)."""
 from __future__ import annotations
 
+import html
 import re
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -19,3 +20,9 @@ def clip(text: object, limit: int = ECHO_LIMIT) -> str:
     """`text` cut to its first `limit` characters plus an ellipsis when longer (a user's value echoed back)."""
     text = str(text)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def escape_html(text: object) -> str:
+    """`text` with `&`, `<` and `>` as HTML entities: plotly draws a subset of HTML in trace names, hover text and
+    axis labels, so a run name there is shown as the characters it holds, never as markup or a link."""
+    return html.escape(str(text), quote=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..text import escape_html
 from .style import apply_layout, colour, epoch_axis
 
 
@@ -27,8 +28,8 @@ def compare_figure(epochs: pd.DataFrame, groups: dict[str, list[str]], metric: s
             figure.add_trace(go.Scatter(x=list(stats["epoch"]) + list(stats["epoch"][::-1]),
                                         y=list(upper) + list(lower[::-1]), fill="toself", fillcolor=line,
                                         opacity=0.2, line=dict(width=0), hoverinfo="skip", legendgroup=group,
-                                        showlegend=False, name=f"{group} ± std"))
-        name = f"{group} (mean of {len(run_ids)})" if len(run_ids) > 1 else group
+                                        showlegend=False, name=f"{escape_html(group)} ± std"))
+        name = escape_html(f"{group} (mean of {len(run_ids)})" if len(run_ids) > 1 else group)
         figure.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"], mode="lines+markers", name=name,
                                     legendgroup=group, line=dict(color=line)))
     epoch_axis(figure, None if rows.empty else float(rows["epoch"].max()))
@@ -42,7 +43,7 @@ def gain_figure(gains: pd.DataFrame) -> go.Figure:
     figure = go.Figure()
     if not gains.empty:
         errors = gains["± s.e. (pts)"].fillna(0.0)
-        figure.add_trace(go.Bar(x=gains["setup"], y=gains["gain (pts)"],
+        figure.add_trace(go.Bar(x=[escape_html(setup) for setup in gains["setup"]], y=gains["gain (pts)"],
                                 error_y=dict(type="data", array=errors, visible=bool((errors > 0).any())),
                                 marker_color=[colour(2) if g >= 0 else colour(3) for g in gains["gain (pts)"]],
                                 hovertemplate="%{x}: %{y:+.2f} pts<extra></extra>"))
@@ -59,7 +60,8 @@ def accuracy_size_figure(points: pd.DataFrame) -> go.Figure:
     if not points.empty:
         on_front = pareto_front(list(zip(points["size_kb"], points["test_acc"])))
         figure.add_trace(go.Scatter(x=points["size_kb"], y=points["test_acc"], mode="markers+text",
-                                    text=points["label"], textposition="top center", name="runs",
+                                    text=[escape_html(label) for label in points["label"]],
+                                    textposition="top center", name="runs",
                                     marker=dict(size=10, color=[colour(3) if f else colour(0) for f in on_front])))
         front = points[on_front].sort_values("size_kb")
         figure.add_trace(go.Scatter(x=front["size_kb"], y=front["test_acc"], mode="lines", name="Pareto front",
@@ -74,8 +76,9 @@ def generation_chain_figure(chains: pd.DataFrame, teacher_accs: dict[str, float]
     teacher as a dashed line where its accuracy is known (`teacher_accs`: chain label → accuracy)."""
     figure = go.Figure()
     for index, (label, rows) in enumerate(chains.groupby("chain", sort=False)):
-        figure.add_trace(go.Scatter(x=rows["generation"], y=rows["test acc"], mode="lines+markers", name=label,
-                                    line=dict(color=colour(index)), text=rows["run"],
+        figure.add_trace(go.Scatter(x=rows["generation"], y=rows["test acc"], mode="lines+markers",
+                                    name=escape_html(label),
+                                    line=dict(color=colour(index)), text=[escape_html(run) for run in rows["run"]],
                                     hovertemplate="%{text}<br>generation %{x}: %{y:.2%}<extra></extra>"))
         teacher = (teacher_accs or {}).get(label)
         if teacher is not None:
@@ -93,10 +96,10 @@ def class_accuracy_figure(table: pd.DataFrame, class_names: tuple[str, ...] | li
     for index, (setup, rows) in enumerate(table.groupby("setup", sort=False)):
         names = [class_names[c] if c < len(class_names) else str(c) for c in rows["class"]]
         figure.add_trace(go.Bar(
-            x=names, y=rows["accuracy"], name=setup, marker_color=colour(index),
+            x=names, y=rows["accuracy"], name=escape_html(setup), marker_color=colour(index),
             marker_line=dict(width=[3 if omitted else 0 for omitted in rows["omitted"]], color="black"),
             customdata=["never seen in training" if omitted else "" for omitted in rows["omitted"]],
-            hovertemplate="%{x}: %{y:.1%} %{customdata}<extra>" + setup + "</extra>"))
+            hovertemplate="%{x}: %{y:.1%} %{customdata}<extra>" + escape_html(setup) + "</extra>"))
     figure.update_layout(barmode="group", legend=dict(orientation="h", y=-0.25))
     figure.update_yaxes(title="test accuracy", tickformat=".0%", range=[0, 1])
     return apply_layout(figure, "Test accuracy per class (outlined: never seen in training)", height=380)

@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 from ..config import RunConfig
 from ..previews import SoftTargetPreview, entropy, soften
 from ..schedules import schedule_value
+from ..text import escape_html
 from .style import apply_layout, colour, epoch_axis, legend_below, thin
 
 NOT_LOSS_TERMS = ("alpha", "temperature", "lr")
@@ -31,7 +32,7 @@ def loss_terms_figure(steps: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
             if series.empty:
                 continue
             figure.add_trace(go.Scatter(
-                x=series["step"], y=series["value"], mode="lines", name=f"{label}: {term}",
+                x=series["step"], y=series["value"], mode="lines", name=f"{escape_html(label)}: {term}",
                 legendgroup=label, line=dict(color=colour(term_index), dash=dashes[run_index % len(dashes)],
                                              width=2.5 if term == "loss" else 1.5)))
     figure.update_xaxes(title="step")
@@ -47,7 +48,7 @@ def accuracy_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
             series = _epoch_series(epochs, run_id, name)
             if not series.empty:
                 figure.add_trace(go.Scatter(x=series["epoch"], y=series["value"], mode="lines+markers",
-                                            name=f"{label}: {name.replace('_acc', '')}",
+                                            name=f"{escape_html(label)}: {name.replace('_acc', '')}",
                                             line=dict(color=colour(index), dash=dash)))
     epoch_axis(figure, last_epoch(epochs))
     figure.update_yaxes(title="accuracy", rangemode="tozero")
@@ -61,8 +62,8 @@ def agreement_kl_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figu
         for column, name in ((1, "agreement"), (2, "kl")):
             series = _epoch_series(epochs, run_id, name)
             if not series.empty:
-                figure.add_trace(go.Scatter(x=series["epoch"], y=series["value"], mode="lines+markers", name=label,
-                                            legendgroup=label, showlegend=column == 1,
+                figure.add_trace(go.Scatter(x=series["epoch"], y=series["value"], mode="lines+markers",
+                                            name=escape_html(label), legendgroup=label, showlegend=column == 1,
                                             line=dict(color=colour(index))), row=1, col=column)
     epoch_axis(figure, last_epoch(epochs))
     return apply_layout(legend_below(figure), "Agreement and KL with the teacher", height=380)
@@ -140,4 +141,4 @@ def live_metric_figure(metric: str = "test_acc", title: str | None = None) -> go
 
 def run_trace(label: str, index: int) -> go.Scatter:
     """An empty line-and-markers trace for one run of a live plot, in the palette's index-th colour."""
-    return go.Scatter(x=[], y=[], mode="lines+markers", name=label, line=dict(color=colour(index)))
+    return go.Scatter(x=[], y=[], mode="lines+markers", name=escape_html(label), line=dict(color=colour(index)))
