@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from workbench.config import RunConfig
 from workbench.store import RunStore
 from workbench.sweep import SweepInputs, save_spec, spec_from_config, sweep_inputs_from_query
+from workbench.text import escape_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "sweep.py")
@@ -42,7 +43,7 @@ def test_sweep_page_starts_a_grid_and_draws_the_interaction_views():
     assert any(c.value.startswith("Estimate: 4 runs, 1 at a time") for c in app.caption)
     app.button(key="sweep.start").click().run()
     assert not app.exception, [e.value for e in app.exception]
-    assert "Queued 4 runs as sweep-" in app.success[0].value
+    assert "Queued 4 runs as sweep\\-" in app.success[0].value  # the sweep's name is escaped
     runs = RunStore(os.environ["KDW_RUNS_DIR"]).list_runs()
     assert len(runs) == 4 and len({r.group_id for r in runs}) == 1 and {r.status for r in runs} == {"done"}
     assert len({r.owner for r in runs}) == 1 and runs[0].owner  # the session that started them
@@ -54,7 +55,7 @@ def test_sweep_page_starts_a_grid_and_draws_the_interaction_views():
 def test_sweep_page_names_a_bad_value_instead_of_starting():
     app = open_sweep_page()
     app.text_input(key="w.sweep.values.alpha").set_value("0.5, 1.5").run()
-    assert "alpha: 1.5 is out of range" in app.error[0].value
+    assert escape_markdown("alpha: 1.5 is out of range") in app.error[0].value
     assert not [b for b in app.button if b.key == "sweep.start"]
 
 
