@@ -11,6 +11,7 @@ EXPERIMENTS: dict[str, str] = {
     "feature": "workbench.reproduce.feature",  # feature-, relation- and ensemble-based methods (issue 4)
     "quant": "workbench.reproduce.quant",  # quantised students: no KD, qkd and SPEQ (issue 5)
     "data-free": "workbench.reproduce.data_free",  # DAFL, PRE-DFKD and LW-KD against real-data KD (issue 6)
+    "data-free-generators": "workbench.reproduce.data_free_generators",  # DAFL, PRE-DFKD at defaults (issue 16)
 }
 
 
