@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # KD Workbench: one entry script. It sets up what is missing (idempotent), then runs the verb.
 #   ./run.sh app        start the Streamlit app on 127.0.0.1 (KDW_PORT, default 8501)
-#   ./run.sh test       run the whole test suite (extra arguments go to pytest)
+#   ./run.sh test       lint and format check (ruff), then the whole test suite (extra arguments go to pytest)
 #   ./run.sh demo       kdw demo: teacher vs baseline vs KD student on digits, in the terminal
 #   ./run.sh notebooks  start JupyterLab on the tutorials
 #   ./run.sh setup      only install
@@ -63,6 +63,7 @@ value = float(sys.argv[1]); assert 0.001 <= value <= 10000; print(math.ceil(valu
       --server.port "${KDW_PORT:-8501}" ${upload_cap[@]+"${upload_cap[@]}"} "$@" ;;
   test)
     debian_packages test; python_env
+    "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check --quiet . || { log "ruff: fix the lint/format errors above (ruff check --fix . && ruff format .)"; exit 1; }
     exec "$VENV/bin/python" -m pytest -q "$@" ;;
   demo)
     debian_packages demo; python_env

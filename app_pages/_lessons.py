@@ -1,13 +1,21 @@
 """Lessons in the app: a lesson link (`?lesson=NAME&hide=temperature,alpha`) restores a setup and hides
 chosen controls; the sidebar loads a lesson. The rules are in workbench.lessons; this binds them to a session."""
+
 from __future__ import annotations
 
 import streamlit as st
 
 from app_pages import _shared as shared
 from workbench.app_state import setup_from_query
-from workbench.lessons import (HIDE_PARAM, LESSON_PARAM, get_lesson, hidden_css, hidden_widget_keys, list_lessons,
-                               read_link)
+from workbench.lessons import (
+    HIDE_PARAM,
+    LESSON_PARAM,
+    get_lesson,
+    hidden_css,
+    hidden_widget_keys,
+    list_lessons,
+    read_link,
+)
 from workbench.lessons.check import VERDICT_MARKS, last_verdicts
 from workbench.methods import list_methods
 
@@ -59,9 +67,15 @@ def sidebar() -> None:
     verdicts = last_verdicts(shared.settings().runs_dir)
     with st.sidebar.expander("Lessons", expanded=bool(st.session_state.get("lesson"))):
         current = st.session_state.get("lesson") or next(iter(lessons))
-        name = st.selectbox("Lesson", list(lessons), index=list(lessons).index(current) if current in lessons else 0,
-                            format_func=lambda key: f"{VERDICT_MARKS.get(verdicts.get(key, {}).get('verdict'), '·')} "
-                                                    f"{lessons[key].title}", key="lesson.pick")
+        name = st.selectbox(
+            "Lesson",
+            list(lessons),
+            index=list(lessons).index(current) if current in lessons else 0,
+            format_func=lambda key: (
+                f"{VERDICT_MARKS.get(verdicts.get(key, {}).get('verdict'), '·')} {lessons[key].title}"
+            ),
+            key="lesson.pick",
+        )
         st.caption(f"{lessons[name].commentary} (v{lessons[name].version})")
         st.caption(verdict_caption(lessons[name].claim.says, verdicts.get(name)))
         st.button("Load this lesson", key="lesson.load", on_click=load_lesson)
@@ -75,8 +89,9 @@ def verdict_caption(says: str, checked: dict | None) -> str:
     if not checked:
         return f"Claim: {says} Not checked yet (`kdw lessons check`)."
     where = "on this server" if checked.get("where") == "here" else "before release"
-    return (f"Claim: {says} Last check ({checked['seeds']} seeds, {checked['checked']}, {where}): "
-            f"**{checked['verdict']}**.")
+    return (
+        f"Claim: {says} Last check ({checked['seeds']} seeds, {checked['checked']}, {where}): **{checked['verdict']}**."
+    )
 
 
 def hide_controls() -> None:

@@ -1,5 +1,6 @@
 """What every page shares: the settings, the executor and run store, the setup held in the session
 (restored from the URL on a session's first run), and binding widgets to that setup."""
+
 from __future__ import annotations
 
 import os
@@ -14,16 +15,24 @@ from workbench.executor import Executor
 from workbench.store import RunRecord, RunStore
 from workbench.text import escape_markdown
 
-STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circle:", "done": ":material/check_circle:",
-                "failed": ":material/error:", "diverged": ":material/warning:", "collapsed": ":material/warning:", "cancelled": ":material/cancel:",
-                "interrupted": ":material/pause_circle:"}
+STATUS_ICONS = {
+    "queued": ":material/schedule:",
+    "running": ":material/play_circle:",
+    "done": ":material/check_circle:",
+    "failed": ":material/error:",
+    "diverged": ":material/warning:",
+    "collapsed": ":material/warning:",
+    "cancelled": ":material/cancel:",
+    "interrupted": ":material/pause_circle:",
+}
 
 
 def settings() -> Settings:
     """This session's settings (from the environment and the address the server listens on)."""
     if "settings" not in st.session_state:
         st.session_state.settings, st.session_state.settings_notices = Settings.from_env(
-            st.get_option("server.address"))
+            st.get_option("server.address")
+        )
     return st.session_state.settings
 
 

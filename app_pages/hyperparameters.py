@@ -1,5 +1,6 @@
 """Hyperparameters page: temperature, α and their schedules (drawn as they change), training settings, each
 picked method's own hyperparameters, quantisation bits, and a live soft-target preview."""
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,9 @@ def config_slider(name: str, label: str) -> Any:
 def config_steps(name: str, label: str) -> Any:
     """A select-slider bound to config field `name` over its usual values (plus the current one)."""
     current = shared.bound_value(name, getattr(config, name))
-    value = st.select_slider(label, choices_with(STEP_CHOICES[name], current), key=shared.widget_key(name),
-                             help=shared.field_help(name))
+    value = st.select_slider(
+        label, choices_with(STEP_CHOICES[name], current), key=shared.widget_key(name), help=shared.field_help(name)
+    )
     setattr(config, name, value)
     return value
 
@@ -46,8 +48,9 @@ def field_choices(name: str, label: str, slider: bool = False) -> Any:
     if not slider:
         return shared.config_select(name, label, list(FIELD_BY_NAME[name].choice_list()))
     shared.bound_value(name, getattr(config, name))
-    value = st.select_slider(label, list(FIELD_BY_NAME[name].choice_list()), key=shared.widget_key(name),
-                             help=shared.field_help(name))
+    value = st.select_slider(
+        label, list(FIELD_BY_NAME[name].choice_list()), key=shared.widget_key(name), help=shared.field_help(name)
+    )
     setattr(config, name, value)
     return value
 
@@ -73,9 +76,9 @@ def hyperparam_widget(method: str, hp: HyperParam) -> None:
 @st.cache_resource(show_spinner="Asking the teacher…", max_entries=8)
 def cached_preview(dataset: str, teacher: str, teacher_seed: int, checkpoint: str) -> SoftTargetPreview:
     """The teacher's logits for a few test images (computed once per teacher)."""
-    return load_soft_target_preview(RunConfig(dataset=dataset, teachers=[teacher], teacher_seed=teacher_seed,
-                                              teacher_checkpoint=checkpoint))
-
+    return load_soft_target_preview(
+        RunConfig(dataset=dataset, teachers=[teacher], teacher_seed=teacher_seed, teacher_checkpoint=checkpoint)
+    )
 
 
 knobs, schedule = st.columns([1, 1])
@@ -104,15 +107,20 @@ except WorkbenchError as error:
     if config.teacher_checkpoint or find_teacher(config.teacher, config.dataset, config.teacher_seed):
         st.info(f"No preview: {error}")
     else:  # not trained yet: the Teacher page trains it with one click
-        st.info(f"No preview: no {config.teacher} teacher for {config.dataset} (teacher seed {config.teacher_seed}) is "
-                "trained yet. Train it on the Teacher page under **Train a teacher now** (or the first run trains it "
-                "before it starts).")
+        st.info(
+            f"No preview: no {config.teacher} teacher for {config.dataset} (teacher seed {config.teacher_seed}) is "
+            "trained yet. Train it on the Teacher page under **Train a teacher now** (or the first run trains it "
+            "before it starts)."
+        )
         st.page_link("app_pages/teacher.py", label="Teacher page: Train a teacher now", icon=":material/school:")
 else:
     spread = entropy(soften(preview.logits, temperature))
-    st.metric("Mean entropy of the teacher's soft targets", f"{spread.mean():.3f} nats",
-              help=f"At most ln({preview.logits.shape[1]}) = {math.log(preview.logits.shape[1]):.3f} nats "
-                   "(the uniform distribution).")
+    st.metric(
+        "Mean entropy of the teacher's soft targets",
+        f"{spread.mean():.3f} nats",
+        help=f"At most ln({preview.logits.shape[1]}) = {math.log(preview.logits.shape[1]):.3f} nats "
+        "(the uniform distribution).",
+    )
     st.plotly_chart(soft_target_figure(preview, temperature), key="preview")
 
 st.subheader("Training")
@@ -125,25 +133,49 @@ with first:
     config_steps("batch_size", "Batch size")
     shared.bound_value("seeds", setup.seeds)
     seeds_span = SLIDERS["seeds"]
-    setup.seeds = st.slider("Seeds (runs per method)", seeds_span.low, seeds_span.high,
-                            key=shared.widget_key("seeds"),
-                            help="Each method (and the baseline) trains once per seed; Compare shows mean ± std.")
+    setup.seeds = st.slider(
+        "Seeds (runs per method)",
+        seeds_span.low,
+        seeds_span.high,
+        key=shared.widget_key("seeds"),
+        help="Each method (and the baseline) trains once per seed; Compare shows mean ± std.",
+    )
 with second:
     field_choices("optimizer", "Optimiser")
     field_choices("lr_schedule", "Learning-rate schedule")
     shared.bound_value("seed", config.seed)
-    config.seed = int(st.number_input("First seed", min_value=0, max_value=2**31 - 1, step=1,
-                                      key=shared.widget_key("seed"), help=shared.field_help("seed")))
+    config.seed = int(
+        st.number_input(
+            "First seed",
+            min_value=0,
+            max_value=2**31 - 1,
+            step=1,
+            key=shared.widget_key("seed"),
+            help=shared.field_help("seed"),
+        )
+    )
     shared.bound_value("train_subset", config.train_subset)
-    config.train_subset = int(st.number_input("Training images (0 = all)", min_value=0, max_value=10_000_000,
-                                              step=100, key=shared.widget_key("train_subset"),
-                                              help=shared.field_help("train_subset")))
+    config.train_subset = int(
+        st.number_input(
+            "Training images (0 = all)",
+            min_value=0,
+            max_value=10_000_000,
+            step=100,
+            key=shared.widget_key("train_subset"),
+            help=shared.field_help("train_subset"),
+        )
+    )
     class_names = dataset_info(config.dataset).class_names
     current_omitted = shared.bound_value("omit_classes", list(config.omit_classes))
     shared.set_bound("omit_classes", [c for c in current_omitted if c < len(class_names)])  # after a dataset change
-    omitted = st.multiselect("Classes the student never sees", list(range(len(class_names))),
-                             format_func=lambda c: f"{c}: {class_names[c]}", key=shared.widget_key("omit_classes"),
-                             help=shared.field_help("omit_classes"), max_selections=len(class_names) - 2)
+    omitted = st.multiselect(
+        "Classes the student never sees",
+        list(range(len(class_names))),
+        format_func=lambda c: f"{c}: {class_names[c]}",
+        key=shared.widget_key("omit_classes"),
+        help=shared.field_help("omit_classes"),
+        max_selections=len(class_names) - 2,
+    )
     config.omit_classes = sorted(int(c) for c in omitted)
 
 picked = [name for name in setup.methods if get_method(name).hyperparams]

@@ -1,6 +1,7 @@
 """Method page: every registered method as a card, in tabs by the survey's groups (read from each method's declared
 category and scheme: `describe.method_groups`); pick one or several to run side by side. Every tab is drawn on
 each run, so a tick made in one tab stays when another is shown."""
+
 from __future__ import annotations
 
 import json
@@ -56,9 +57,11 @@ def pick_widget(card: dict, reason: str | None, picked_before: list[str]) -> Non
     """The card's checkbox: the baseline's switches the baseline student; the others pick the method."""
     if card["name"] == "baseline":
         shared.bound_value("method.baseline", setup.baseline)  # not the Train page's key: widgets of two kinds
-        setup.baseline = st.checkbox("Train the baseline beside the picked methods",
-                                     key=shared.widget_key("method.baseline"),
-                                     help="The student alone on hard labels: the reference for the gain.")
+        setup.baseline = st.checkbox(
+            "Train the baseline beside the picked methods",
+            key=shared.widget_key("method.baseline"),
+            help="The student alone on hard labels: the reference for the gain.",
+        )
         return
     name = f"method.{card['name']}"
     shared.bound_value(name, card["name"] in picked_before)
@@ -77,8 +80,10 @@ def method_card(card: dict, reason: str | None, picked_before: list[str], compar
     with st.container(border=True):
         st.subheader(card["title"])
         pick_widget(card, reason, picked_before)
-        st.caption(f"**{card['category']}** knowledge · **{card['scheme']}** distillation · teachers: "
-                   f"{card['teachers']} · reads: {card['reads_features']}")
+        st.caption(
+            f"**{card['category']}** knowledge · **{card['scheme']}** distillation · teachers: "
+            f"{card['teachers']} · reads: {card['reads_features']}"
+        )
         st.write(card["summary"])
         st.latex(card["loss_latex"])
         for hp in card["hyperparams"]:

@@ -4,6 +4,7 @@ budget, start (through the server's shared queue), and the interaction views of 
 The grid's inputs (fields, their values, seeds) are the setup's `sweep`, so the URL keeps them and a reload or a
 link restores them. While the shown sweep has unfinished runs its progress and views are a fragment redrawn
 every few seconds; the redraw that finds every run finished reruns the page, which then stops refreshing."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -12,11 +13,24 @@ from app_pages import _shared as shared
 from workbench.classroom import GALLERY_OWNERS
 from workbench.config import FIELD_BY_NAME
 from workbench.errors import WorkbenchError
-from workbench.interactions import (axis_values, cell_stats, default_heatmap_axes, learning_curves, noise_pairs,
-                                    sweep_frame)
+from workbench.interactions import (
+    axis_values,
+    cell_stats,
+    default_heatmap_axes,
+    learning_curves,
+    noise_pairs,
+    sweep_frame,
+)
 from workbench.store import FINISHED
-from workbench.sweep import (SWEEPABLE, estimate_cost, expand, list_sweeps, parse_axis_values, spec_from_config,
-                             submit_sweep)
+from workbench.sweep import (
+    SWEEPABLE,
+    estimate_cost,
+    expand,
+    list_sweeps,
+    parse_axis_values,
+    spec_from_config,
+    submit_sweep,
+)
 from workbench.sweep.inputs import PAGE_MAX_SEEDS, is_choice_field
 from workbench.text import escape_markdown
 from workbench.viz import interaction_heatmap_figure, parallel_figure, slice_figure, sweep_curves_figure
@@ -43,8 +57,9 @@ def grid_inputs() -> dict[str, str]:
             text = ",".join(column.multiselect(field, options, key=shared.widget_key(name), help=spec.help))
         else:
             shared.bound_value(name, inputs.value_text(field, config))
-            text = column.text_input(f"{field} values", key=shared.widget_key(name),
-                                     help=f"comma-separated; {spec.help}")
+            text = column.text_input(
+                f"{field} values", key=shared.widget_key(name), help=f"comma-separated; {spec.help}"
+            )
         if text.strip():
             inputs.values[field] = text
         else:  # nothing to keep: a reload offers the default again
@@ -78,8 +93,10 @@ def sweep_views(sweep_id: str, live: bool) -> None:
         x, y, panel = axes
         x_order, y_order = axis_values(frame, x), axis_values(frame, y)
         stats = cell_stats(frame, x, y, panel)
-        st.plotly_chart(interaction_heatmap_figure(stats, noise_pairs(stats, x_order, y_order), x, y, panel,
-                                                   x_order, y_order), key="sweep.heatmap")
+        st.plotly_chart(
+            interaction_heatmap_figure(stats, noise_pairs(stats, x_order, y_order), x, y, panel, x_order, y_order),
+            key="sweep.heatmap",
+        )
         pooled = [field for field in swept if field not in (x, y, panel)]
         if pooled:
             st.caption(f"Pooled within each cell (not on an axis): {', '.join(pooled)}.")
@@ -108,16 +125,27 @@ def interactions() -> None:
 
 
 st.subheader("Define the grid")
-st.caption(f"Around the current setup ({config.method}, teacher {'+'.join(config.teachers)}, student "
-           f"{config.student}, {config.dataset}); each point runs once per seed, one CPU thread each. The grid is "
-           "kept in the address bar with the rest of the setup.")
+st.caption(
+    f"Around the current setup ({config.method}, teacher {'+'.join(config.teachers)}, student "
+    f"{config.student}, {config.dataset}); each point runs once per seed, one CPU thread each. The grid is "
+    "kept in the address bar with the rest of the setup."
+)
 grid_text = grid_inputs()
 left, middle, right = st.columns(3)
 shared.bound_value("sweep.seeds", inputs.seeds)
-inputs.seeds = seeds = int(left.number_input("Seeds", min_value=1, max_value=PAGE_MAX_SEEDS,
-                                             key=shared.widget_key("sweep.seeds")))
-budget = float(middle.number_input("Time budget (minutes)", min_value=1.0, max_value=600.0,
-                                   value=CLASS_PERIOD_MINUTES, key="sweep.budget", help="a class period, say"))
+inputs.seeds = seeds = int(
+    left.number_input("Seeds", min_value=1, max_value=PAGE_MAX_SEEDS, key=shared.widget_key("sweep.seeds"))
+)
+budget = float(
+    middle.number_input(
+        "Time budget (minutes)",
+        min_value=1.0,
+        max_value=600.0,
+        value=CLASS_PERIOD_MINUTES,
+        key="sweep.budget",
+        help="a class period, say",
+    )
+)
 name = right.text_input("Sweep name", "sweep", key="sweep.name")
 
 sweep_spec = None
@@ -130,8 +158,11 @@ if sweep_spec is not None:
     points = expand(sweep_spec)
     st.write(f"**{len(points)} runs**: {len(points) // seeds} points × {seeds} seeds.")
     estimate_column, start_column = st.columns(2)
-    if estimate_column.button("Estimate the cost", key="sweep.estimate",
-                              help="times a few training steps of each distinct setup, then multiplies out"):
+    if estimate_column.button(
+        "Estimate the cost",
+        key="sweep.estimate",
+        help="times a few training steps of each distinct setup, then multiplies out",
+    ):
         with st.spinner("Probe runs…"):
             estimate = estimate_cost(points, concurrency=shared.executor().max_workers, budget_minutes=budget)
         st.session_state["sweep.estimate_text"] = (estimate.summary(), estimate.warning())
@@ -143,7 +174,9 @@ if sweep_spec is not None:
     if start_column.button("Start the sweep", key="sweep.start", type="primary"):
         sweep_id, run_ids = submit_sweep(sweep_spec, shared.executor(), owner=shared.owner())
         st.session_state["sweep.view"] = sweep_id  # show the new sweep below
-        st.success(f"Queued {len(run_ids)} runs as {escape_markdown(sweep_id)}; the server trains "
-                   f"{shared.executor().max_workers} at a time.")
+        st.success(
+            f"Queued {len(run_ids)} runs as {escape_markdown(sweep_id)}; the server trains "
+            f"{shared.executor().max_workers} at a time."
+        )
 
 interactions()

@@ -1,4 +1,5 @@
 """Teacher page: the dataset, the teacher(s) and the student; train a teacher now or upload one."""
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,14 @@ def accept_upload() -> None:
         st.session_state["upload.message"] = ("error", "upload: choose a .pt file first")
         return
     try:
-        uploaded = accept_teacher_upload(file.getvalue(), file.name, arch, config.dataset,
-                                         uploads_dir=shared.settings().uploads_dir, limit_mb=shared.upload_limit_mb())
+        uploaded = accept_teacher_upload(
+            file.getvalue(),
+            file.name,
+            arch,
+            config.dataset,
+            uploads_dir=shared.settings().uploads_dir,
+            limit_mb=shared.upload_limit_mb(),
+        )
     except WorkbenchError as error:
         st.session_state["upload.message"] = ("error", str(error))
         return
@@ -61,8 +68,10 @@ def accept_upload() -> None:
     config.teacher_checkpoint = str(uploaded.path)
     shared.set_bound("teachers", list(config.teachers))
     st.session_state["upload.message"] = (
-        "success", f"{file.name} fits {uploaded.arch}: {uploaded.params:,} parameters, test accuracy "
-                   f"{uploaded.test_acc:.2%} on {config.dataset}. It is now the first teacher.")
+        "success",
+        f"{file.name} fits {uploaded.arch}: {uploaded.params:,} parameters, test accuracy "
+        f"{uploaded.test_acc:.2%} on {config.dataset}. It is now the first teacher.",
+    )
 
 
 def stop_using_upload() -> None:
@@ -76,8 +85,10 @@ TABLE_COLUMNS = {
     "architecture": st.column_config.TextColumn(width="medium"),
     "test accuracy": st.column_config.Column(help="On the dataset's test split, when the teacher was trained"),
     "training time (s)": st.column_config.Column(help="Seconds its training took"),
-    "weights": st.column_config.TextColumn(width="large", help="Where a teacher's weights come from: packaged, cached, "
-                                                               "uploaded, or trained on first use")}
+    "weights": st.column_config.TextColumn(
+        width="large", help="Where a teacher's weights come from: packaged, cached, uploaded, or trained on first use"
+    ),
+}
 
 
 def teacher_rows() -> pd.DataFrame:
@@ -90,8 +101,15 @@ def teacher_rows() -> pd.DataFrame:
     rows = []
     for role, arch in entries:
         params, macs = model_cost(arch, config.dataset)
-        row = {"role": role, "architecture": arch, "parameters": params, "MACs": macs,
-               "test accuracy": None, "training time (s)": None, "weights": "–"}
+        row = {
+            "role": role,
+            "architecture": arch,
+            "parameters": params,
+            "MACs": macs,
+            "test accuracy": None,
+            "training time (s)": None,
+            "weights": "–",
+        }
         if role == "teacher 1" and config.teacher_checkpoint:
             row["weights"] = "uploaded"
         elif role != "student":
@@ -100,8 +118,13 @@ def teacher_rows() -> pd.DataFrame:
                 epochs = RECIPES.get(config.dataset, {}).get("epochs", "?")
                 row["weights"] = f"none yet: trained on first use ({epochs} epochs)"
             else:
-                row.update({"test accuracy": record.test_acc, "training time (s)": record.train_seconds,
-                            "weights": "packaged" if record.packaged else "cached"})
+                row.update(
+                    {
+                        "test accuracy": record.test_acc,
+                        "training time (s)": record.train_seconds,
+                        "weights": "packaged" if record.packaged else "cached",
+                    }
+                )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -126,22 +149,42 @@ def glyph_panel() -> None:
     params = setup.params_of("lwkd")
     arch, per_class, seed = str(params["glyph_arch"]), int(params["glyphs_per_class"]), int(params["glyph_seed"])
     info = glyph_info(config.dataset)
-    st.plotly_chart(image_grid_figure(glyph_grid(config.dataset, seed), f"{info.title}: classes in turn "
-                                      f"({', '.join(info.class_names[:4])}, …)", columns=10), key="glyphs.preview")
-    st.caption(f"{info.num_classes} classes like {config.dataset}'s, at its size and channels, {info.source}. "
-               "Glyph class k stands for target class k by index; the pictures do not resemble the target's.")
+    st.plotly_chart(
+        image_grid_figure(
+            glyph_grid(config.dataset, seed),
+            f"{info.title}: classes in turn ({', '.join(info.class_names[:4])}, …)",
+            columns=10,
+        ),
+        key="glyphs.preview",
+    )
+    st.caption(
+        f"{info.num_classes} classes like {config.dataset}'s, at its size and channels, {info.source}. "
+        "Glyph class k stands for target class k by index; the pictures do not resemble the target's."
+    )
     record = find_glyph_teacher(arch, config.dataset, per_class, seed)
     conventional = find_teacher(config.teacher, config.dataset, config.teacher_seed)
-    against = (f" The conventional teacher {config.teacher} on {config.dataset}: {conventional.test_acc:.1%} after "
-               f"{conventional.train_seconds:.0f} s of training." if conventional else "")
+    against = (
+        f" The conventional teacher {config.teacher} on {config.dataset}: {conventional.test_acc:.1%} after "
+        f"{conventional.train_seconds:.0f} s of training."
+        if conventional
+        else ""
+    )
     if record is None:
-        st.write(f"Glyph teacher {arch} ({per_class} glyphs per class, seed {seed}): not trained yet; LW-KD trains it "
-                 f"on first use, in seconds.{against}")
-        st.button("Train the glyph teacher now", key="glyphs.train", on_click=train_glyph_teacher_now,
-                  args=(arch, per_class, seed))
+        st.write(
+            f"Glyph teacher {arch} ({per_class} glyphs per class, seed {seed}): not trained yet; LW-KD trains it "
+            f"on first use, in seconds.{against}"
+        )
+        st.button(
+            "Train the glyph teacher now",
+            key="glyphs.train",
+            on_click=train_glyph_teacher_now,
+            args=(arch, per_class, seed),
+        )
     else:
-        st.write(f"Glyph teacher {arch} ({per_class} glyphs per class, seed {seed}): {record.test_acc:.1%} on "
-                 f"held-out glyphs, trained in {record.train_seconds:.1f} s.{against}")
+        st.write(
+            f"Glyph teacher {arch} ({per_class} glyphs per class, seed {seed}): {record.test_acc:.1%} on "
+            f"held-out glyphs, trained in {record.train_seconds:.1f} s.{against}"
+        )
     if "glyphs.message" in st.session_state:
         st.error(escape_markdown(st.session_state.pop("glyphs.message")))
 
@@ -159,8 +202,13 @@ def teacher_job_panel() -> None:
     st.write(f"**{escape_markdown(record.name)}** — {shared.status_text(record)}")
     st.progress(progress.fraction, text=f"step {progress.done} of {progress.total or '?'}")
     if record.status not in FINISHED and can_cancel(record, shared.owner()):
-        st.button("Cancel teacher training", key="teacher_job.cancel", on_click=runner.cancel, args=(run_id,),
-                  kwargs={"owner": shared.owner()})
+        st.button(
+            "Cancel teacher training",
+            key="teacher_job.cancel",
+            on_click=runner.cancel,
+            args=(run_id,),
+            kwargs={"owner": shared.owner()},
+        )
     elif record.status not in FINISHED:
         st.caption("Started by another browser: only it can cancel this training.")
     metrics = shared.store().metrics_frame(run_id)
@@ -172,24 +220,36 @@ def teacher_job_panel() -> None:
 
 left, right = st.columns(2)
 with left:
-    shared.config_select("dataset", "Dataset", [info.name for info in list_datasets()],
-                         format_func=lambda name: dataset_info(name).title)
+    shared.config_select(
+        "dataset", "Dataset", [info.name for info in list_datasets()], format_func=lambda name: dataset_info(name).title
+    )
     st.caption(dataset_info(config.dataset).source)
 with right:
     shared.config_select("student", "Student", models)
     st.caption(model_description(config.student))
 
 current_teachers = shared.bound_value("teachers", list(config.teachers))
-picked = st.multiselect("Teacher(s)", models + [arch for arch in current_teachers if arch not in models],
-                        key=shared.widget_key("teachers"),
-                        help="The first teacher is the one single-teacher methods use; ensemble methods use all.")
+picked = st.multiselect(
+    "Teacher(s)",
+    models + [arch for arch in current_teachers if arch not in models],
+    key=shared.widget_key("teachers"),
+    help="The first teacher is the one single-teacher methods use; ensemble methods use all.",
+)
 if picked:
     config.teachers = list(picked)
 else:
     st.warning(f"Pick at least one teacher; the runs keep using {', '.join(config.teachers)}.")
 shared.bound_value("teacher_seed", config.teacher_seed)
-config.teacher_seed = int(st.number_input("Teacher seed", min_value=0, max_value=2**31 - 1, step=1,
-                                          key=shared.widget_key("teacher_seed"), help=shared.field_help("teacher_seed")))
+config.teacher_seed = int(
+    st.number_input(
+        "Teacher seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        step=1,
+        key=shared.widget_key("teacher_seed"),
+        help=shared.field_help("teacher_seed"),
+    )
+)
 
 if config.teacher_checkpoint and not upload_matches(config.teacher_checkpoint):
     st.info("The uploaded teacher was for another dataset or architecture; using the cached teacher instead.")
@@ -207,16 +267,25 @@ except WorkbenchError as error:
 with st.expander("Train a teacher now", expanded=False):
     recipe = RECIPES.get(config.dataset, {})
     arch_col, epochs_col = st.columns(2)
-    arch = arch_col.selectbox("Architecture", models, index=models.index(config.teacher) if config.teacher in models
-                              else 0, key="teacher_job.arch")
-    epochs = epochs_col.number_input("Epochs", min_value=1, max_value=500, value=int(recipe.get("epochs", 10)),
-                                     key="teacher_job.epochs")
-    st.caption(f"Recipe for {config.dataset}: " + ", ".join(f"{key} {value}" for key, value in recipe.items()
-                                                             if key != "epochs") + ". Saved to the teacher cache.")
+    arch = arch_col.selectbox(
+        "Architecture",
+        models,
+        index=models.index(config.teacher) if config.teacher in models else 0,
+        key="teacher_job.arch",
+    )
+    epochs = epochs_col.number_input(
+        "Epochs", min_value=1, max_value=500, value=int(recipe.get("epochs", 10)), key="teacher_job.epochs"
+    )
+    st.caption(
+        f"Recipe for {config.dataset}: "
+        + ", ".join(f"{key} {value}" for key, value in recipe.items() if key != "epochs")
+        + ". Saved to the teacher cache."
+    )
     if st.button("Train this teacher", key="teacher_job.start"):
         try:
-            shared.executor().submit_teacher(arch, config.dataset, seed=config.teacher_seed, epochs=int(epochs),
-                                             owner=shared.owner())
+            shared.executor().submit_teacher(
+                arch, config.dataset, seed=config.teacher_seed, epochs=int(epochs), owner=shared.owner()
+            )
         except WorkbenchError as error:
             st.error(escape_markdown(error))
     teacher_job_panel()
@@ -225,12 +294,22 @@ with st.expander("LW-KD's synthesised glyph dataset and lightweight teacher", ex
     glyph_panel()
 
 with st.expander("Upload a teacher (state_dict .pt)", expanded=False):
-    st.file_uploader("state_dict saved with torch.save(model.state_dict(), ...)", type=["pt", "pth"],
-                     key="upload.file", max_upload_size=max(1, math.ceil(shared.upload_limit_mb())))
-    st.selectbox("Architecture it was trained as", models,
-                 index=models.index(config.teacher) if config.teacher in models else 0, key="upload.arch")
-    st.caption(f"Limit {shared.upload_limit_mb():g} MB. The weights must fit this architecture and "
-               f"{config.dataset}'s {dataset_info(config.dataset).num_classes} classes.")
+    st.file_uploader(
+        "state_dict saved with torch.save(model.state_dict(), ...)",
+        type=["pt", "pth"],
+        key="upload.file",
+        max_upload_size=max(1, math.ceil(shared.upload_limit_mb())),
+    )
+    st.selectbox(
+        "Architecture it was trained as",
+        models,
+        index=models.index(config.teacher) if config.teacher in models else 0,
+        key="upload.arch",
+    )
+    st.caption(
+        f"Limit {shared.upload_limit_mb():g} MB. The weights must fit this architecture and "
+        f"{config.dataset}'s {dataset_info(config.dataset).num_classes} classes."
+    )
     st.button("Check and use as teacher 1", on_click=accept_upload, key="upload.accept")
     kind, text = st.session_state.pop("upload.message", (None, ""))
     if kind == "error":

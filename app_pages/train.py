@@ -1,5 +1,6 @@
 """Train page: start runs (each picked method × seed, plus a baseline), queue and cancel them, and watch
 their curves live. Everything shown is read from the run store, so leaving or reloading re-attaches."""
+
 from __future__ import annotations
 
 import time
@@ -49,8 +50,9 @@ def progress_text(record: RunRecord, done: int, total: int, seconds_left: float 
     if record.status == "running" and not total:
         return "setting up (data, teacher logits)"
     text = f"step {done} of {total or '?'}"
-    return text + (f" · about {seconds_left:.0f} s left" if seconds_left is not None and record.status == "running"
-                   else "")
+    return text + (
+        f" · about {seconds_left:.0f} s left" if seconds_left is not None and record.status == "running" else ""
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -62,16 +64,25 @@ def sample_grid_png(path: str, modified: float) -> bytes:
 
 def sample_grids(records: list[RunRecord]) -> None:
     """The newest grid of generated (and replayed) images of each run that makes its own training images."""
-    grids = [(record, name, path) for record in records for name, path in sorted(record.artifacts.items())
-             if name.startswith("samples_") and Path(path).exists()]
+    grids = [
+        (record, name, path)
+        for record in records
+        for name, path in sorted(record.artifacts.items())
+        if name.startswith("samples_") and Path(path).exists()
+    ]
     if not grids:
         return
     st.subheader("Current training images")
-    st.caption("The images the student is trained on now, as the generator (and, for PRE-DFKD, the memory VAE) "
-               "makes them; updated at the end of every epoch.")
+    st.caption(
+        "The images the student is trained on now, as the generator (and, for PRE-DFKD, the memory VAE) "
+        "makes them; updated at the end of every epoch."
+    )
     for column, (record, name, path) in zip(st.columns(min(len(grids), 3)) * len(grids), grids):
-        column.image(sample_grid_png(path, Path(path).stat().st_mtime),
-                     caption=f"{record.name}: {SAMPLE_KINDS.get(name, name)}", width="stretch")
+        column.image(
+            sample_grid_png(path, Path(path).stat().st_mtime),
+            caption=f"{record.name}: {SAMPLE_KINDS.get(name, name)}",
+            width="stretch",
+        )
 
 
 @st.fragment(run_every=1.0)
@@ -89,8 +100,14 @@ def live_panel() -> None:
     rows = sorted(watched + active, key=lambda r: r.created)
     if not rows:
         busy = sum(r.status not in FINISHED for r in recent)
-        st.info("No runs yet: press Start." + (f" The server is busy with {busy} run(s) of other browsers; yours "
-                                                "will wait for a free worker." if busy else ""))
+        st.info(
+            "No runs yet: press Start."
+            + (
+                f" The server is busy with {busy} run(s) of other browsers; yours will wait for a free worker."
+                if busy
+                else ""
+            )
+        )
         return
     if "train.cancel_error" in st.session_state:
         st.error(escape_markdown(st.session_state.pop("train.cancel_error")))
@@ -103,14 +120,18 @@ def live_panel() -> None:
         name.markdown(f"**{escape_markdown(record.name)}**{gallery} · {shared.status_text(record)}")
         step = progress[record.id]
         elapsed = time.time() - record.started if record.started else 0.0
-        bar.progress(step.fraction, text=progress_text(record, step.done, step.total, step.seconds_left(elapsed),
-                                                       ahead.get(record.id, 0)))
+        bar.progress(
+            step.fraction,
+            text=progress_text(record, step.done, step.total, step.seconds_left(elapsed), ahead.get(record.id, 0)),
+        )
         if record.id in cancellable:
             action.button("Cancel", key=f"cancel_{record.id}", on_click=cancel_runs, args=([record.id],))
     if len(cancellable) > 1:
         st.button("Cancel all mine", key="cancel_all", on_click=cancel_runs, args=(cancellable,))
-    st.caption("Listed: your runs and the shared gallery (runs started from the command line or a notebook); "
-               "other browsers' runs are not shown. Only the browser that started a run can cancel it.")
+    st.caption(
+        "Listed: your runs and the shared gallery (runs started from the command line or a notebook); "
+        "other browsers' runs are not shown. Only the browser that started a run can cancel it."
+    )
     charted = sorted(watched or active, key=lambda r: r.created)
     labels = {r.id: r.name for r in charted}
     metrics = shared.store().metrics_frame(list(labels))
@@ -133,8 +154,11 @@ try:
 except WorkbenchError as error:
     planned = []
     st.error(escape_markdown(error))
-st.caption(f"Start queues {len(planned)} run(s): " + escape_markdown(", ".join(c.name for c in planned)) if planned
-           else "Nothing to run: pick a method on the Method page or switch the baseline on.")
+st.caption(
+    f"Start queues {len(planned)} run(s): " + escape_markdown(", ".join(c.name for c in planned))
+    if planned
+    else "Nothing to run: pick a method on the Method page or switch the baseline on."
+)
 st.button("Start", type="primary", disabled=not planned, on_click=start_runs, key="start")
 if "train.error" in st.session_state:
     st.error(escape_markdown(st.session_state.pop("train.error")))

@@ -8,6 +8,7 @@ still be warming up: the "cold" figure) and again a few times once it is warm.
     python bench/bench_app.py [--rounds 3] [--warm-clicks 4] [--write]
 
 --write puts the figures into the "## App latency" section of bench/RESULTS.md."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## App latency"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 RUN_QUERY = "epochs=1&train_subset=500&batch_size=16"
 LIVE_POINTS = """(text) => {
     const chart = document.querySelector('.st-key-live_loss .js-plotly-plot');
@@ -94,7 +102,8 @@ def click_to_first_point(page, url: str, seed: int, server_pid: int) -> tuple[fl
         time.sleep(0.02)
     seconds, cpu = time.perf_counter() - clicked, cpu_seconds(server_pid) - cpu_before
     page.locator("[data-testid=stMarkdownContainer]").filter(has_text=f"baseline · {label}").filter(
-        has_text="done").wait_for(timeout=120_000)
+        has_text="done"
+    ).wait_for(timeout=120_000)
     return seconds, cpu
 
 
@@ -105,9 +114,23 @@ def one_round(browser, warm_clicks: int, first_seed: int) -> dict[str, object]:
     env = {**os.environ, "KDW_RUNS_DIR": str(folder / "runs"), "KDW_DATA_DIR": str(folder / "data")}
     env.pop("KDW_EXECUTOR", None)
     started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     page = browser.new_page(viewport={"width": 1400, "height": 1600})
     try:
         url = f"http://127.0.0.1:{port}"
@@ -119,8 +142,15 @@ def one_round(browser, warm_clicks: int, first_seed: int) -> dict[str, object]:
         page.close()
         server.terminate()
         server.wait(20)
-    return {"title": title, "widgets": widgets, "complete": complete, "page_cpu": page_cpu, "cold": cold,
-            "warm": [seconds for seconds, _ in clicks], "warm_cpu": [cpu for _, cpu in clicks]}
+    return {
+        "title": title,
+        "widgets": widgets,
+        "complete": complete,
+        "page_cpu": page_cpu,
+        "cold": cold,
+        "warm": [seconds for seconds, _ in clicks],
+        "warm_cpu": [cpu for _, cpu in clicks],
+    }
 
 
 def summary(values: list[float]) -> str:
@@ -142,36 +172,45 @@ def report(rounds: list[dict[str, object]], load: tuple[float, float, float]) ->
 
     verdict_page = "meets" if statistics.median(widgets) < TARGET_FIRST_PAGE else "misses"
     verdict_point = "meets" if statistics.median(warm) < TARGET_FIRST_POINT else "misses"
-    return "\n".join([
-        SECTION, "",
-        f"Machine: {cpu_model()}, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / "
-        f"{load[2]:.1f} (1/5/15 min) when the benchmark started (a shared machine); Python "
-        f"{platform.python_version()}, torch {torch.__version__}, streamlit {streamlit.__version__}, "
-        f"Debian chromium headless. Measured {time.strftime('%Y-%m-%d %H:%M')} with `python bench/bench_app.py "
-        f"--rounds {len(rounds)} --warm-clicks {len(rounds[0]['warm'])} --write`.", "",
-        "Each round starts `streamlit run app.py` on a fresh runs folder and a free port; times are median "
-        "(min–max) over the rounds (warm clicks: over all rounds' clicks).", "",
-        "| what | target | measured |", "|---|---|---|",
-        f"| server start → first page's title drawn | – | {summary(title)} |",
-        f"| server start → first page rendered (Teacher widgets drawn) | < {TARGET_FIRST_PAGE:g} s | "
-        f"{summary(widgets)} |",
-        f"| server start → first page complete (teacher table drawn) | – | {summary(complete)} |",
-        f"| CPU time of the server process until the first page's widgets | – | {summary(page_cpu)} |",
-        f"| click Start → first point on the live chart, worker pool warm (digits, 1 epoch, 500 images, "
-        f"kd + baseline) | < {TARGET_FIRST_POINT:g} s | {summary(warm)} |",
-        f"| CPU time of the server and its workers from click to first point | – | {summary(warm_cpu)} |",
-        f"| the same, clicked right after the first page (pool still starting) | – | {summary(cold)} |", "",
-        "CPU times hardly depend on what else the machine runs: on an idle machine the wall times come close "
-        "to them (plus the browser's own work), on a busy shared one they stretch by the load. The worker "
-        "pool warms up in parallel with the first page, in its own processes (not counted in the first "
-        "page's CPU time).", "",
-        f"The first page {verdict_page} its target; the first live point {verdict_point} its target. The page's "
-        "title is drawn before torch is imported; the widgets wait for that import (about 2 s of CPU alone). "
-        "The worker pool starts with the first page and keeps `max_workers` processes with torch imported and "
-        "the digits set loaded, so a warm click only pays for the page rerun, the dispatcher (woken at once on "
-        "submit), the run's setup (its first step is written at once) and the live panel's refresh (every "
-        "1 s).",
-        ""])
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"Machine: {cpu_model()}, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / "
+            f"{load[2]:.1f} (1/5/15 min) when the benchmark started (a shared machine); Python "
+            f"{platform.python_version()}, torch {torch.__version__}, streamlit {streamlit.__version__}, "
+            f"Debian chromium headless. Measured {time.strftime('%Y-%m-%d %H:%M')} with `python bench/bench_app.py "
+            f"--rounds {len(rounds)} --warm-clicks {len(rounds[0]['warm'])} --write`.",
+            "",
+            "Each round starts `streamlit run app.py` on a fresh runs folder and a free port; times are median "
+            "(min–max) over the rounds (warm clicks: over all rounds' clicks).",
+            "",
+            "| what | target | measured |",
+            "|---|---|---|",
+            f"| server start → first page's title drawn | – | {summary(title)} |",
+            f"| server start → first page rendered (Teacher widgets drawn) | < {TARGET_FIRST_PAGE:g} s | "
+            f"{summary(widgets)} |",
+            f"| server start → first page complete (teacher table drawn) | – | {summary(complete)} |",
+            f"| CPU time of the server process until the first page's widgets | – | {summary(page_cpu)} |",
+            f"| click Start → first point on the live chart, worker pool warm (digits, 1 epoch, 500 images, "
+            f"kd + baseline) | < {TARGET_FIRST_POINT:g} s | {summary(warm)} |",
+            f"| CPU time of the server and its workers from click to first point | – | {summary(warm_cpu)} |",
+            f"| the same, clicked right after the first page (pool still starting) | – | {summary(cold)} |",
+            "",
+            "CPU times hardly depend on what else the machine runs: on an idle machine the wall times come close "
+            "to them (plus the browser's own work), on a busy shared one they stretch by the load. The worker "
+            "pool warms up in parallel with the first page, in its own processes (not counted in the first "
+            "page's CPU time).",
+            "",
+            f"The first page {verdict_page} its target; the first live point {verdict_point} its target. The page's "
+            "title is drawn before torch is imported; the widgets wait for that import (about 2 s of CPU alone). "
+            "The worker pool starts with the first page and keeps `max_workers` processes with torch imported and "
+            "the digits set loaded, so a warm click only pays for the page rerun, the dispatcher (woken at once on "
+            "submit), the run's setup (its first step is written at once) and the live panel's refresh (every "
+            "1 s).",
+            "",
+        ]
+    )
 
 
 def main() -> None:
@@ -191,9 +230,14 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for index in range(args.rounds):
             rounds.append(one_round(browser, args.warm_clicks, first_seed=100 * (index + 1)))
-            print(f"round {index + 1}: " + ", ".join(
-                f"{key} {value:.2f} s" if isinstance(value, float) else f"{key} {[round(v, 2) for v in value]}"
-                for key, value in rounds[-1].items()), flush=True)
+            print(
+                f"round {index + 1}: "
+                + ", ".join(
+                    f"{key} {value:.2f} s" if isinstance(value, float) else f"{key} {[round(v, 2) for v in value]}"
+                    for key, value in rounds[-1].items()
+                ),
+                flush=True,
+            )
         browser.close()
     text = report(rounds, load)
     print(text)

@@ -10,6 +10,7 @@ the cold run is reused, as every later run with that teacher does).
 
 Usage: python bench/bench_kd_throughput.py [--threads N] [--repeats R] [--output bench/RESULTS.md]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,9 +70,10 @@ def plain_pytorch_epoch(teacher: torch.nn.Module, root: Path, seed: int) -> dict
         with torch.no_grad():
             teacher_logits = teacher(x)
         logits = student(x)
-        soft = F.kl_div(F.log_softmax(logits / TEMPERATURE, 1), F.softmax(teacher_logits / TEMPERATURE, 1),
-                        reduction="batchmean")
-        loss = (1 - ALPHA) * F.cross_entropy(logits, y) + ALPHA * TEMPERATURE ** 2 * soft
+        soft = F.kl_div(
+            F.log_softmax(logits / TEMPERATURE, 1), F.softmax(teacher_logits / TEMPERATURE, 1), reduction="batchmean"
+        )
+        loss = (1 - ALPHA) * F.cross_entropy(logits, y) + ALPHA * TEMPERATURE**2 * soft
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -82,17 +84,34 @@ def plain_pytorch_epoch(teacher: torch.nn.Module, root: Path, seed: int) -> dict
     with torch.no_grad():
         for x, y in DataLoader(test, batch_size=1024):
             correct += (student(x).argmax(1) == y).sum().item()
-    return {"images_per_s": seen / epoch_seconds, "test_acc": correct / len(test),
-            "wall_s": time.perf_counter() - started}
+    return {
+        "images_per_s": seen / epoch_seconds,
+        "test_acc": correct / len(test),
+        "wall_s": time.perf_counter() - started,
+    }
 
 
 def workbench_epoch(seed: int) -> dict[str, float]:
     """One epoch through engine.fit; returns its images/s (training loop) and test accuracy."""
-    config = RunConfig.from_dict({"dataset": "fashion-mnist", "teachers": ["cnn"], "student": "lenet5_half",
-                                  "method": "kd", "temperature": TEMPERATURE, "alpha": ALPHA, "epochs": 1,
-                                  "batch_size": BATCH, "lr": LR, "optimizer": "adam", "augment": "none", "seed": seed,
-                                  "device": "cpu", "lr_schedule": "constant",
-                                  "threads": torch.get_num_threads()})
+    config = RunConfig.from_dict(
+        {
+            "dataset": "fashion-mnist",
+            "teachers": ["cnn"],
+            "student": "lenet5_half",
+            "method": "kd",
+            "temperature": TEMPERATURE,
+            "alpha": ALPHA,
+            "epochs": 1,
+            "batch_size": BATCH,
+            "lr": LR,
+            "optimizer": "adam",
+            "augment": "none",
+            "seed": seed,
+            "device": "cpu",
+            "lr_schedule": "constant",
+            "threads": torch.get_num_threads(),
+        }
+    )
     started = time.perf_counter()
     result = fit(config, **resolve_for(config))
     wall = time.perf_counter() - started
@@ -102,8 +121,10 @@ def workbench_epoch(seed: int) -> dict[str, float]:
 
 def machine() -> str:
     """CPU model, cores used and library versions."""
-    return (f"{cpu_model()}; {torch.get_num_threads()} torch threads on {__import__('os').cpu_count()} cores; "
-            f"torch {torch.__version__}; Python {platform.python_version()}")
+    return (
+        f"{cpu_model()}; {torch.get_num_threads()} torch threads on {__import__('os').cpu_count()} cores; "
+        f"torch {torch.__version__}; Python {platform.python_version()}"
+    )
 
 
 def main() -> None:
@@ -136,6 +157,7 @@ def main() -> None:
 
 def report(plain: list[dict], cold: list[dict], warm: list[dict]) -> str:
     """The markdown section: medians, ratios to the plain loop, accuracies, the machine and the command."""
+
     def median(rows, key):
         return statistics.median(row[key] for row in rows)
 
@@ -150,18 +172,28 @@ def report(plain: list[dict], cold: list[dict], warm: list[dict]) -> str:
         "| loop | train-loop images/s | × plain | end-to-end images/s | × plain | wall s | test acc |",
         "|---|---|---|---|---|---|---|",
     ]
-    for label, rows in (("plain PyTorch (DataLoader, teacher every batch)", plain),
-                        ("workbench, cold teacher-logit cache (computed in the run)", cold),
-                        ("workbench, warm teacher-logit cache (reused from disk)", warm)):
+    for label, rows in (
+        ("plain PyTorch (DataLoader, teacher every batch)", plain),
+        ("workbench, cold teacher-logit cache (computed in the run)", cold),
+        ("workbench, warm teacher-logit cache (reused from disk)", warm),
+    ):
         ips, wall = median(rows, "images_per_s"), median(rows, "wall_s")
         accs = ", ".join(f"{row['test_acc']:.4f}" for row in rows)
-        lines.append(f"| {label} | {ips:,.0f} | {ips / base:.1f}× | {TRAIN_IMAGES / wall:,.0f} | "
-                     f"{TRAIN_IMAGES / wall / base_e2e:.1f}× | {wall:.1f} | {accs} |")
-    lines += ["", f"Machine: {machine()}.", "",
-              "Command: `.venv/bin/python bench/bench_kd_throughput.py --output bench/RESULTS.md`", "",
-              "Train-loop images/s counts the epoch's optimisation loop only. End-to-end images/s is 60,000 divided "
-              "by the wall time of the whole call: dataset set-up, the teacher pass that fills a cold cache, the "
-              "epoch and the test evaluation. Warm is what every run after the first with the same teacher gets.", ""]
+        lines.append(
+            f"| {label} | {ips:,.0f} | {ips / base:.1f}× | {TRAIN_IMAGES / wall:,.0f} | "
+            f"{TRAIN_IMAGES / wall / base_e2e:.1f}× | {wall:.1f} | {accs} |"
+        )
+    lines += [
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Command: `.venv/bin/python bench/bench_kd_throughput.py --output bench/RESULTS.md`",
+        "",
+        "Train-loop images/s counts the epoch's optimisation loop only. End-to-end images/s is 60,000 divided "
+        "by the wall time of the whole call: dataset set-up, the teacher pass that fills a cold cache, the "
+        "epoch and the test evaluation. Warm is what every run after the first with the same teacher gets.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ nothing (its worker processes or Ray are started inside the timed span), which i
 
 Usage: python bench/bench_sweep.py [--seeds 2] [--epochs 3] [--engines loop,local,ray] [--write]
 (--write replaces the "## Sweep throughput" section of bench/RESULTS.md)."""
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,21 @@ SECTION = "## Sweep throughput"
 
 def grid(seeds: int, epochs: int) -> dict:
     """The benchmark's sweep spec."""
-    return {"name": "bench", "seeds": seeds, "grid": {"temperature": [1.0, 4.0, 8.0], "alpha": [0.5, 0.9]},
-            "base": {"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"], "method": "kd",
-                     "epochs": epochs, "batch_size": 64, "device": "cpu", "threads": 1}}
+    return {
+        "name": "bench",
+        "seeds": seeds,
+        "grid": {"temperature": [1.0, 4.0, 8.0], "alpha": [0.5, 0.9]},
+        "base": {
+            "dataset": "digits",
+            "student": "lenet5_half",
+            "teachers": ["cnn"],
+            "method": "kd",
+            "epochs": epochs,
+            "batch_size": 64,
+            "device": "cpu",
+            "threads": 1,
+        },
+    }
 
 
 def time_loop(spec_data: dict, runs_dir: Path) -> tuple[float, int]:
@@ -75,19 +88,25 @@ def start_ray(cpus: int, attempts: int = 3) -> float:
 def report(rows: list[tuple[str, float, int]], runs: int, args: argparse.Namespace, load: tuple[float, ...]) -> str:
     """The markdown section."""
     loop_seconds = next((seconds for name, seconds, _ in rows if name.startswith("plain loop")), None)
-    lines = [SECTION, "",
-             f"Machine: {cpu_model()}, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / "
-             f"{load[2]:.1f} (1/5/15 min) when the benchmark started (a machine shared with other work); Python "
-             f"{platform.python_version()}, torch {torch.__version__}. Measured {time.strftime('%Y-%m-%d %H:%M')} "
-             f"with `python bench/bench_sweep.py --seeds {args.seeds} --epochs {args.epochs} "
-             f"--engines {args.engines} --write`.", "",
-             "Grid: digits (1,437 training images), cnn teacher → lenet5_half, KD, T ∈ {1, 4, 8} × "
-             f"α ∈ {{0.5, 0.9}} × {args.seeds} seeds = {runs} runs of {args.epochs} epochs, one CPU thread per "
-             "run, "
-             f"{args.concurrency} runs at a time on the engines. The local engine's time includes starting its "
-             "worker processes (each imports torch and loads the data); Ray's is given without and with its "
-             "start-up (`ray.init`), which a cluster pays once, not per sweep.", "",
-             "| engine | wall time | runs done | runs per minute | vs plain loop |", "|---|---|---|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / "
+        f"{load[2]:.1f} (1/5/15 min) when the benchmark started (a machine shared with other work); Python "
+        f"{platform.python_version()}, torch {torch.__version__}. Measured {time.strftime('%Y-%m-%d %H:%M')} "
+        f"with `python bench/bench_sweep.py --seeds {args.seeds} --epochs {args.epochs} "
+        f"--engines {args.engines} --write`.",
+        "",
+        "Grid: digits (1,437 training images), cnn teacher → lenet5_half, KD, T ∈ {1, 4, 8} × "
+        f"α ∈ {{0.5, 0.9}} × {args.seeds} seeds = {runs} runs of {args.epochs} epochs, one CPU thread per "
+        "run, "
+        f"{args.concurrency} runs at a time on the engines. The local engine's time includes starting its "
+        "worker processes (each imports torch and loads the data); Ray's is given without and with its "
+        "start-up (`ray.init`), which a cluster pays once, not per sweep.",
+        "",
+        "| engine | wall time | runs done | runs per minute | vs plain loop |",
+        "|---|---|---|---|---|",
+    ]
     for name, seconds, done in rows:
         ratio = f"{loop_seconds / seconds:.2f}×" if loop_seconds else "–"
         lines.append(f"| {name} | {seconds:.1f} s | {done}/{runs} | {60 * done / seconds:.1f} | {ratio} |")

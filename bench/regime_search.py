@@ -6,6 +6,7 @@ search that chose the default setup with this script.
     .venv/bin/python bench/regime_search.py '[{"lr": 0.01}, {"lr": 0.02, "warmup_epochs": 1}]' --seeds 3
 
 Each setup is a dict of config fields over the current defaults (RunConfig())."""
+
 from __future__ import annotations
 
 import argparse
@@ -54,11 +55,17 @@ def main() -> None:
         base = [results[key, "baseline", seed][0] for seed in range(args.seeds)]
         effect = measure_effect(kd, base)
         slowest = max(results[key, m, seed][1] for m in ("kd", "baseline") for seed in range(args.seeds))
-        odd = [f"{m} s{seed}: {results[key, m, seed][2]}" for m in ("kd", "baseline") for seed in range(args.seeds)
-               if results[key, m, seed][2] != "done"]
-        print(f"| `{key}` | {100 * statistics.mean(kd):.2f} | {100 * statistics.mean(base):.2f} | "
-              f"{format_effect(effect)} | {' '.join(f'{100 * d:+.1f}' for d in effect.per_seed)} | {slowest:.1f} | "
-              f"{', '.join(odd)} |")
+        odd = [
+            f"{m} s{seed}: {results[key, m, seed][2]}"
+            for m in ("kd", "baseline")
+            for seed in range(args.seeds)
+            if results[key, m, seed][2] != "done"
+        ]
+        print(
+            f"| `{key}` | {100 * statistics.mean(kd):.2f} | {100 * statistics.mean(base):.2f} | "
+            f"{format_effect(effect)} | {' '.join(f'{100 * d:+.1f}' for d in effect.per_seed)} | {slowest:.1f} | "
+            f"{', '.join(odd)} |"
+        )
 
 
 if __name__ == "__main__":

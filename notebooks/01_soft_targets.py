@@ -54,9 +54,16 @@ soft = viz.soften(preview.logits, 4.0)
 rows = []
 for image, label in enumerate(preview.labels):
     wrong = [c for c in soft[image].argsort()[::-1] if c != label][:2]
-    rows.append({"label": preview.class_names[label], "p(label) at T=4": round(soft[image, label], 3),
-                 "most similar": preview.class_names[wrong[0]], "p": round(soft[image, wrong[0]], 3),
-                 "next": preview.class_names[wrong[1]], "p ": round(soft[image, wrong[1]], 3)})
+    rows.append(
+        {
+            "label": preview.class_names[label],
+            "p(label) at T=4": round(soft[image, label], 3),
+            "most similar": preview.class_names[wrong[0]],
+            "p": round(soft[image, wrong[0]], 3),
+            "next": preview.class_names[wrong[1]],
+            "p ": round(soft[image, wrong[1]], 3),
+        }
+    )
 pd.DataFrame(rows)
 
 # %% [markdown]

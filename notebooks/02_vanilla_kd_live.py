@@ -58,8 +58,9 @@ teachers = resolve_teachers(kd_config)  # the teacher fit needs: found in the ca
 for seed in range(SEEDS):
     baseline.append(fit(base.replace(method="baseline", seed=seed), [live.callback(f"baseline s{seed}")]))
     distilled.append(fit(kd_config.replace(seed=seed), [live.callback(f"KD α=0.9 T=4 s{seed}")], **teachers))
-effect = measure_effect([run.final_metrics["test_acc"] for run in distilled],
-                        [run.final_metrics["test_acc"] for run in baseline])
+effect = measure_effect(
+    [run.final_metrics["test_acc"] for run in distilled], [run.final_metrics["test_acc"] for run in baseline]
+)
 print(verdict_sentence("KD", "baseline", effect))
 
 # %% [markdown]
@@ -71,9 +72,12 @@ print(verdict_sentence("KD", "baseline", effect))
 # %%
 panel = widgets.RunPanel(
     base.replace(method="kd"),
-    {"alpha": ipw.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="α"),
-     "temperature": ipw.FloatSlider(value=2.0, min=1.0, max=20.0, step=0.5, description="T")},
-    live=widgets.LivePlot("test_acc", "Your KD runs"))
+    {
+        "alpha": ipw.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="α"),
+        "temperature": ipw.FloatSlider(value=2.0, min=1.0, max=20.0, step=0.5, description="T"),
+    },
+    live=widgets.LivePlot("test_acc", "Your KD runs"),
+)
 panel.on_click()
 panel.view
 

@@ -31,12 +31,28 @@ from workbench.methods.features import preview_feature_matches
 from workbench.runner import run_recorded
 
 if QUICK:
-    base = RunConfig.from_dict({"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"],
-                                "epochs": 3, "batch_size": 32, "device": "cpu"})
+    base = RunConfig.from_dict(
+        {
+            "dataset": "digits",
+            "student": "lenet5_half",
+            "teachers": ["cnn"],
+            "epochs": 3,
+            "batch_size": 32,
+            "device": "cpu",
+        }
+    )
     two_teachers, generations = ["cnn", "lenet5"], 2
 else:
-    base = RunConfig.from_dict({"dataset": "fashion-mnist", "student": "lenet5_half", "teachers": ["lenet5"],
-                                "epochs": 15, "batch_size": 128, "device": "auto"})
+    base = RunConfig.from_dict(
+        {
+            "dataset": "fashion-mnist",
+            "student": "lenet5_half",
+            "teachers": ["lenet5"],
+            "epochs": 15,
+            "batch_size": 128,
+            "device": "auto",
+        }
+    )
     two_teachers, generations = ["lenet5", "cnn"], 3
 
 # %%
@@ -52,14 +68,20 @@ store = RunStore(default_runs_dir())  # the app's run store: these runs also sho
 
 # %%
 METHODS = ["fitnets", "at", "rkd", "feed-parallel", "feed-sequential"]
-pd.DataFrame([{key: get_method(name).card()[key] for key in ("name", "title", "category", "scheme", "summary")}
-              for name in METHODS]).style.set_properties(**{"text-align": "left"})
+pd.DataFrame(
+    [
+        {key: get_method(name).card()[key] for key in ("name", "title", "category", "scheme", "summary")}
+        for name in METHODS
+    ]
+).style.set_properties(**{"text-align": "left"})
 
 # %% [markdown]
 # Which student feature is matched to which teacher feature, before any training:
 
 # %%
-pd.DataFrame([vars(match) for name in ("fitnets", "at") for match in preview_feature_matches(base.replace(method=name))])
+pd.DataFrame(
+    [vars(match) for name in ("fitnets", "at") for match in preview_feature_matches(base.replace(method=name))]
+)
 
 # %% [markdown]
 # ## Training them side by side (test accuracy drawn live)
@@ -84,17 +106,23 @@ configs = {
 }
 runs, results = {}, {}
 for label, config in configs.items():
-    runs[label], results[label] = run_recorded(config.replace(name=f"notebook 3: {label}"), store,
-                                               callbacks=[live.callback(label)])
-chain = run_generations(base.replace(method="feed-sequential", method_params={"generations": generations},
-                                     name="notebook 3: FEED sequential"), store,
-                        callbacks_for=lambda number, run_id: [live.callback(f"FEED sequential gen {number}")])
+    runs[label], results[label] = run_recorded(
+        config.replace(name=f"notebook 3: {label}"), store, callbacks=[live.callback(label)]
+    )
+chain = run_generations(
+    base.replace(
+        method="feed-sequential", method_params={"generations": generations}, name="notebook 3: FEED sequential"
+    ),
+    store,
+    callbacks_for=lambda number, run_id: [live.callback(f"FEED sequential gen {number}")],
+)
 for generation in chain:
     runs[f"FEED sequential gen {generation.number}"] = generation.run_id
 
 # %%
 viz.comparison_table([store.get_run(run_id) for run_id in runs.values()])[
-    ["run", "status", "final test acc", "best test acc", "params", "wall s", "gain vs baseline (pts)"]]
+    ["run", "status", "final test acc", "best test acc", "params", "wall s", "gain vs baseline (pts)"]
+]
 
 # %% [markdown]
 # ## Where do they look? Attention maps
@@ -110,9 +138,11 @@ from workbench.teachers import get_teacher
 test = load_dataset(base.dataset, device="cpu").test
 images = test.x[:8]
 teacher, _ = get_teacher(base.teachers[0], base.dataset, base.teacher_seed)
-maps = {f"teacher {base.teachers[0]}": attention_maps(teacher, images),
-        "AT student": attention_maps(results["AT"].student.cpu(), images),
-        "baseline student": attention_maps(results["baseline"].student.cpu(), images)}
+maps = {
+    f"teacher {base.teachers[0]}": attention_maps(teacher, images),
+    "AT student": attention_maps(results["AT"].student.cpu(), images),
+    "baseline student": attention_maps(results["baseline"].student.cpu(), images),
+}
 viz.attention_maps_figure(images[:, 0].numpy(), maps)
 
 # %% [markdown]

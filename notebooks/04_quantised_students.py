@@ -29,11 +29,27 @@ from workbench.config import RunConfig
 from workbench.runner import run_recorded
 
 if QUICK:
-    base = RunConfig.from_dict({"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"],
-                                "epochs": 3, "batch_size": 32, "device": "cpu"})
+    base = RunConfig.from_dict(
+        {
+            "dataset": "digits",
+            "student": "lenet5_half",
+            "teachers": ["cnn"],
+            "epochs": 3,
+            "batch_size": 32,
+            "device": "cpu",
+        }
+    )
 else:
-    base = RunConfig.from_dict({"dataset": "fashion-mnist", "student": "lenet5_half", "teachers": ["lenet5"],
-                                "epochs": 20, "batch_size": 128, "device": "auto"})
+    base = RunConfig.from_dict(
+        {
+            "dataset": "fashion-mnist",
+            "student": "lenet5_half",
+            "teachers": ["lenet5"],
+            "epochs": 20,
+            "batch_size": 128,
+            "device": "auto",
+        }
+    )
 
 # %%
 from workbench.paths import default_runs_dir
@@ -50,10 +66,13 @@ store = RunStore(default_runs_dir())  # the app's run store: these runs also sho
 # %%
 panel = widgets.RunPanel(
     base.replace(method="qkd", alpha=0.5),
-    {"w_bits": ipw.SelectionSlider(options=["1", "ternary", "2", "4", "8", "32"], value="4", description="w bits"),
-     "a_bits": ipw.SelectionSlider(options=["2", "4", "8", "32"], value="8", description="a bits"),
-     "alpha_schedule": ipw.ToggleButtons(options=["constant", "linear"], value="constant", description="α")},
-    live=widgets.LivePlot("test_acc", "Your quantised students"))
+    {
+        "w_bits": ipw.SelectionSlider(options=["1", "ternary", "2", "4", "8", "32"], value="4", description="w bits"),
+        "a_bits": ipw.SelectionSlider(options=["2", "4", "8", "32"], value="8", description="a bits"),
+        "alpha_schedule": ipw.ToggleButtons(options=["constant", "linear"], value="constant", description="α"),
+    },
+    live=widgets.LivePlot("test_acc", "Your quantised students"),
+)
 panel.on_click()
 panel.view
 
@@ -64,8 +83,9 @@ panel.view
 # first part of training (`schedule_fraction`), so the student first imitates the teacher, then fits the labels.
 
 # %%
-decaying = base.replace(method="qkd", w_bits="4", a_bits="4", alpha=0.9, alpha_end=0.1, alpha_schedule="linear",
-                        schedule_fraction=0.8)
+decaying = base.replace(
+    method="qkd", w_bits="4", a_bits="4", alpha=0.9, alpha_end=0.1, alpha_schedule="linear", schedule_fraction=0.8
+)
 viz.schedule_figure(decaying)
 
 # %%
@@ -84,10 +104,15 @@ configs = {
 }
 results = {}
 for label, config in configs.items():
-    _, results[label] = run_recorded(config.replace(name=f"notebook 4: {label}"), store,
-                                     callbacks=[live.callback(label)])
-points = pd.DataFrame([{"label": label, "size_kb": result.final_metrics["size_kb"],
-                        "test_acc": result.final_metrics["test_acc"]} for label, result in results.items()])
+    _, results[label] = run_recorded(
+        config.replace(name=f"notebook 4: {label}"), store, callbacks=[live.callback(label)]
+    )
+points = pd.DataFrame(
+    [
+        {"label": label, "size_kb": result.final_metrics["size_kb"], "test_acc": result.final_metrics["test_acc"]}
+        for label, result in results.items()
+    ]
+)
 points
 
 # %% [markdown]

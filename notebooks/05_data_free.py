@@ -21,21 +21,40 @@
 QUICK = True
 
 # %%
-import pandas as pd
 
 from workbench import stability, viz, widgets
 from workbench.config import RunConfig
 from workbench.runner import run_recorded
 
 if QUICK:
-    base = RunConfig.from_dict({"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"], "epochs": 4,
-                                "batch_size": 32, "device": "cpu", "optimizer": "adam", "lr": 2e-3,
-                                "cache_teacher_logits": False})
+    base = RunConfig.from_dict(
+        {
+            "dataset": "digits",
+            "student": "lenet5_half",
+            "teachers": ["cnn"],
+            "epochs": 4,
+            "batch_size": 32,
+            "device": "cpu",
+            "optimizer": "adam",
+            "lr": 2e-3,
+            "cache_teacher_logits": False,
+        }
+    )
     generator = {"iterations": 40, "gen_width": 64}
 else:
-    base = RunConfig.from_dict({"dataset": "fashion-mnist", "student": "lenet5_half", "teachers": ["lenet5"],
-                                "epochs": 40, "batch_size": 128, "device": "auto", "optimizer": "adam", "lr": 2e-3,
-                                "cache_teacher_logits": False})
+    base = RunConfig.from_dict(
+        {
+            "dataset": "fashion-mnist",
+            "student": "lenet5_half",
+            "teachers": ["lenet5"],
+            "epochs": 40,
+            "batch_size": 128,
+            "device": "auto",
+            "optimizer": "adam",
+            "lr": 2e-3,
+            "cache_teacher_logits": False,
+        }
+    )
     generator = {"iterations": 200, "gen_width": 128}
 
 # %%
@@ -57,8 +76,11 @@ live.figure
 
 # %%
 runs = {}
-runs["DAFL"], dafl = run_recorded(base.replace(method="dafl", method_params=generator, name="notebook 5: DAFL"),
-                                  store, callbacks=[live.callback("DAFL"), dafl_samples.callback()])
+runs["DAFL"], dafl = run_recorded(
+    base.replace(method="dafl", method_params=generator, name="notebook 5: DAFL"),
+    store,
+    callbacks=[live.callback("DAFL"), dafl_samples.callback()],
+)
 viz.sample_evolution_figure(dafl_samples.snapshots, "DAFL samples by epoch")
 
 # %% [markdown]
@@ -68,8 +90,10 @@ viz.sample_evolution_figure(dafl_samples.snapshots, "DAFL samples by epoch")
 novel = widgets.LiveSamples("generated", "PRE-DFKD new samples")
 replayed = widgets.LiveSamples("replayed", "PRE-DFKD replayed from the VAE memory")
 runs["PRE-DFKD"], pre = run_recorded(
-    base.replace(method="pre-dfkd", temperature=2.0, method_params=generator, name="notebook 5: PRE-DFKD"), store,
-    callbacks=[live.callback("PRE-DFKD"), novel.callback(), replayed.callback()])
+    base.replace(method="pre-dfkd", temperature=2.0, method_params=generator, name="notebook 5: PRE-DFKD"),
+    store,
+    callbacks=[live.callback("PRE-DFKD"), novel.callback(), replayed.callback()],
+)
 viz.sample_evolution_figure(novel.snapshots, "PRE-DFKD new samples by epoch")
 
 # %%
@@ -77,8 +101,10 @@ viz.sample_evolution_figure(replayed.snapshots, "PRE-DFKD replayed samples by ep
 
 # %%
 memory = pre.history[-1]
-print(f"VAE memory: {memory['memory_vae_bytes'] / 1024:.0f} KB of weights, standing in for a buffer of "
-      f"{memory['memory_buffer_bytes'] / 1024:.0f} KB ({memory['memory_samples']:.0f} samples)")
+print(
+    f"VAE memory: {memory['memory_vae_bytes'] / 1024:.0f} KB of weights, standing in for a buffer of "
+    f"{memory['memory_buffer_bytes'] / 1024:.0f} KB ({memory['memory_samples']:.0f} samples)"
+)
 
 # %% [markdown]
 # ## Accuracy over training: mean, variance and best
@@ -93,8 +119,9 @@ table.insert(0, "run", table["run_id"].map({run_id: label for label, run_id in r
 table.drop(columns="run_id")
 
 # %%
-viz.compare_figure(store.metrics_frame(list(runs.values()), scope="epoch"),
-                   {label: [run_id] for label, run_id in runs.items()})
+viz.compare_figure(
+    store.metrics_frame(list(runs.values()), scope="epoch"), {label: [run_id] for label, run_id in runs.items()}
+)
 
 # %% [markdown]
 # ## Questions to try

@@ -28,11 +28,27 @@ from workbench.glyphs import glyph_preview
 from workbench.runner import run_recorded
 
 if QUICK:
-    base = RunConfig.from_dict({"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"],
-                                "epochs": 3, "batch_size": 32, "device": "cpu"})
+    base = RunConfig.from_dict(
+        {
+            "dataset": "digits",
+            "student": "lenet5_half",
+            "teachers": ["cnn"],
+            "epochs": 3,
+            "batch_size": 32,
+            "device": "cpu",
+        }
+    )
 else:
-    base = RunConfig.from_dict({"dataset": "fashion-mnist", "student": "lenet5_half", "teachers": ["lenet5"],
-                                "epochs": 15, "batch_size": 128, "device": "auto"})
+    base = RunConfig.from_dict(
+        {
+            "dataset": "fashion-mnist",
+            "student": "lenet5_half",
+            "teachers": ["lenet5"],
+            "epochs": 15,
+            "batch_size": 128,
+            "device": "auto",
+        }
+    )
 glyphs = {"glyphs_per_class": 300, "glyph_arch": "lenet5"}  # LW-KD's method params: the glyph teacher
 
 # %%
@@ -52,8 +68,10 @@ viz.image_grid_figure(glyph_preview(base.dataset, 40).numpy(), f"Glyphs shaped l
 
 # %%
 teacher, record = get_glyph_teacher(base.dataset, glyphs["glyph_arch"], per_class=glyphs["glyphs_per_class"])
-print(f"glyph teacher {record.arch}: {record.params:,} parameters, {record.train_seconds:.1f} s to train, "
-      f"{record.test_acc:.3f} accuracy on held-out glyphs")
+print(
+    f"glyph teacher {record.arch}: {record.params:,} parameters, {record.train_seconds:.1f} s to train, "
+    f"{record.test_acc:.3f} accuracy on held-out glyphs"
+)
 
 # %% [markdown]
 # ## LW-KD against KD and the baseline
@@ -63,19 +81,22 @@ live = widgets.LivePlot("test_acc", "Test accuracy per epoch")
 live.figure
 
 # %%
-configs = {"baseline": base.replace(method="baseline"),
-           "KD (real teacher)": base.replace(method="kd"),
-           "LW-KD (glyph teacher)": base.replace(method="lwkd", alpha=0.5, method_params=glyphs)}
+configs = {
+    "baseline": base.replace(method="baseline"),
+    "KD (real teacher)": base.replace(method="kd"),
+    "LW-KD (glyph teacher)": base.replace(method="lwkd", alpha=0.5, method_params=glyphs),
+}
 runs = {}
 for label, config in configs.items():
-    runs[label], _ = run_recorded(config.replace(name=f"notebook 6: {label}"), store,
-                                  callbacks=[live.callback(label)])
+    runs[label], _ = run_recorded(config.replace(name=f"notebook 6: {label}"), store, callbacks=[live.callback(label)])
 viz.comparison_table([store.get_run(run_id) for run_id in runs.values()])[
-    ["run", "final test acc", "best test acc", "wall s", "gain vs baseline (pts)"]]
+    ["run", "final test acc", "best test acc", "wall s", "gain vs baseline (pts)"]
+]
 
 # %%
-viz.loss_terms_figure(store.metrics_frame(runs["LW-KD (glyph teacher)"], scope="step"),
-                      {runs["LW-KD (glyph teacher)"]: "LW-KD"})
+viz.loss_terms_figure(
+    store.metrics_frame(runs["LW-KD (glyph teacher)"], scope="step"), {runs["LW-KD (glyph teacher)"]: "LW-KD"}
+)
 
 # %% [markdown]
 # ## Questions to try

@@ -27,12 +27,30 @@ from workbench.config import RunConfig
 from workbench.runner import run_recorded
 
 if QUICK:
-    base = RunConfig.from_dict({"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"], "method": "kd",
-                                "epochs": 3, "batch_size": 32, "device": "cpu"})
+    base = RunConfig.from_dict(
+        {
+            "dataset": "digits",
+            "student": "lenet5_half",
+            "teachers": ["cnn"],
+            "method": "kd",
+            "epochs": 3,
+            "batch_size": 32,
+            "device": "cpu",
+        }
+    )
     TEMPERATURES, ALPHAS, SEEDS = [1.0, 4.0, 10.0], [0.3, 0.9], [0, 1]
 else:
-    base = RunConfig.from_dict({"dataset": "fashion-mnist", "student": "lenet5_half", "teachers": ["lenet5"],
-                                "method": "kd", "epochs": 10, "batch_size": 128, "device": "auto"})
+    base = RunConfig.from_dict(
+        {
+            "dataset": "fashion-mnist",
+            "student": "lenet5_half",
+            "teachers": ["lenet5"],
+            "method": "kd",
+            "epochs": 10,
+            "batch_size": 128,
+            "device": "auto",
+        }
+    )
     TEMPERATURES, ALPHAS, SEEDS = [1.0, 2.0, 4.0, 8.0, 16.0], [0.1, 0.3, 0.5, 0.7, 0.9], [0, 1, 2]
 
 # %%
@@ -49,14 +67,23 @@ rows = []
 for temperature in TEMPERATURES:
     for alpha in ALPHAS:
         for seed in SEEDS:
-            config = base.replace(temperature=temperature, alpha=alpha, seed=seed,
-                                  name=f"notebook 7: T={temperature:g} α={alpha:g} seed {seed}")
+            config = base.replace(
+                temperature=temperature,
+                alpha=alpha,
+                seed=seed,
+                name=f"notebook 7: T={temperature:g} α={alpha:g} seed {seed}",
+            )
             _, result = run_recorded(config, store)
-            rows.append({"temperature": temperature, "alpha": alpha, "seed": seed,
-                         "test_acc": result.final_metrics["test_acc"]})
+            rows.append(
+                {"temperature": temperature, "alpha": alpha, "seed": seed, "test_acc": result.final_metrics["test_acc"]}
+            )
 results = pd.DataFrame(rows)
-baseline = [run_recorded(base.replace(method="baseline", seed=seed, name=f"notebook 7: baseline seed {seed}"),
-                         store)[1].final_metrics["test_acc"] for seed in SEEDS]
+baseline = [
+    run_recorded(base.replace(method="baseline", seed=seed, name=f"notebook 7: baseline seed {seed}"), store)[
+        1
+    ].final_metrics["test_acc"]
+    for seed in SEEDS
+]
 print(f"baseline over {len(SEEDS)} seeds: {pd.Series(baseline).mean():.3f} ± {pd.Series(baseline).std():.3f}")
 
 # %% [markdown]

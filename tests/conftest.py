@@ -1,4 +1,5 @@
 """Shared fixtures: isolated data/run folders and a small trained digits teacher."""
+
 from __future__ import annotations
 
 import os
@@ -41,7 +42,17 @@ def tiny_config(**changes):
     so the run is not reported as collapsed)."""
     from workbench.config import RunConfig
 
-    values = {"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"], "epochs": 2,
-              "batch_size": 64, "seed": 0, "device": "cpu", "train_subset": 400, "optimizer": "adam", "lr": 0.02}
+    values = {
+        "dataset": "digits",
+        "student": "lenet5_half",
+        "teachers": ["cnn"],
+        "epochs": 2,
+        "batch_size": 64,
+        "seed": 0,
+        "device": "cpu",
+        "train_subset": 400,
+        "optimizer": "adam",
+        "lr": 0.02,
+    }
     values.update(changes)
     return RunConfig.from_dict(values)

@@ -1,11 +1,12 @@
 """The Streamlit app through AppTest (runs train in-process), the app's state and URL form, and uploads."""
+
 import io
 import json
 import os
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import torch
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
@@ -20,8 +21,15 @@ from workbench.uploads import accept_teacher_upload
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["teacher", "method", "hyperparameters", "train", "compare"]
-TINY_RUN = {"dataset": "digits", "epochs": "1", "train_subset": "300", "batch_size": "32", "optimizer": "adam", "lr": "0.02",
-            "device": "cpu"}
+TINY_RUN = {
+    "dataset": "digits",
+    "epochs": "1",
+    "train_subset": "300",
+    "batch_size": "32",
+    "optimizer": "adam",
+    "lr": "0.02",
+    "device": "cpu",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +64,7 @@ def store():
 
 
 # -- every page -------------------------------------------------------------------------------------
+
 
 def test_teacher_page_shows_dataset_teacher_student_and_their_costs():
     app = open_page("teacher")
@@ -154,8 +163,9 @@ def test_starting_a_tiny_run_records_it_in_the_store_and_compare_shows_it():
     assert not app.exception
     runs = {record.config["method"]: record for record in store().list_runs()}
     assert set(runs) == {"kd", "baseline"}
-    assert all(r.status == "done" and r.config["epochs"] == 1 and r.config["train_subset"] == 300
-               for r in runs.values())
+    assert all(
+        r.status == "done" and r.config["epochs"] == 1 and r.config["train_subset"] == 300 for r in runs.values()
+    )
     assert runs["kd"].group_id == runs["baseline"].group_id
     assert any("done" in m.value for m in app.markdown)
     app.switch_page("app_pages/compare.py").run()
@@ -172,9 +182,19 @@ def test_compare_page_without_runs_says_so():
 
 # -- the URL ----------------------------------------------------------------------------------------
 
+
 def test_a_shared_link_restores_the_setup_and_reports_what_it_ignored():
-    app = open_page("hyperparameters", {"temperature": "7.5", "alpha": "5", "methods": "kd,tfkd,nope", "seeds": "2",
-                                        "bogus": "1", "tfkd.correct_prob": "0.8"})
+    app = open_page(
+        "hyperparameters",
+        {
+            "temperature": "7.5",
+            "alpha": "5",
+            "methods": "kd,tfkd,nope",
+            "seeds": "2",
+            "bogus": "1",
+            "tfkd.correct_prob": "0.8",
+        },
+    )
     assert app.slider(key="w.temperature").value == 7.5
     assert app.slider(key="w.alpha").value == RunConfig().alpha
     assert app.slider(key="w.seeds").value == 2
@@ -200,8 +220,10 @@ def test_a_link_with_an_unknown_method_keeps_the_setups_methods_and_names_the_ba
 
 def test_a_links_junk_values_are_cut_short_and_escaped_in_its_notices():
     junk = "[click me](https://evil.example)" + "y" * 300
-    notices = clip_echoes([f"ignored temperature: {junk!r} is not a valid float", f"ignored {junk!r}: not a setting"],
-                          {"temperature": junk, junk: "1"})
+    notices = clip_echoes(
+        [f"ignored temperature: {junk!r} is not a valid float", f"ignored {junk!r}: not a setting"],
+        {"temperature": junk, junk: "1"},
+    )
     assert all(len(notice) < 120 and "y" * 40 not in notice and "…" in notice for notice in notices)
     assert notices[0].startswith("ignored temperature: '[click me](https://evil") and notices[0].endswith("float")
     app = open_page("hyperparameters", {"temperature": junk, "bogus" + "z" * 300: "1", "lesson": "q" * 100})
@@ -216,15 +238,18 @@ def test_a_link_to_an_uploaded_teacher_names_the_upload_not_a_server_path():
     assert "/" not in name and (Settings.from_env()[0].uploads_dir / name).is_file()
     again = open_page("teacher", {"dataset": "digits", "teachers": "mlp", "teacher_checkpoint": name})
     assert any(name in info.value for info in again.info) and again.query_params["teacher_checkpoint"] == name
-    elsewhere = open_page("teacher", {"dataset": "digits", "teachers": "mlp",
-                                      "teacher_checkpoint": "digits__mlp__0123456789ab.pt"})
+    elsewhere = open_page(
+        "teacher", {"dataset": "digits", "teachers": "mlp", "teacher_checkpoint": "digits__mlp__0123456789ab.pt"}
+    )
     assert "not a teacher uploaded to this server" in warnings_text(elsewhere)
     assert "teacher_checkpoint" not in elsewhere.query_params
 
 
 def test_the_upload_box_and_its_caption_say_the_apps_one_limit(monkeypatch):
-    assert tomllib.loads(Path(APP).with_name(".streamlit").joinpath("config.toml").read_text())["server"][
-        "maxUploadSize"] == DEFAULT_UPLOAD_LIMIT_MB
+    assert (
+        tomllib.loads(Path(APP).with_name(".streamlit").joinpath("config.toml").read_text())["server"]["maxUploadSize"]
+        == DEFAULT_UPLOAD_LIMIT_MB
+    )
     app = open_page("teacher")
     assert app.file_uploader(key="upload.file").proto.max_upload_size_mb == DEFAULT_UPLOAD_LIMIT_MB
     captions = " ".join(caption.value for caption in app.caption)
@@ -242,10 +267,26 @@ def test_a_missing_teachers_preview_points_to_the_teacher_pages_button():
 
 @pytest.mark.parametrize("page", PAGES)
 def test_no_value_in_the_url_crashes_a_page(page):
-    hostile = {"temperature": "1e9", "epochs": "1000", "batch_size": "3", "lr": "0.0001", "train_subset": "5",
-               "teachers": "nonexistent", "dataset": "mnist", "w_bits": "ternary", "a_bits": "7", "seeds": "-3",
-               "tfkd.correct_prob": "abc", "mp.x": "1", "teacher_checkpoint": "/etc/passwd", "compare": "nope",
-               "student": "cnn:0", "methods": ",,,", "baseline": "maybe", "alpha_schedule": "step"}
+    hostile = {
+        "temperature": "1e9",
+        "epochs": "1000",
+        "batch_size": "3",
+        "lr": "0.0001",
+        "train_subset": "5",
+        "teachers": "nonexistent",
+        "dataset": "mnist",
+        "w_bits": "ternary",
+        "a_bits": "7",
+        "seeds": "-3",
+        "tfkd.correct_prob": "abc",
+        "mp.x": "1",
+        "teacher_checkpoint": "/etc/passwd",
+        "compare": "nope",
+        "student": "cnn:0",
+        "methods": ",,,",
+        "baseline": "maybe",
+        "alpha_schedule": "step",
+    }
     app = open_page(page, hostile)
     assert not app.exception
     if page == "hyperparameters":
@@ -254,6 +295,7 @@ def test_no_value_in_the_url_crashes_a_page(page):
 
 
 # -- uploads ----------------------------------------------------------------------------------------
+
 
 def upload(app, data, arch="mlp", name="teacher.pt"):
     app.file_uploader(key="upload.file").set_value((name, data, "application/octet-stream"))
@@ -270,10 +312,13 @@ def test_uploading_a_fitting_state_dict_makes_it_the_first_teacher():
     assert (Settings.from_env()[0].uploads_dir / app.query_params["teacher_checkpoint"]).is_file()
 
 
-@pytest.mark.parametrize("data, arch, message", [
-    (b"\x00 not a torch file", "mlp", "corrupt or not a file written by torch.save"),
-    (None, "cnn", "does not fit"),
-])
+@pytest.mark.parametrize(
+    "data, arch, message",
+    [
+        (b"\x00 not a torch file", "mlp", "corrupt or not a file written by torch.save"),
+        (None, "cnn", "does not fit"),
+    ],
+)
 def test_a_bad_upload_gives_one_message_and_changes_nothing(data, arch, message):
     app = upload(open_page("teacher"), data or packaged_state_dict("mlp"), arch=arch)
     assert escape_markdown(message) in app.error[0].value  # the message holds the upload's name: escaped
@@ -313,14 +358,25 @@ def test_upload_checks_name_what_is_wrong(tmp_path):
 
 # -- the setup as data ------------------------------------------------------------------------------
 
+
 def test_setup_survives_its_url_form():
-    setup = Setup(RunConfig(temperature=6.0, teachers=["cnn", "lenet5"], epochs=3), methods=["kd", "tfkd"],
-                  method_params={"tfkd": {"correct_prob": 0.7}}, seeds=3, baseline=False, compare=["a", "b"])
+    setup = Setup(
+        RunConfig(temperature=6.0, teachers=["cnn", "lenet5"], epochs=3),
+        methods=["kd", "tfkd"],
+        method_params={"tfkd": {"correct_prob": 0.7}},
+        seeds=3,
+        baseline=False,
+        compare=["a", "b"],
+    )
     restored, notices = setup_from_query(setup.query_params())
     assert notices == []
     assert restored.config.to_dict() == setup.config.to_dict()
-    assert (restored.methods, restored.seeds, restored.baseline, restored.compare) == (["kd", "tfkd"], 3, False,
-                                                                                       ["a", "b"])
+    assert (restored.methods, restored.seeds, restored.baseline, restored.compare) == (
+        ["kd", "tfkd"],
+        3,
+        False,
+        ["a", "b"],
+    )
     assert restored.params_of("tfkd")["correct_prob"] == 0.7
 
 
@@ -364,6 +420,7 @@ def test_compare_page_charts_accuracy_against_size_and_a_ternary_students_weight
 
 def test_a_ternary_students_saved_weights_use_three_levels_per_layer(tmp_path):
     from conftest import tiny_config
+
     from workbench.quant.report import weight_histograms
     from workbench.runner import run_recorded
     from workbench.trained_students import load_trained_student

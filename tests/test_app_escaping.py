@@ -1,14 +1,15 @@
 """User text is shown as the characters it holds (issue 15, a shared server, 3): a link's model specs are
 validated (the teacher like the student), run names and messages are escaped in markdown, and plotly (which draws a
 subset of HTML) gets run names HTML-escaped in legends, hover text and axis labels."""
+
 from __future__ import annotations
 
 import json
 import os
 
 import pytest
-
 from test_app import open_page, warnings_text
+
 from workbench.config import RunConfig
 from workbench.store import RunStore
 from workbench.text import escape_html, escape_markdown
@@ -51,9 +52,16 @@ def gallery_run():
     store = RunStore(os.environ["KDW_RUNS_DIR"])
     config = RunConfig.from_dict({"dataset": "digits", "name": HOSTILE_NAME})
     run_id = store.create_run(config.to_dict(), name=HOSTILE_NAME)
-    store.log_metrics(run_id, [(10, 1, "epoch", "test_acc", 0.5), (10, 1, "epoch", "train_acc", 0.6),
-                               (10, 1, "epoch", "agreement", 0.7), (10, 1, "epoch", "kl", 0.2),
-                               (10, 1, "step", "loss", 1.0)])
+    store.log_metrics(
+        run_id,
+        [
+            (10, 1, "epoch", "test_acc", 0.5),
+            (10, 1, "epoch", "train_acc", 0.6),
+            (10, 1, "epoch", "agreement", 0.7),
+            (10, 1, "epoch", "kl", 0.2),
+            (10, 1, "step", "loss", 1.0),
+        ],
+    )
     return run_id
 
 

@@ -1,10 +1,11 @@
 """The app's views of what methods do: the features a method matches, LW-KD's glyphs, live sample grids of
 data-free runs, accuracy over training and sequential FEED's generation chain (AppTest, runs in-process)."""
+
 import json
 
 import pytest
-
 from test_app import TINY_RUN, open_page, store
+
 from workbench.glyph_teacher import find_glyph_teacher
 
 
@@ -37,8 +38,10 @@ def test_method_cards_picture_the_features_each_feature_method_matches():
 
 def test_method_card_follows_the_chosen_teachers():
     app = open_page("method", {"student": "lenet5_half", "teachers": "cnn,lenet5"})
-    assert any("8→128 channels" in text and "8→16 channels" in text  # parallel FEED: one transform per teacher
-               for text in figure_texts(app))
+    assert any(
+        "8→128 channels" in text and "8→16 channels" in text  # parallel FEED: one transform per teacher
+        for text in figure_texts(app)
+    )
 
 
 def test_teacher_page_previews_the_glyph_dataset_and_trains_its_teacher():
@@ -54,8 +57,10 @@ def test_teacher_page_previews_the_glyph_dataset_and_trains_its_teacher():
 
 
 def test_data_free_and_generational_runs_show_samples_stability_and_the_chain():
-    app = open_page("train", {**TINY_RUN, "methods": "dafl,feed-sequential", "feed-sequential.generations": "2",
-                              "baseline": "false"})
+    app = open_page(
+        "train",
+        {**TINY_RUN, "methods": "dafl,feed-sequential", "feed-sequential.generations": "2", "baseline": "false"},
+    )
     app.button(key="start").click().run()
     assert not app.exception
     runs = store().list_runs()

@@ -1,10 +1,11 @@
 """Many browsers on one server: who a browser is (its cookie), which runs its pages list, and that only the
 browser that started a run can cancel it (AppTest for the pages; the browser test covers the cookie)."""
-import pytest
-from streamlit.testing.v1 import AppTest
 
+import pytest
 from conftest import tiny_config
+from streamlit.testing.v1 import AppTest
 from test_app import APP, store
+
 from workbench.app_state import Settings
 from workbench.classroom import OWNER_COOKIE, new_owner_id, owner_cookie_script, owner_from_cookies, queue_positions
 
@@ -29,8 +30,9 @@ def open_as(owner, page):
 
 def running_run(owner, name):
     """A run in the store that looks as if a worker were training it."""
-    return store().create_run(tiny_config(name=name).to_dict(), name=name, status="running", owner=owner,
-                              group_id=f"group-{owner or 'cli'}")
+    return store().create_run(
+        tiny_config(name=name).to_dict(), name=name, status="running", owner=owner, group_id=f"group-{owner or 'cli'}"
+    )
 
 
 def test_owner_ids_are_read_only_from_a_well_formed_cookie():
@@ -126,11 +128,22 @@ def test_the_concurrency_is_one_server_wide_value_that_two_browsers_never_flip(m
     assert mine.number_input(key=field).value == theirs.number_input(key=field).value == 1
 
 
-@pytest.mark.parametrize("address, classroom_env, classroom", [
-    ("0.0.0.0", None, True), ("192.168.1.20", None, True), ("::", None, True), ("0.0.0.0", "0", False),
-    ("127.0.0.1", None, False), ("localhost", None, False), ("", None, False), ("127.0.0.1", "1", True)])
-def test_listening_beyond_this_machine_means_a_classroom_server_unless_told_otherwise(monkeypatch, address,
-                                                                                        classroom_env, classroom):
+@pytest.mark.parametrize(
+    "address, classroom_env, classroom",
+    [
+        ("0.0.0.0", None, True),
+        ("192.168.1.20", None, True),
+        ("::", None, True),
+        ("0.0.0.0", "0", False),
+        ("127.0.0.1", None, False),
+        ("localhost", None, False),
+        ("", None, False),
+        ("127.0.0.1", "1", True),
+    ],
+)
+def test_listening_beyond_this_machine_means_a_classroom_server_unless_told_otherwise(
+    monkeypatch, address, classroom_env, classroom
+):
     monkeypatch.setenv("KDW_ADDRESS", address)
     if classroom_env is None:
         monkeypatch.delenv("KDW_CLASSROOM", raising=False)

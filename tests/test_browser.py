@@ -1,5 +1,6 @@
 """The real app in a real browser: `streamlit run app.py` on a free localhost port, driven by Playwright
 with Debian's chromium. Screenshots of every page go to artifacts/screenshots/."""
+
 import os
 import socket
 import subprocess
@@ -13,8 +14,15 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 PAGES = {  # url path: (title, an element the page's own script draws)
     "": ("Teacher", "[data-testid=stDataFrame]"),
     "method": ("Method", "[data-testid=stCheckbox]"),
@@ -29,9 +37,12 @@ LIVE_POINTS = """(text) => {
     return chart._fullData.filter(t => t.name.includes(text)).reduce((n, t) => n + (t._length || 0), 0);
 }"""
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                                                                "(apt-get install chromium)")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+    ),
+]
 
 
 def free_port() -> int:
@@ -45,12 +56,30 @@ def app_url(tmp_path_factory):
     """The app served by `streamlit run` with its own runs and data folders."""
     folder = tmp_path_factory.mktemp("browser")
     port = free_port()
-    env = {**os.environ, "KDW_RUNS_DIR": str(folder / "runs"), "KDW_DATA_DIR": str(folder / "data"),
-           "KDW_MAX_WORKERS": "1"}
+    env = {
+        **os.environ,
+        "KDW_RUNS_DIR": str(folder / "runs"),
+        "KDW_DATA_DIR": str(folder / "data"),
+        "KDW_MAX_WORKERS": "1",
+    }
     env.pop("KDW_EXECUTOR", None)
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -148,7 +177,8 @@ def test_a_one_epoch_digits_run_draws_live_points_and_shows_on_compare(page, app
         counts.append(page.evaluate(LIVE_POINTS, "seed 11"))
     assert counts[0] == 0 and counts[-1] == expected, f"points seen on the live chart: {sorted(set(counts))}"
     page.locator("[data-testid=stMarkdownContainer]").filter(has_text="baseline · seed 11").filter(
-        has_text="done").wait_for()
+        has_text="done"
+    ).wait_for()
     time.sleep(1.5)  # one more refresh of the live panel
     screenshot(page, "train-live")
     open_app(page, f"{app_url}/compare")
@@ -185,6 +215,7 @@ def test_a_reload_keeps_a_browsers_runs_and_another_browser_neither_sees_nor_can
 
     tab.get_by_role("button", name="Cancel all mine").click()
     tab.locator("[data-testid=stMarkdownContainer]").filter(has_text="kd · seed 21").filter(
-        has_text="cancelled").wait_for()
+        has_text="cancelled"
+    ).wait_for()
     screenshot(tab, "train-cancelled-after-reload")
     mine.close()

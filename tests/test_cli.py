@@ -1,4 +1,5 @@
 """The kdw command: user errors are one line and exit 2; train, runs, methods and teachers work."""
+
 import json
 import subprocess
 import sys
@@ -16,17 +17,20 @@ def run_kdw(*args, capsys):
     return code, out.out, out.err
 
 
-@pytest.mark.parametrize("args,field", [
-    (["--temperature", "0"], "temperature"),
-    (["--temperature", "-2"], "temperature"),
-    (["--alpha", "1.5"], "alpha"),
-    (["--epochs", "0"], "epochs"),
-    (["--method", "nope"], "method"),
-    (["--dataset", "imagenet"], "dataset"),
-    (["--student", "vgg"], "student"),
-    (["--teacher", "notanet"], "teachers"),
-    (["--correct-prob", "0.9"], "correct_prob"),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["--temperature", "0"], "temperature"),
+        (["--temperature", "-2"], "temperature"),
+        (["--alpha", "1.5"], "alpha"),
+        (["--epochs", "0"], "epochs"),
+        (["--method", "nope"], "method"),
+        (["--dataset", "imagenet"], "dataset"),
+        (["--student", "vgg"], "student"),
+        (["--teacher", "notanet"], "teachers"),
+        (["--correct-prob", "0.9"], "correct_prob"),
+    ],
+)
 def test_user_error_is_one_line_naming_the_field_and_exits_2(args, field, capsys):
     code, out, err = run_kdw("train", *args, capsys=capsys)
     assert code == 2
@@ -68,9 +72,31 @@ def test_methods_lists_every_method(capsys):
 
 def test_train_then_runs_show_and_export(tmp_path, capsys):
     runs = str(tmp_path / "runs")
-    code, out, _ = run_kdw("train", "--dataset", "digits", "--teacher", "cnn", "--student", "lenet5_half",
-                           "--method", "kd", "--temperature", "4", "--alpha", "0.9", "--epochs", "2",
-                           "--train-subset", "300", "--seed", "0", "--runs-dir", runs, "--quiet", capsys=capsys)
+    code, out, _ = run_kdw(
+        "train",
+        "--dataset",
+        "digits",
+        "--teacher",
+        "cnn",
+        "--student",
+        "lenet5_half",
+        "--method",
+        "kd",
+        "--temperature",
+        "4",
+        "--alpha",
+        "0.9",
+        "--epochs",
+        "2",
+        "--train-subset",
+        "300",
+        "--seed",
+        "0",
+        "--runs-dir",
+        runs,
+        "--quiet",
+        capsys=capsys,
+    )
     assert code == 0 and "done" in out and "test_acc" in out
     run_id = out.split()[1].rstrip(":")
     code, out, _ = run_kdw("runs", "--runs-dir", runs, "list", capsys=capsys)
@@ -78,8 +104,9 @@ def test_train_then_runs_show_and_export(tmp_path, capsys):
     code, out, _ = run_kdw("runs", "--runs-dir", runs, "show", run_id, capsys=capsys)
     assert code == 0 and json.loads(out)["config"]["temperature"] == 4.0
     csv_path = tmp_path / "m.csv"
-    code, out, _ = run_kdw("runs", "--runs-dir", runs, "export", run_id, "--format", "csv", "--output",
-                           str(csv_path), capsys=capsys)
+    code, out, _ = run_kdw(
+        "runs", "--runs-dir", runs, "export", run_id, "--format", "csv", "--output", str(csv_path), capsys=capsys
+    )
     assert code == 0 and csv_path.read_text().startswith("run_id,step,epoch,scope,name,value")
 
 
@@ -93,18 +120,30 @@ def test_config_file_and_flags_combine(tmp_path, capsys):
     config.write_text("dataset: digits\nmethod: tfkd\nepochs: 1\ntrain_subset: 200\ncorrect_prob: 0.8\n")
     code, _, err = run_kdw("train", "--config", str(config), "--quiet", capsys=capsys)
     assert code == 2 and "unknown field" in err  # method hyperparameters belong under method_params
-    config.write_text("dataset: digits\nmethod: tfkd\nepochs: 1\ntrain_subset: 200\n"
-                      "method_params: {correct_prob: 0.8}\n")
-    code, out, _ = run_kdw("train", "--config", str(config), "--temperature", "3", "--quiet",
-                           "--runs-dir", str(tmp_path / "r"), capsys=capsys)
+    config.write_text(
+        "dataset: digits\nmethod: tfkd\nepochs: 1\ntrain_subset: 200\nmethod_params: {correct_prob: 0.8}\n"
+    )
+    code, out, _ = run_kdw(
+        "train",
+        "--config",
+        str(config),
+        "--temperature",
+        "3",
+        "--quiet",
+        "--runs-dir",
+        str(tmp_path / "r"),
+        capsys=capsys,
+    )
     assert code == 0 and "done" in out
 
 
 def test_console_script_runs_as_a_subprocess(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "workbench.cli", "train", "--alpha", "7"],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "train", "--alpha", "7"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 2 and result.stderr.strip() == (
-        "kdw train: alpha: 7 is out of range; allowed: at least 0 and at most 1")
+        "kdw train: alpha: 7 is out of range; allowed: at least 0 and at most 1"
+    )
 
 
 def test_teachers_list_shows_the_packaged_teachers(capsys):
@@ -112,8 +151,23 @@ def test_teachers_list_shows_the_packaged_teachers(capsys):
     assert code == 0 and "digits" in out and "packaged" in out
 
 
-TINY = ["--dataset", "digits", "--train-subset", "400", "--epochs", "2", "--batch-size", "64", "--optimizer", "adam",
-        "--lr", "0.02", "--device", "cpu", "--quiet"]
+TINY = [
+    "--dataset",
+    "digits",
+    "--train-subset",
+    "400",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+    "--optimizer",
+    "adam",
+    "--lr",
+    "0.02",
+    "--device",
+    "cpu",
+    "--quiet",
+]
 
 
 def one_line_error(code, err, *phrases):

@@ -1,4 +1,5 @@
 """Config validation: one error per bad field, naming the field and its allowed range; round trips."""
+
 import pytest
 
 from workbench.config import FIELD_BY_NAME, ConfigErrors, RunConfig, config_from_query, load_config_file
@@ -16,18 +17,21 @@ def test_defaults_are_valid():
     assert config.method == "kd" and config.teacher == "cnn"
 
 
-@pytest.mark.parametrize("field,value,phrase", [
-    ("temperature", 0, "greater than 0"),
-    ("temperature", -3, "greater than 0"),
-    ("alpha", 1.5, "at most 1"),
-    ("alpha", -0.1, "at least 0"),
-    ("epochs", 0, "at least 1"),
-    ("epochs", "two", "not a valid int"),
-    ("method", "magic", "one of"),
-    ("dataset", "imagenet", "one of"),
-    ("student", "vgg99", "one of"),
-    ("lr", float("nan"), "not a valid float"),
-])
+@pytest.mark.parametrize(
+    "field,value,phrase",
+    [
+        ("temperature", 0, "greater than 0"),
+        ("temperature", -3, "greater than 0"),
+        ("alpha", 1.5, "at most 1"),
+        ("alpha", -0.1, "at least 0"),
+        ("epochs", 0, "at least 1"),
+        ("epochs", "two", "not a valid int"),
+        ("method", "magic", "one of"),
+        ("dataset", "imagenet", "one of"),
+        ("student", "vgg99", "one of"),
+        ("lr", float("nan"), "not a valid float"),
+    ],
+)
 def test_bad_field_is_named_with_what_is_allowed(field, value, phrase):
     errors = errors_of({field: value})
     assert list(errors) == [field]
@@ -53,8 +57,16 @@ def test_method_params_are_checked_against_the_method():
 
 
 def test_query_params_round_trip():
-    config = RunConfig.from_dict({"temperature": 8, "alpha": 0.5, "teachers": "cnn,mlp", "method": "tfkd",
-                                  "method_params": {"correct_prob": 0.8}, "compile": True})
+    config = RunConfig.from_dict(
+        {
+            "temperature": 8,
+            "alpha": 0.5,
+            "teachers": "cnn,mlp",
+            "method": "tfkd",
+            "method_params": {"correct_prob": 0.8},
+            "compile": True,
+        }
+    )
     restored, notices = config_from_query(config.query_params())
     assert notices == [] and restored == config
 
@@ -108,12 +120,15 @@ def test_teacher_width_error_names_the_teachers_field():
     assert list(errors) == ["teachers"] and "from 1 to" in errors["teachers"]
 
 
-@pytest.mark.parametrize("suffix,text,format_named", [
-    (".json", '{"epochs": [1', "JSON"),
-    (".yaml", "epochs: [1", "YAML"),
-    (".txt", "epochs: [1", "YAML"),
-    (".cfg", "epochs: [1", "YAML"),
-])
+@pytest.mark.parametrize(
+    "suffix,text,format_named",
+    [
+        (".json", '{"epochs": [1', "JSON"),
+        (".yaml", "epochs: [1", "YAML"),
+        (".txt", "epochs: [1", "YAML"),
+        (".cfg", "epochs: [1", "YAML"),
+    ],
+)
 def test_a_broken_config_file_names_the_format_tried(tmp_path, suffix, text, format_named):
     path = tmp_path / f"run{suffix}"
     path.write_text(text)

@@ -1,11 +1,12 @@
 """DAFL: the generator's shape and output normalisation, its loss against the formula, a data-free run
 that never reads the training split, checkpoint state and the sample grids saved as run artifacts."""
+
 import math
 
 import pytest
 import torch
-
 from conftest import tiny_config
+
 from workbench.data import LoadedDataset, load_dataset
 from workbench.engine import FunctionCallback, fit
 from workbench.errors import ConfigError
@@ -35,8 +36,13 @@ def data_free_dataset():
 
 
 def dafl_config(**changes):
-    values = {"method": "dafl", "optimizer": "adam", "lr": 2e-3, "batch_size": 32,
-              "method_params": {"iterations": 3, "gen_width": 16}}
+    values = {
+        "method": "dafl",
+        "optimizer": "adam",
+        "lr": 2e-3,
+        "batch_size": 32,
+        "method_params": {"iterations": 3, "gen_width": 16},
+    }
     values.update(changes)
     return tiny_config(**values)
 
@@ -61,8 +67,9 @@ def test_generator_output_is_batch_normalised_without_affine():
 def test_generator_terms_follow_the_dafl_formula(entropy_log, activation_norm):
     logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.3, 0.2], [-0.5, 1.5, 3.0]])
     embedding = torch.tensor([[1.0, -2.0], [0.5, 0.0], [-3.0, 1.5]])
-    terms = dafl_generator_terms(logits, embedding, w_oh=1.5, w_ie=5.0, w_a=0.2, entropy_log=entropy_log,
-                                 activation_norm=activation_norm)
+    terms = dafl_generator_terms(
+        logits, embedding, w_oh=1.5, w_ie=5.0, w_a=0.2, entropy_log=entropy_log, activation_norm=activation_norm
+    )
     probs = logits.softmax(1)
     one_hot = -sum(math.log(probs[i, probs[i].argmax()]) for i in range(3)) / 3
     mean_probs = probs.mean(0)
@@ -88,18 +95,25 @@ def test_balanced_teacher_answers_minimise_the_entropy_term():
     one_class = torch.zeros(4, 4)
     one_class[:, 0] = 10
     embedding = torch.zeros(4, 2)
-    assert (dafl_generator_terms(balanced, embedding, 1, 1, 1)["g_entropy"]
-            < dafl_generator_terms(one_class, embedding, 1, 1, 1)["g_entropy"])
+    assert (
+        dafl_generator_terms(balanced, embedding, 1, 1, 1)["g_entropy"]
+        < dafl_generator_terms(one_class, embedding, 1, 1, 1)["g_entropy"]
+    )
     uniform_mean = dafl_generator_terms(balanced, embedding, 1, 1, 1, entropy_log="natural")["g_entropy"].item()
     assert uniform_mean == pytest.approx(-math.log(4), rel=1e-4)
     assert dafl_generator_terms(balanced, embedding, 1, 1, 1)["g_entropy"].item() == pytest.approx(
-        -math.log10(4), rel=1e-4)
+        -math.log10(4), rel=1e-4
+    )
 
 
 def test_dafl_run_never_reads_the_training_split_and_records_its_terms(digits_teacher):
     steps = []
-    result = fit(dafl_config(), [FunctionCallback(on_step=lambda event: steps.append(event.metrics))],
-                 teachers=[digits_teacher], dataset=data_free_dataset())
+    result = fit(
+        dafl_config(),
+        [FunctionCallback(on_step=lambda event: steps.append(event.metrics))],
+        teachers=[digits_teacher],
+        dataset=data_free_dataset(),
+    )
     assert result.status == "done" and len(result.history) == 2
     assert len(steps) == 6  # `iterations` steps per epoch, not the split's 400 / 32
     assert {"kd", "g_onehot", "g_entropy", "g_activation"} <= set(steps[0])
@@ -135,8 +149,9 @@ def built_dafl(teacher, seed):
     from workbench.models import create_model
 
     torch.manual_seed(seed)
-    method = Dafl(create_model("lenet5_half", 10, 1, 8), TeacherBank([teacher]),
-                  Dafl.validate_params({"gen_width": 16}), 10)
+    method = Dafl(
+        create_model("lenet5_half", 10, 1, 8), TeacherBank([teacher]), Dafl.validate_params({"gen_width": 16}), 10
+    )
     method.prepare(dataset_info("digits"), 16)
     return method
 

@@ -1,4 +1,5 @@
 """Tests for the dataset registry, loading, subsets, batch indices and augmentation (workbench.data)."""
+
 from __future__ import annotations
 
 import gzip
@@ -15,18 +16,21 @@ import torch.nn.functional as F
 from workbench.data import (
     augment_batch,
     dataset_info,
+    fashion_mnist,
     iterate_batches,
     list_datasets,
     load_dataset,
 )
-from workbench.data import fashion_mnist
 from workbench.data.subsets import stratified_indices
 from workbench.errors import ConfigError, DatasetUnavailable
 from workbench.paths import default_data_dir, default_runs_dir
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 FASHION_STEMS = (
-    "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
 )
 
 
@@ -309,7 +313,7 @@ def test_crop_shifts_content_within_the_padding(size: int, pad: int) -> None:
             (dy, dx)
             for dy in range(2 * pad + 1)
             for dx in range(2 * pad + 1)
-            if torch.equal(o, p[:, dy:dy + size, dx:dx + size])
+            if torch.equal(o, p[:, dy : dy + size, dx : dx + size])
         ]
         assert matches, f"image {image} is not a window of its padded original"
         offsets.append(matches[0])

@@ -1,4 +1,5 @@
 """kdw demo: the default setup's teacher, baseline and KD students over seeds, with the verdict on the gain."""
+
 import pytest
 
 from workbench.cli import main
@@ -24,4 +25,3 @@ def test_demo_prints_a_table_and_a_verdict_sentence(tmp_path, capsys):
     assert "teacher cnn" in out and "baseline" in out and "kd" in out
     assert "KD − baseline, test accuracy" in out and "2 seeds" in out
     assert len(RunStore(tmp_path / "runs").list_runs()) == 4
-

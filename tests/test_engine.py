@@ -1,12 +1,13 @@
 """engine.fit: determinism, the teacher-logit cache, checkpoints and resume, cancel, divergence guard."""
+
 import ast
 import threading
 from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import tiny_config
+
 from workbench.engine import Callback, fit
 from workbench.errors import WorkbenchError
 from workbench.runner import run_recorded
@@ -87,8 +88,19 @@ def test_epoch_events_carry_every_metric(digits_teacher):
     recorder = Recorder()
     fit(tiny_config(), [recorder], teachers=[digits_teacher])
     epoch = recorder.epochs[-1]
-    for key in ("train_ce", "train_kd", "train_acc", "test_acc", "agreement", "kl", "throughput", "lr",
-                "alpha", "temperature", "best_test_acc"):
+    for key in (
+        "train_ce",
+        "train_kd",
+        "train_acc",
+        "test_acc",
+        "agreement",
+        "kl",
+        "throughput",
+        "lr",
+        "alpha",
+        "temperature",
+        "best_test_acc",
+    ):
         assert key in epoch
     assert {"ce", "kd", "loss", "alpha", "temperature", "lr"} <= set(recorder.steps[0])
     assert 0.0 <= epoch["agreement"] <= 1.0 and epoch["kl"] >= 0.0
@@ -96,8 +108,7 @@ def test_epoch_events_carry_every_metric(digits_teacher):
 
 def test_alpha_schedule_reaches_its_floor(digits_teacher):
     recorder = Recorder()
-    fit(tiny_config(alpha=0.9, alpha_schedule="linear", alpha_end=0.1, epochs=2), [recorder],
-        teachers=[digits_teacher])
+    fit(tiny_config(alpha=0.9, alpha_schedule="linear", alpha_end=0.1, epochs=2), [recorder], teachers=[digits_teacher])
     alphas = [s["alpha"] for s in recorder.steps]
     assert alphas[0] == pytest.approx(0.9) and alphas[-1] < 0.2 and alphas == sorted(alphas, reverse=True)
 
@@ -126,11 +137,20 @@ def test_resume_after_interruption_gives_the_same_result(digits_teacher, tmp_pat
             self.stop = event.epoch >= 2
 
     stopper = StopAfterEpoch()
-    interrupted = fit(tiny_config(epochs=3, cache_teacher_logits=False), [stopper], teachers=[digits_teacher],
-                      cancel=lambda: stopper.stop, checkpoint_path=checkpoint)
+    interrupted = fit(
+        tiny_config(epochs=3, cache_teacher_logits=False),
+        [stopper],
+        teachers=[digits_teacher],
+        cancel=lambda: stopper.stop,
+        checkpoint_path=checkpoint,
+    )
     assert interrupted.status == "cancelled" and len(interrupted.history) == 2
-    resumed = fit(tiny_config(epochs=3, cache_teacher_logits=False), teachers=[digits_teacher],
-                  checkpoint_path=checkpoint, resume=True)
+    resumed = fit(
+        tiny_config(epochs=3, cache_teacher_logits=False),
+        teachers=[digits_teacher],
+        checkpoint_path=checkpoint,
+        resume=True,
+    )
     assert resumed.status == "done" and len(resumed.history) == 3
     assert resumed.history[-1]["test_acc"] == full.history[-1]["test_acc"]
     assert resumed.history[-1]["train_loss"] == pytest.approx(full.history[-1]["train_loss"], rel=1e-6)
@@ -145,8 +165,9 @@ def test_cancel_from_another_thread_stops_the_run(digits_teacher, tmp_path):
             if e.step == 3:
                 event.set()
 
-    run_id, result = run_recorded(tiny_config(epochs=50), store, callbacks=[CancelAtStep3()], cancel_event=event,
-                                  teachers=[digits_teacher])
+    run_id, result = run_recorded(
+        tiny_config(epochs=50), store, callbacks=[CancelAtStep3()], cancel_event=event, teachers=[digits_teacher]
+    )
     assert result.status == "cancelled" and store.get_run(run_id).status == "cancelled"
 
 
@@ -159,8 +180,9 @@ def test_cancel_through_the_store_stops_the_run(digits_teacher, tmp_path):
             if e.step == 2:
                 RunStore(tmp_path / "runs").request_cancel(run_id)
 
-    _, result = run_recorded(tiny_config(epochs=50), store, run_id=run_id, callbacks=[RequestCancel()],
-                             teachers=[digits_teacher])
+    _, result = run_recorded(
+        tiny_config(epochs=50), store, run_id=run_id, callbacks=[RequestCancel()], teachers=[digits_teacher]
+    )
     assert result.status == "cancelled"
 
 
@@ -257,7 +279,8 @@ class Killed(BaseException):
 
 @pytest.mark.parametrize("kill", ["before", "after"])
 def test_a_kill_around_an_epoch_checkpoint_loses_and_duplicates_no_epoch_after_resume(
-        digits_teacher, tmp_path, monkeypatch, kill):
+    digits_teacher, tmp_path, monkeypatch, kill
+):
     from workbench.engine import loop
 
     save = loop.save_checkpoint

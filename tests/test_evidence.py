@@ -1,14 +1,24 @@
 """Seed-noise verdicts say holds, within seed noise, contradicted, or that one seed is not evidence."""
+
 import pytest
 
-from workbench.evidence import (CONTRADICTED, HOLDS, NOISE, ONE_SEED, combine, format_effect, measure_effect, verdict,
-                                verdict_sentence)
+from workbench.evidence import (
+    CONTRADICTED,
+    HOLDS,
+    NOISE,
+    ONE_SEED,
+    combine,
+    format_effect,
+    measure_effect,
+    verdict,
+    verdict_sentence,
+)
 
 
 def test_paired_effect_is_the_mean_of_per_seed_differences_with_its_standard_error():
     effect = measure_effect([0.80, 0.82, 0.84], [0.77, 0.78, 0.79])
     assert effect.paired and effect.difference == pytest.approx(0.04)
-    assert effect.se == pytest.approx(0.01 / 3 ** 0.5)
+    assert effect.se == pytest.approx(0.01 / 3**0.5)
     assert effect.per_seed == pytest.approx((0.03, 0.04, 0.05))
 
 

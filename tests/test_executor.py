@@ -1,12 +1,13 @@
 """The job executor: a queue in the run store, a pool of worker processes, cancelling, dead workers."""
+
 import os
 import signal
 import subprocess
 import time
 
 import pytest
-
 from conftest import tiny_config
+
 from workbench.errors import WorkbenchError
 from workbench.executor import Executor, JobTable
 from workbench.store import FINISHED
@@ -126,6 +127,7 @@ def test_changing_the_concurrency_never_stops_a_running_job(executor):
     wait_for(lambda: finished(executor, run_id), timeout=20)
     assert executor.store.get_run(run_id).status == "cancelled"
 
+
 def chain_runs(executor, first):
     """The runs of the chain that starts at `first`, oldest first."""
     group = executor.store.get_run(first).group_id
@@ -135,8 +137,12 @@ def chain_runs(executor, first):
 def test_worker_trains_every_generation_of_a_sequential_feed_job(executor):
     config = tiny_config(method="feed-sequential", epochs=1, train_subset=300, method_params={"generations": 3})
     first = executor.submit(config, owner="alice", group_id="chain-app")
-    wait_for(lambda: len(chain_runs(executor, first)) == 3 and all(finished(executor, r.id)
-                                                                   for r in chain_runs(executor, first)), timeout=120)
+    wait_for(
+        lambda: (
+            len(chain_runs(executor, first)) == 3 and all(finished(executor, r.id) for r in chain_runs(executor, first))
+        ),
+        timeout=120,
+    )
     runs = chain_runs(executor, first)
     assert [r.status for r in runs] == ["done", "done", "done"], [r.message for r in runs]
     assert [r.parent_id for r in runs] == [None, runs[0].id, runs[1].id]
@@ -146,8 +152,9 @@ def test_worker_trains_every_generation_of_a_sequential_feed_job(executor):
 
 
 def test_cancelling_a_later_generation_stops_the_chain(executor):
-    config = tiny_config(method="feed-sequential", epochs=2, train_subset=0, batch_size=16,
-                         method_params={"generations": 3})  # seconds per generation
+    config = tiny_config(
+        method="feed-sequential", epochs=2, train_subset=0, batch_size=16, method_params={"generations": 3}
+    )  # seconds per generation
     first = executor.submit(config, owner="bob", group_id="chain-cancel")
     second = wait_for(lambda: next((r.id for r in chain_runs(executor, first)[1:]), None), timeout=60)
     with pytest.raises(WorkbenchError, match="another session"):

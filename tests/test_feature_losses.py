@@ -1,4 +1,5 @@
 """The feature, relation and mutual-learning losses against hand computations on small fixed tensors."""
+
 import math
 
 import pytest

@@ -1,10 +1,11 @@
 """FitNets, AT, RKD, FEED and DML as methods: layer choice, extra modules, gradients and clear errors."""
+
 import contextlib
 
 import pytest
 import torch
-
 from conftest import tiny_config
+
 from workbench.data import dataset_info
 from workbench.engine.teacher_bank import TeacherBank
 from workbench.errors import ConfigError
@@ -48,13 +49,18 @@ def one_step_gradients(method):
     return output
 
 
-@pytest.mark.parametrize("name, terms", [
-    ("fitnets", {"ce", "hint"}), ("at", {"ce", "at"}), ("rkd", {"ce", "rkd_distance", "rkd_angle"}),
-    ("feed-parallel", {"ce", "feed_1", "feed_2"}), ("feed-sequential", {"ce", "feed_1"}),
-    ("dml", {"ce", "kl", "peer_ce", "peer_kl"}),
-])
-def test_gradients_reach_the_student_and_extra_modules_never_the_teachers(name, terms, digits_teacher,
-                                                                           lenet5_teacher):
+@pytest.mark.parametrize(
+    "name, terms",
+    [
+        ("fitnets", {"ce", "hint"}),
+        ("at", {"ce", "at"}),
+        ("rkd", {"ce", "rkd_distance", "rkd_angle"}),
+        ("feed-parallel", {"ce", "feed_1", "feed_2"}),
+        ("feed-sequential", {"ce", "feed_1"}),
+        ("dml", {"ce", "kl", "peer_ce", "peer_kl"}),
+    ],
+)
+def test_gradients_reach_the_student_and_extra_modules_never_the_teachers(name, terms, digits_teacher, lenet5_teacher):
     teachers = {"feed-parallel": [digits_teacher, lenet5_teacher], "dml": []}.get(name, [digits_teacher])
     method = build(name, teachers)
     output = one_step_gradients(method)
@@ -69,9 +75,13 @@ def test_fitnets_builds_a_conv_regressor_between_the_chosen_maps(digits_teacher)
     method = build("fitnets", [digits_teacher], hint_layer="block1", guided_layer="block2")
     regressor = method.trainable_modules()["regressor"]
     assert (regressor.project.in_channels, regressor.project.out_channels) == (8, 32)
-    match, = method.feature_matches()
+    (match,) = method.feature_matches()
     assert (match.student_layer, match.student_shape, match.teacher_layer, match.teacher_shape) == (
-        "block2", (8, 2, 2), "block1", (32, 4, 4))
+        "block2",
+        (8, 2, 2),
+        "block1",
+        (32, 4, 4),
+    )
     assert "pooled to 2×2" in match.link
     assert "pooled" not in build("fitnets", [digits_teacher]).feature_matches()[0].link  # 8×2×2 -> 128×2×2
     larger_student = build("fitnets", [digits_teacher], guided_layer="block1").feature_matches()[0]
@@ -86,8 +96,11 @@ def test_fitnets_guides_an_mlp_student_through_a_linear_regressor(digits_teacher
 
 
 def test_fitnets_unknown_layer_lists_the_models_features(digits_teacher):
-    with pytest.raises(ConfigError, match=r"fitnets.hint_layer: the teacher cnn:32 has no feature 'block9'; "
-                                          r"its features: block1, block2, block3, embedding"):
+    with pytest.raises(
+        ConfigError,
+        match=r"fitnets.hint_layer: the teacher cnn:32 has no feature 'block9'; "
+        r"its features: block1, block2, block3, embedding",
+    ):
         build("fitnets", [digits_teacher], hint_layer="block9")
 
 
@@ -100,15 +113,18 @@ def test_attention_pairs_the_deepest_maps_by_default_or_as_named(digits_teacher)
     assert build("at", [digits_teacher]).pairs == (("block1", "block2"), ("block2", "block3"))
     assert build("at", [digits_teacher], at_layers="last").pairs == (("block2", "block3"),)
     assert build("at", [digits_teacher], at_layers="block1,block2:block1").pairs == (
-        ("block1", "block1"), ("block2", "block1"))
+        ("block1", "block1"),
+        ("block2", "block1"),
+    )
     with pytest.raises(ConfigError, match="at.at_layers: the teacher cnn:32 has no feature map 'embedding'"):
         build("at", [digits_teacher], at_layers="block1:embedding")
 
 
 def test_feature_map_methods_refuse_an_mlp(digits_teacher, mlp_teacher):
     for name in ("at", "feed-parallel", "feed-sequential"):
-        reason = get_method(name).unavailable_reason(teacher_count=2 if name == "feed-parallel" else 1,
-                                                     dataset="digits", student="mlp")
+        reason = get_method(name).unavailable_reason(
+            teacher_count=2 if name == "feed-parallel" else 1, dataset="digits", student="mlp"
+        )
         assert reason == "needs a student with spatial feature maps (mlp has none)"
     assert get_method("at").unavailable_reason(teacher_count=1, dataset="digits", student="lenet5_half") is None
     with pytest.raises(ConfigError, match="teachers: at needs spatial feature maps, but the teacher mlp:256 has none"):
@@ -118,10 +134,15 @@ def test_feature_map_methods_refuse_an_mlp(digits_teacher, mlp_teacher):
 
 
 def test_feed_parallel_needs_two_teachers_and_sequential_exactly_one(digits_teacher, lenet5_teacher):
-    assert get_method("feed-parallel").unavailable_reason(
-        teacher_count=1, dataset="digits", student="lenet5_half") == "needs at least two teachers"
-    assert get_method("feed-sequential").unavailable_reason(
-        teacher_count=2, dataset="digits", student="lenet5_half").startswith("takes exactly one teacher")
+    assert (
+        get_method("feed-parallel").unavailable_reason(teacher_count=1, dataset="digits", student="lenet5_half")
+        == "needs at least two teachers"
+    )
+    assert (
+        get_method("feed-sequential")
+        .unavailable_reason(teacher_count=2, dataset="digits", student="lenet5_half")
+        .startswith("takes exactly one teacher")
+    )
     with pytest.raises(ConfigError, match="feed-sequential takes exactly one teacher"):
         build("feed-sequential", [digits_teacher, lenet5_teacher])
     with pytest.raises(ConfigError, match=r"teachers: feed-parallel needs at least two teachers \(got 1\)"):
@@ -133,7 +154,9 @@ def test_feed_builds_one_transform_per_teacher_to_its_channels(digits_teacher, l
     transforms = method.trainable_modules()["transforms"]
     assert [t[-1].out_channels for t in transforms] == [128, 16] and [t[0].in_channels for t in transforms] == [8, 8]
     assert [(m.teacher, m.teacher_layer, m.teacher_shape) for m in method.feature_matches()] == [
-        ("cnn:32", "block3", (128, 2, 2)), ("lenet5", "block2", (16, 2, 2))]
+        ("cnn:32", "block3", (128, 2, 2)),
+        ("lenet5", "block2", (16, 2, 2)),
+    ]
 
 
 def test_dml_peers_are_freshly_initialised_students():

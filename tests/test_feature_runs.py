@@ -1,9 +1,10 @@
 """Tiny digits runs of each feature/relation/ensemble method, sequential FEED's generation chains, the CLI and
 `kdw reproduce feature --quick`."""
+
 import pytest
 import torch
-
 from conftest import tiny_config
+
 from workbench.cli import main
 from workbench.generations import run_generations
 from workbench.models import count_params, create_model
@@ -23,17 +24,23 @@ def lenet5_teacher():
     return get_teacher("lenet5", "digits", 0, train_if_missing=False)[0]
 
 
-@pytest.mark.parametrize("method, terms, extra", [
-    ("fitnets", {"ce", "hint"}, set()), ("at", {"ce", "at"}, set()),
-    ("rkd", {"ce", "rkd_distance", "rkd_angle"}, set()), ("feed-parallel", {"ce", "feed_1", "feed_2"}, set()),
-    ("feed-sequential", {"ce", "feed_1"}, set()),
-    ("dml", {"ce", "kl", "peer_ce", "peer_kl"}, {"peer1_test_acc", "cohort_test_acc"}),
-])
+@pytest.mark.parametrize(
+    "method, terms, extra",
+    [
+        ("fitnets", {"ce", "hint"}, set()),
+        ("at", {"ce", "at"}, set()),
+        ("rkd", {"ce", "rkd_distance", "rkd_angle"}, set()),
+        ("feed-parallel", {"ce", "feed_1", "feed_2"}, set()),
+        ("feed-sequential", {"ce", "feed_1"}, set()),
+        ("dml", {"ce", "kl", "peer_ce", "peer_kl"}, {"peer1_test_acc", "cohort_test_acc"}),
+    ],
+)
 def test_tiny_run_records_its_loss_terms_by_name(method, terms, extra, digits_teacher, lenet5_teacher, tmp_path):
     store = RunStore(tmp_path / "runs")
     teachers = {"feed-parallel": [digits_teacher, lenet5_teacher], "dml": None}.get(method, [digits_teacher])
-    config = tiny_config(method=method, epochs=1, train_subset=300,
-                         teachers=["cnn", "lenet5"] if method == "feed-parallel" else ["cnn"])
+    config = tiny_config(
+        method=method, epochs=1, train_subset=300, teachers=["cnn", "lenet5"] if method == "feed-parallel" else ["cnn"]
+    )
     run_id, result = run_recorded(config, store, teachers=teachers)
     assert result.status == "done", result.message
     steps = set(store.metrics_frame(run_id, scope="step")["name"])
@@ -45,8 +52,11 @@ def test_tiny_run_records_its_loss_terms_by_name(method, terms, extra, digits_te
 
 def test_extra_modules_are_checkpointed_with_the_run(digits_teacher, lenet5_teacher, tmp_path):
     store = RunStore(tmp_path / "runs")
-    run_id, _ = run_recorded(tiny_config(method="feed-parallel", teachers=["cnn", "lenet5"], epochs=1,
-                                         train_subset=300), store, teachers=[digits_teacher, lenet5_teacher])
+    run_id, _ = run_recorded(
+        tiny_config(method="feed-parallel", teachers=["cnn", "lenet5"], epochs=1, train_subset=300),
+        store,
+        teachers=[digits_teacher, lenet5_teacher],
+    )
     checkpoint = torch.load(store.get_run(run_id).artifacts["checkpoint"], weights_only=True)
     assert {key.split(".")[0] for key in checkpoint["method"]["transforms"]} == {"0", "1"}
 
@@ -82,15 +92,35 @@ def test_generation_chain_stops_when_a_generation_is_cancelled(digits_teacher, t
     store = RunStore(tmp_path / "runs")
     cancel = threading.Event()
     cancel.set()
-    chain = run_generations(tiny_config(method="feed-sequential", train_subset=300), store, cancel_event=cancel,
-                            teachers=[digits_teacher])
+    chain = run_generations(
+        tiny_config(method="feed-sequential", train_subset=300), store, cancel_event=cancel, teachers=[digits_teacher]
+    )
     assert [g.result.status for g in chain] == ["cancelled"]
 
 
 def test_cli_trains_every_generation_and_prints_their_ids(tmp_path, capsys):
-    code = main(["train", "--method", "feed-sequential", "--generations", "2", "--dataset", "digits",
-                 "--train-subset", "300", "--epochs", "1", "--device", "cpu", "--teacher", "cnn", "--quiet",
-                 "--runs-dir", str(tmp_path / "runs")])
+    code = main(
+        [
+            "train",
+            "--method",
+            "feed-sequential",
+            "--generations",
+            "2",
+            "--dataset",
+            "digits",
+            "--train-subset",
+            "300",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--teacher",
+            "cnn",
+            "--quiet",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     ids = [line.split()[3].rstrip(":") for line in out.splitlines() if line.startswith("generation")]
@@ -102,8 +132,26 @@ def store_parent(runs_dir, run_id):
 
 
 def test_cli_reports_a_bad_layer_name_in_one_line(tmp_path, capsys):
-    code = main(["train", "--method", "fitnets", "--hint-layer", "block7", "--dataset", "digits", "--epochs", "1",
-                 "--train-subset", "300", "--device", "cpu", "--quiet", "--runs-dir", str(tmp_path / "runs")])
+    code = main(
+        [
+            "train",
+            "--method",
+            "fitnets",
+            "--hint-layer",
+            "block7",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+            "--train-subset",
+            "300",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "fitnets.hint_layer" in err[0] and "block7" in err[0]
 
@@ -132,8 +180,17 @@ def test_reproduce_feature_quick_writes_its_table(tmp_path, capsys):
     text = results.read_text()
     assert "## Someone else's section\n\ntheirs\n" in text and HEADING in text
     section = text.split(HEADING)[1]
-    for label in ("Baseline", "KD (Hinton)", "FitNets", "Attention transfer", "RKD", "DML",
-                  "FEED parallel, 2 teachers", "FEED parallel, 3 teachers", "FEED sequential, generation 2"):
+    for label in (
+        "Baseline",
+        "KD (Hinton)",
+        "FitNets",
+        "Attention transfer",
+        "RKD",
+        "DML",
+        "FEED parallel, 2 teachers",
+        "FEED parallel, 3 teachers",
+        "FEED sequential, generation 2",
+    ):
         row = next(line for line in section.splitlines() if line.startswith(f"| {label}"))
         assert "| 1/1 |" in row
     assert "Machine:" in section and "cores" in section and "nan" not in section

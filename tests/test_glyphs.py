@@ -1,4 +1,5 @@
 """The rendered glyph dataset: shapes, classes, value range, determinism, normalisation and preview."""
+
 import pytest
 import torch
 

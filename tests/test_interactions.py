@@ -1,21 +1,35 @@
 """Interaction views: sweep tables from the store (cells, seed-noise marks, slices, axes, curves) and their figures."""
+
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import tiny_config
-from workbench.interactions import (axis_values, cell_stats, default_heatmap_axes, encode_axis, learning_curves,
-                                    noise_pairs, slice_stats, sweep_frame, swept_fields)
+
+from workbench.interactions import (
+    axis_values,
+    cell_stats,
+    default_heatmap_axes,
+    encode_axis,
+    learning_curves,
+    noise_pairs,
+    slice_stats,
+    sweep_frame,
+    swept_fields,
+)
 from workbench.store import RunStore
 from workbench.viz import interaction_heatmap_figure, parallel_figure, slice_figure, sweep_curves_figure
 
 # (temperature, alpha, w_bits) -> test accuracy of seeds 0 and 1
 ACCURACY = {
-    (1.0, 0.5, "32"): (0.80, 0.82), (4.0, 0.5, "32"): (0.90, 0.94), (1.0, 0.9, "32"): (0.70, 0.74),
+    (1.0, 0.5, "32"): (0.80, 0.82),
+    (4.0, 0.5, "32"): (0.90, 0.94),
+    (1.0, 0.9, "32"): (0.70, 0.74),
     (4.0, 0.9, "32"): (0.91, 0.93),
-    (1.0, 0.5, "ternary"): (0.60, 0.61), (4.0, 0.5, "ternary"): (0.70, 0.71), (1.0, 0.9, "ternary"): (0.50, 0.52),
+    (1.0, 0.5, "ternary"): (0.60, 0.61),
+    (4.0, 0.5, "ternary"): (0.70, 0.71),
+    (1.0, 0.9, "ternary"): (0.50, 0.52),
     (4.0, 0.9, "ternary"): (0.65, 0.66),
 }
 
@@ -32,8 +46,15 @@ def sweep_store(tmp_path):
             early = (temperature, alpha, bits, seed) == (1.0, 0.9, "ternary", 1)
             epochs = [1] if early else [1, 2]
             store.log_metrics(run_id, [(e * 10, e, "epoch", "test_acc", accuracy - 0.1 * (2 - e)) for e in epochs])
-            store.finish(run_id, "done", final_metrics={"test_acc": accuracy, "epochs_done": float(len(epochs)),
-                                                        **({"early_stopped": 1.0} if early else {})})
+            store.finish(
+                run_id,
+                "done",
+                final_metrics={
+                    "test_acc": accuracy,
+                    "epochs_done": float(len(epochs)),
+                    **({"early_stopped": 1.0} if early else {}),
+                },
+            )
     failed = store.create_run(tiny_config(temperature=4.0, alpha=0.5, seed=2).to_dict(), group_id="sweep-x")
     store.finish(failed, "failed", message="boom")
     store.create_run(tiny_config(temperature=9.0).to_dict(), group_id="other")
@@ -72,8 +93,9 @@ def test_heatmap_figure_has_one_panel_per_bit_width_with_the_store_values(sweep_
     frame = sweep_frame(sweep_store.list_runs(group_id="sweep-x"))
     x_order, y_order = axis_values(frame, "temperature"), axis_values(frame, "alpha")
     stats = cell_stats(frame, "temperature", "alpha", "w_bits")
-    figure = interaction_heatmap_figure(stats, noise_pairs(stats, x_order, y_order), "temperature", "alpha",
-                                        "w_bits", x_order, y_order)
+    figure = interaction_heatmap_figure(
+        stats, noise_pairs(stats, x_order, y_order), "temperature", "alpha", "w_bits", x_order, y_order
+    )
     heatmaps = [trace for trace in figure.data if trace.type == "heatmap"]
     assert [trace.name for trace in heatmaps] == ["32", "ternary"]
     for trace in heatmaps:
@@ -91,8 +113,9 @@ def test_slices_marginalise_the_other_fields(sweep_store):
     frame = sweep_frame(sweep_store.list_runs(group_id="sweep-x"))
     stats = slice_stats(frame, "w_bits")
     assert list(stats["value"]) == ["32", "ternary"] and list(stats["n"]) == [8, 8]
-    assert stats["mean"].iloc[1] == pytest.approx(np.mean([v for k, pair in ACCURACY.items() if k[2] == "ternary"
-                                                           for v in pair]))
+    assert stats["mean"].iloc[1] == pytest.approx(
+        np.mean([v for k, pair in ACCURACY.items() if k[2] == "ternary" for v in pair])
+    )
     figure = slice_figure(frame, ["temperature", "alpha", "w_bits"])
     means = [trace for trace in figure.data if trace.mode == "lines+markers"]
     assert len(means) == 3 and list(means[2].y) == pytest.approx(list(stats["mean"]))

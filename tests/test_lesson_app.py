@@ -1,5 +1,6 @@
 """Lessons in a Streamlit session (AppTest): a lesson link restores the setup and hides its controls, and the
 sidebar loader replaces the setup by a lesson's."""
+
 from pathlib import Path
 
 import pytest
@@ -94,8 +95,11 @@ def test_the_lesson_list_shows_each_lessons_claim_and_last_verdict(tmp_path, mon
     lesson = get_lesson("temperature-too-low")
     folder = Path(os.environ["KDW_RUNS_DIR"]) / "lessons"
     folder.mkdir(parents=True)
-    (folder / "verdicts.json").write_text(json.dumps({lesson.name: {
-        "verdict": "contradicted", "version": lesson.version, "seeds": 5, "checked": "2026-11-30"}}))
+    (folder / "verdicts.json").write_text(
+        json.dumps(
+            {lesson.name: {"verdict": "contradicted", "version": lesson.version, "seeds": 5, "checked": "2026-11-30"}}
+        )
+    )
     app = open_session({"lesson": lesson.name})
     captions = " ".join(caption.value for caption in app.sidebar.caption)
     assert lesson.claim.says in captions and "5 seeds" in captions and "contradicted" in captions

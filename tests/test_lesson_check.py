@@ -1,4 +1,5 @@
 """Lessons carry their claim as data, and `kdw lessons check` runs the arms over seeds and judges the claim."""
+
 import json
 
 import pytest
@@ -34,14 +35,27 @@ claim:
 
 
 def record(run_id, value, status="done", metric="test_acc"):
-    return RunRecord(id=run_id, name=run_id, config={"dataset": "digits"}, status=status, message="", created=0.0,
-                     started=0.0, finished=0.0, final_metrics={metric: value} if value is not None else {},
-                     artifacts={}, parent_id=None, group_id=None, owner="")
+    return RunRecord(
+        id=run_id,
+        name=run_id,
+        config={"dataset": "digits"},
+        status=status,
+        message="",
+        created=0.0,
+        started=0.0,
+        finished=0.0,
+        final_metrics={metric: value} if value is not None else {},
+        artifacts={},
+        parent_id=None,
+        group_id=None,
+        owner="",
+    )
 
 
 def fake_runs(values):
-    return {(arm, seed): record(f"{arm}-{seed}", value) for arm, seeds in values.items()
-            for seed, value in enumerate(seeds)}
+    return {
+        (arm, seed): record(f"{arm}-{seed}", value) for arm, seeds in values.items() for seed, value in enumerate(seeds)
+    }
 
 
 def test_every_shipped_lesson_states_its_claim_with_arms_and_expected_direction():
@@ -76,8 +90,14 @@ def test_judge_says_holds_within_noise_or_contradicted(tmp_path):
 
 def test_a_gain_side_compares_one_arms_gain_with_anothers(tmp_path):
     lesson = get_lesson("less-data-more-gain")
-    runs = fake_runs({"KD 1k": [0.70, 0.71, 0.72], "baseline 1k": [0.60, 0.60, 0.61],
-                      "KD 10k": [0.82, 0.83, 0.84], "baseline 10k": [0.80, 0.81, 0.81]})
+    runs = fake_runs(
+        {
+            "KD 1k": [0.70, 0.71, 0.72],
+            "baseline 1k": [0.60, 0.60, 0.61],
+            "KD 10k": [0.82, 0.83, 0.84],
+            "baseline 10k": [0.80, 0.81, 0.81],
+        }
+    )
     result = judge(lesson, runs, 3)
     assert result.verdict == HOLDS  # a gain of ~10.7 points at 1k against ~2.3 at 10k
 
@@ -111,10 +131,19 @@ def test_last_verdicts_prefer_this_servers_check_and_drop_other_versions(tmp_pat
     lesson = get_lesson("good-starting-point")
     path = tmp_path / "lessons" / "verdicts.json"
     path.parent.mkdir()
-    path.write_text(json.dumps({lesson.name: {"verdict": "contradicted", "version": lesson.version, "seeds": 5,
-                                              "checked": "2026-01-01"},
-                                "teacher-size": {"verdict": "holds", "version": 999, "seeds": 5,
-                                                 "checked": "2026-01-01"}}))
+    path.write_text(
+        json.dumps(
+            {
+                lesson.name: {
+                    "verdict": "contradicted",
+                    "version": lesson.version,
+                    "seeds": 5,
+                    "checked": "2026-01-01",
+                },
+                "teacher-size": {"verdict": "holds", "version": 999, "seeds": 5, "checked": "2026-01-01"},
+            }
+        )
+    )
     verdicts = last_verdicts(tmp_path)
     assert verdicts[lesson.name]["verdict"] == "contradicted" and verdicts[lesson.name]["where"] == "here"
     assert verdicts.get("teacher-size", {}).get("version") != 999
@@ -129,11 +158,14 @@ def test_cli_check_rejects_bad_flags_with_one_line(capsys):
 def test_cli_check_exits_1_when_a_claim_is_contradicted_and_writes_the_docs(tmp_path, monkeypatch, capsys):
     lesson = get_lesson("temperature-too-low")
     runs = fake_runs({"T 1": [0.9, 0.91, 0.92], "T 4": [0.8, 0.8, 0.81]})  # T 4 worse: the claim is contradicted
-    monkeypatch.setattr("workbench.lessons.check.check_lessons",
-                        lambda lessons, store, seeds, workers, on_run_end: [judge(lesson, runs, 3)])
+    monkeypatch.setattr(
+        "workbench.lessons.check.check_lessons",
+        lambda lessons, store, seeds, workers, on_run_end: [judge(lesson, runs, 3)],
+    )
     output = tmp_path / "lessons.md"
-    code = main(["lessons", "check", lesson.name, "--seeds", "3", "--runs-dir", str(tmp_path / "runs"),
-                 "--output", str(output)])
+    code = main(
+        ["lessons", "check", lesson.name, "--seeds", "3", "--runs-dir", str(tmp_path / "runs"), "--output", str(output)]
+    )
     assert code == 1
     assert "verdict: contradicted" in capsys.readouterr().out
     assert "## temperature-too-low" in output.read_text() and "**Verdict: contradicted.**" in output.read_text()

@@ -1,32 +1,53 @@
 """Classroom lessons (presets shipped in the package), lesson links that hide controls, and the shared server:
 what a session sees and that it cannot cancel another session's run."""
+
 from urllib.parse import parse_qsl, urlparse
 
 import pytest
-
 from conftest import tiny_config
+
 from workbench.app_state import setup_from_query
 from workbench.classroom import can_cancel, session_view
 from workbench.cli import build_parser, config_from_args, main
 from workbench.errors import WorkbenchError
 from workbench.executor import Executor, JobTable
-from workbench.lessons import (HIDEABLE, get_lesson, hidden_css, hidden_widget_keys, lesson_link, lesson_query,
-                               list_lessons, read_link, setup_link_query)
+from workbench.lessons import (
+    HIDEABLE,
+    get_lesson,
+    hidden_css,
+    hidden_widget_keys,
+    lesson_link,
+    lesson_query,
+    list_lessons,
+    read_link,
+    setup_link_query,
+)
 from workbench.methods import get_method
 from workbench.store import RunStore
 
 
 def test_every_shipped_lesson_validates_and_can_run():
     lessons = list_lessons()
-    assert {"temperature-too-low", "temperature-too-high", "alpha-one-soft-targets-only",
-            "ternary-student-without-teacher"} <= {lesson.name for lesson in lessons}
+    assert {
+        "temperature-too-low",
+        "temperature-too-high",
+        "alpha-one-soft-targets-only",
+        "ternary-student-without-teacher",
+    } <= {lesson.name for lesson in lessons}
     for lesson in lessons:
         config = lesson.run_config()
         assert lesson.version >= 1 and lesson.title and lesson.commentary.endswith(".")
         assert set(lesson.hide) <= set(HIDEABLE)
-        assert get_method(config.method).unavailable_reason(
-            teacher_count=len(config.teachers), dataset=config.dataset, student=config.student,
-            w_bits=config.w_bits, a_bits=config.a_bits) is None, lesson.name
+        assert (
+            get_method(config.method).unavailable_reason(
+                teacher_count=len(config.teachers),
+                dataset=config.dataset,
+                student=config.student,
+                w_bits=config.w_bits,
+                a_bits=config.a_bits,
+            )
+            is None
+        ), lesson.name
     low, high = get_lesson("temperature-too-low").run_config(), get_lesson("temperature-too-high").run_config()
     assert low.temperature < high.temperature
     assert get_lesson("alpha-one-soft-targets-only").run_config().alpha == 1.0

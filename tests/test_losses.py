@@ -1,4 +1,5 @@
 """Each loss against its formula, computed by hand on fixed tensors."""
+
 from __future__ import annotations
 
 import math

@@ -1,24 +1,29 @@
 """LW-KD: discriminator and fooling losses against their formulas, soft targets drawn from the right
 class, the cached glyph teacher (time recorded, random state untouched) and a tiny digits run."""
+
 import math
 
 import pytest
 import torch
-
 from conftest import tiny_config
+
 from workbench.engine import FunctionCallback, fit
 from workbench.glyph_teacher import find_glyph_teacher, get_glyph_teacher
+from workbench.methods.lwkd import LightweightTeacherKD, OutputDiscriminator, discriminator_loss, fooling_loss
 from workbench.runner import run_recorded
 from workbench.store import RunStore
 from workbench.teachers import TeacherMissing, resolve_for, train_and_cache
-from workbench.methods.lwkd import LightweightTeacherKD, OutputDiscriminator, discriminator_loss, fooling_loss
 
 GLYPHS = 60  # fewer leave the glyph teacher at chance, and a collapsed teacher is refused
 
 
 def lwkd_config(**changes):
-    values = {"method": "lwkd", "teachers": ["cnn"], "epochs": 2,
-              "method_params": {"glyphs_per_class": GLYPHS, "glyph_arch": "lenet5_half"}}
+    values = {
+        "method": "lwkd",
+        "teachers": ["cnn"],
+        "epochs": 2,
+        "method_params": {"glyphs_per_class": GLYPHS, "glyph_arch": "lenet5_half"},
+    }
     values.update(changes)
     return tiny_config(**values)
 
@@ -29,8 +34,10 @@ def sigmoid(v):
 
 def test_discriminator_loss_follows_binary_cross_entropy():
     real, fake = torch.tensor([2.0, -0.5]), torch.tensor([0.3, -1.0])
-    expected = (-(math.log(sigmoid(2.0)) + math.log(sigmoid(-0.5))) / 2
-                - (math.log(1 - sigmoid(0.3)) + math.log(1 - sigmoid(-1.0))) / 2)
+    expected = (
+        -(math.log(sigmoid(2.0)) + math.log(sigmoid(-0.5))) / 2
+        - (math.log(1 - sigmoid(0.3)) + math.log(1 - sigmoid(-1.0))) / 2
+    )
     assert discriminator_loss(real, fake).item() == pytest.approx(expected, rel=1e-6)
 
 
@@ -71,8 +78,11 @@ def test_glyph_teacher_is_trained_once_then_cached_without_touching_the_random_s
 def test_lwkd_digits_run_records_its_terms_and_the_teacher_cost():
     steps = []
     config = lwkd_config()
-    result = fit(config, [FunctionCallback(on_step=lambda event: steps.append(event.metrics))],
-                 **resolve_for(config, train=train_and_cache))
+    result = fit(
+        config,
+        [FunctionCallback(on_step=lambda event: steps.append(event.metrics))],
+        **resolve_for(config, train=train_and_cache),
+    )
     assert result.status == "done" and len(result.history) == 2
     assert {"ce", "kd", "adv", "disc"} <= set(steps[0])
     last = result.history[-1]

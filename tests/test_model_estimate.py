@@ -1,5 +1,6 @@
 """Model size and training memory estimated from a spec, without building the model in memory; the memory budget
 refuses runs too big for the server in the CLI, the executor and the Teacher page (issue 15, a shared server, 1)."""
+
 from __future__ import annotations
 
 import resource
@@ -60,8 +61,21 @@ def _grown_mib(before_kib: int) -> float:
 def test_cli_refuses_a_student_over_the_budget_in_one_line(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("KDW_MEMORY_BUDGET_GB", "8")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    code = main(["train", "--runs-dir", str(tmp_path), "--dataset", "digits", "--student", "cnn:4096",
-                 "--epochs", "1", "--device", "cpu"])
+    code = main(
+        [
+            "train",
+            "--runs-dir",
+            str(tmp_path),
+            "--dataset",
+            "digits",
+            "--student",
+            "cnn:4096",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert "student: cnn:4096 needs about" in err[0] and "budget is 8.0 GiB" in err[0]

@@ -1,4 +1,5 @@
 """Behaviour of the model zoo: shapes, features, cost counting, checkpoints and the registry."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -23,8 +24,22 @@ NUM_CLASSES = 7
 # (in_channels, image_size) of sklearn digits, MNIST / Fashion-MNIST, CIFAR / SVHN
 SHAPES = {"digits": (1, 8), "mnist": (1, 28), "cifar": (3, 32)}
 REQUIRED = [
-    "lenet5", "lenet5_half", "mlp", "cnn", "resnet8", "resnet14", "resnet20", "resnet32", "resnet44",
-    "resnet56", "resnet110", "resnet8x4", "resnet32x4", "wrn_16_2", "wrn_40_2", "mobilenetv2",
+    "lenet5",
+    "lenet5_half",
+    "mlp",
+    "cnn",
+    "resnet8",
+    "resnet14",
+    "resnet20",
+    "resnet32",
+    "resnet44",
+    "resnet56",
+    "resnet110",
+    "resnet8x4",
+    "resnet32x4",
+    "wrn_16_2",
+    "wrn_40_2",
+    "mobilenetv2",
 ]
 CONV_MODELS = [name for name in REQUIRED if name != "mlp"]
 CASES = [pytest.param(name, shape, id=f"{name}-{shape}") for name in REQUIRED for shape in SHAPES]
@@ -153,7 +168,10 @@ def test_describe_model_reports_name_cost_and_per_image_feature_shapes():
     assert info.name == "resnet20"
     assert info.params == count_params(model) and info.macs == count_macs(model, 3, 32)
     assert info.feature_shapes == {
-        "block1": (16, 32, 32), "block2": (32, 16, 16), "block3": (64, 8, 8), "embedding": (64,),
+        "block1": (16, 32, 32),
+        "block2": (32, 16, 16),
+        "block3": (64, 8, 8),
+        "embedding": (64,),
     }
 
 

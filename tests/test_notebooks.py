@@ -1,5 +1,6 @@
 """The tutorials: percent scripts (the sources) paired with notebooks committed without outputs, each runs top to
 bottom in quick mode, and the widget panels' callbacks do their job when called directly (no browser in CI)."""
+
 import time
 from pathlib import Path
 
@@ -9,9 +10,9 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_config
 from nbclient import NotebookClient
 
-from conftest import tiny_config
 from workbench.engine import EpochEvent
 from workbench.viz import SoftTargetPreview, soften, tile_images
 from workbench.widgets import LivePlot, LiveSamples, RunPanel, SoftTargetPanel
@@ -30,7 +31,9 @@ def parameters_cell(notebook):
 
 def test_all_seven_tutorials_are_committed_as_a_script_and_a_notebook():
     assert len(NOTEBOOKS) == 7
-    assert [path.with_suffix(".py").name for path in NOTEBOOKS] == sorted(p.name for p in FOLDER.glob("[0-9][0-9]_*.py"))
+    assert [path.with_suffix(".py").name for path in NOTEBOOKS] == sorted(
+        p.name for p in FOLDER.glob("[0-9][0-9]_*.py")
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -49,8 +52,9 @@ def cells(notebook):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_committed_notebook_matches_its_percent_script(path):
     script = jupytext.read(path.with_suffix(".py"))
-    assert cells(nbformat.read(path, as_version=4)) == cells(script), \
+    assert cells(nbformat.read(path, as_version=4)) == cells(script), (
         f"{path.name} differs from {path.with_suffix('.py').name}: run jupytext --sync notebooks/[0-9]*.py"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -68,15 +72,22 @@ def test_notebook_runs_top_to_bottom_in_quick_mode(path):
     notebook = nbformat.read(path, as_version=4)
     parameters_cell(notebook).source = "QUICK = True"  # as papermill / nbmake would inject it
     start = time.monotonic()
-    NotebookClient(notebook, timeout=NOTEBOOK_SECONDS, kernel_name="python3",
-                   resources={"metadata": {"path": str(FOLDER)}}).execute()
+    NotebookClient(
+        notebook, timeout=NOTEBOOK_SECONDS, kernel_name="python3", resources={"metadata": {"path": str(FOLDER)}}
+    ).execute()
     assert time.monotonic() - start < NOTEBOOK_SECONDS
-    errors = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
-              if output.output_type == "error"]
+    errors = [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "error"
+    ]
     assert not errors
 
 
 # -- the widget panels, driven by their callbacks ---------------------------------------------------------
+
 
 def toy_preview():
     """Two 8×8 images and hand-made teacher logits over four classes."""
@@ -96,13 +107,15 @@ def test_moving_the_temperature_slider_redraws_the_soft_targets():
 
 
 def test_run_button_trains_with_the_sliders_and_the_live_figure_gains_a_point_per_epoch():
-    panel = RunPanel(tiny_config(method="kd", epochs=2), {
-        "alpha": ipw.FloatSlider(value=0.7, min=0.0, max=1.0), "temperature": ipw.FloatSlider(value=3.0, min=1.0)})
+    panel = RunPanel(
+        tiny_config(method="kd", epochs=2),
+        {"alpha": ipw.FloatSlider(value=0.7, min=0.0, max=1.0), "temperature": ipw.FloatSlider(value=3.0, min=1.0)},
+    )
     panel.on_click(panel.button)
-    (label, result), = panel.results
+    ((label, result),) = panel.results
     assert result.status == "done" and result.history[-1]["alpha"] == pytest.approx(0.7)
     assert result.history[-1]["temperature"] == pytest.approx(3.0)
-    trace, = panel.live.figure.data
+    (trace,) = panel.live.figure.data
     assert trace.name == label == "kd alpha=0.7 temperature=3.0"
     assert list(trace.x) == [1, 2] and list(trace.y) == [row["test_acc"] for row in result.history]
     assert "test accuracy" in panel.message.value and not panel.button.disabled

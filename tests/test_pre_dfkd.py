@@ -1,19 +1,27 @@
 """PRE-DFKD: Jensen–Shannon and VAE losses against their formulas, the VAE memory's shapes, a data-free
 run with replay that never reads the training split, its memory footprint metrics, and resume."""
+
 import math
 
 import pytest
 import torch
-
 from conftest import tiny_config
 from test_dafl import data_free_dataset
+
 from workbench.engine import Callback, fit
 from workbench.methods.pre_dfkd import ReplayVAE, js_divergence, vae_terms
 
 
 def pre_dfkd_config(**changes):
-    values = {"method": "pre-dfkd", "optimizer": "adam", "lr": 2e-3, "batch_size": 16, "temperature": 2.0,
-              "cache_teacher_logits": False, "method_params": {"iterations": 3, "gen_width": 16, "vae_latent": 8}}
+    values = {
+        "method": "pre-dfkd",
+        "optimizer": "adam",
+        "lr": 2e-3,
+        "batch_size": 16,
+        "temperature": 2.0,
+        "cache_teacher_logits": False,
+        "method_params": {"iterations": 3, "gen_width": 16, "vae_latent": 8},
+    }
     values.update(changes)
     return tiny_config(**values)
 
@@ -104,8 +112,11 @@ def test_student_rehearses_novel_and_replayed_samples(digits_teacher):
         def forward_features(self, x):
             return self.inner.forward_features(x)
 
-    fit(pre_dfkd_config(epochs=1, method_params={"iterations": 1, "gen_width": 16, "replay_ratio": 0.5}),
-        teachers=[Counting(digits_teacher)], dataset=data_free_dataset())
+    fit(
+        pre_dfkd_config(epochs=1, method_params={"iterations": 1, "gen_width": 16, "replay_ratio": 0.5}),
+        teachers=[Counting(digits_teacher)],
+        dataset=data_free_dataset(),
+    )
     # the test split first (agreement), then in the step: VAE input (16 novel + 8 replayed), its
     # reconstruction, and the student's rehearsal batch
     assert seen[1:4] == [24, 24, 24]
@@ -120,8 +131,13 @@ def test_pre_dfkd_resumes_with_its_generator_and_memory(digits_teacher, tmp_path
         def on_epoch(self, event):
             stop["now"] = True
 
-    interrupted = fit(pre_dfkd_config(), [StopAfterFirstEpoch()], teachers=[digits_teacher],
-                      cancel=lambda: stop["now"], checkpoint_path=checkpoint)
+    interrupted = fit(
+        pre_dfkd_config(),
+        [StopAfterFirstEpoch()],
+        teachers=[digits_teacher],
+        cancel=lambda: stop["now"],
+        checkpoint_path=checkpoint,
+    )
     assert interrupted.status == "cancelled"
     resumed = fit(pre_dfkd_config(), teachers=[digits_teacher], checkpoint_path=checkpoint, resume=True)
     assert resumed.history[-1]["train_loss"] == pytest.approx(full.history[-1]["train_loss"], rel=1e-5)
@@ -130,6 +146,7 @@ def test_pre_dfkd_resumes_with_its_generator_and_memory(digits_teacher, tmp_path
 
 def test_generator_step_leaves_the_students_batchnorm_statistics_to_the_student_step(digits_teacher):
     from test_dafl import _no_autocast, _state
+
     from workbench.data import dataset_info
     from workbench.engine.teacher_bank import TeacherBank
     from workbench.methods.pre_dfkd import PreDfkd
@@ -137,8 +154,9 @@ def test_generator_step_leaves_the_students_batchnorm_statistics_to_the_student_
 
     torch.manual_seed(0)
     student = create_model("cnn:8", 10, 1, 8)
-    method = PreDfkd(student, TeacherBank([digits_teacher]),
-                     PreDfkd.validate_params({"gen_width": 16, "vae_latent": 8}), 10)
+    method = PreDfkd(
+        student, TeacherBank([digits_teacher]), PreDfkd.validate_params({"gen_width": 16, "vae_latent": 8}), 10
+    )
     method.prepare(dataset_info("digits"), 16)
     modes = []
     norm = next(m for m in student.modules() if isinstance(m, torch.nn.BatchNorm2d))
@@ -159,5 +177,9 @@ def test_the_digits_preset_is_pre_dfkd_with_the_lenet5_teacher_and_the_methods_d
     preset = {preset.name: preset for preset in list_presets()}["pre_dfkd_digits"]
     config = RunConfig.from_dict(load_config_file(preset.path))
     assert (config.method, config.dataset, config.teachers, config.student) == (
-        "pre-dfkd", "digits", ["lenet5"], "lenet5_half")
+        "pre-dfkd",
+        "digits",
+        ["lenet5"],
+        "lenet5_half",
+    )
     assert PreDfkd.validate_params(config.method_params) == PreDfkd.validate_params({})

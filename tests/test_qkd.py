@@ -1,18 +1,19 @@
 """qkd: KD loss into a quantised student, the α schedule it runs under, its quantised teacher, presets and CLI."""
+
 import math
 
 import pytest
 import torch
+from conftest import tiny_config
 from torch import nn
 
-from conftest import tiny_config
 from workbench.cli import main
 from workbench.config import RunConfig, load_config_file
 from workbench.engine import Callback, fit
 from workbench.engine.teacher_bank import TeacherBank
 from workbench.methods import Batch, StepState, get_method
-from workbench.presets import list_presets
 from workbench.models import create_model
+from workbench.presets import list_presets
 from workbench.quant import QuantLayer, model_size_kb, quantized_layers, weight_levels
 from workbench.runner import run_recorded
 from workbench.store import RunStore
@@ -54,8 +55,9 @@ def test_alpha_follows_the_linear_decay_named_in_the_card(digits_teacher):
             self.values.append(event.metrics["alpha"])
 
     alphas = Alphas()
-    config = tiny_config(method="qkd", w_bits="ternary", alpha=0.8, alpha_end=0.2, alpha_schedule="linear",
-                         schedule_fraction=0.5)
+    config = tiny_config(
+        method="qkd", w_bits="ternary", alpha=0.8, alpha_end=0.2, alpha_schedule="linear", schedule_fraction=0.5
+    )
     fit(config, [alphas], teachers=[digits_teacher])
     last = len(alphas.values) - 1  # progress runs from 0 at the first step to 1 at the last
     for step, value in enumerate(alphas.values):
@@ -94,8 +96,13 @@ def test_quantised_teacher_gets_no_gradients(digits_teacher):
 
 def test_tiny_ternary_run_completes_and_records_its_loss_terms(tmp_path):
     store = RunStore(tmp_path / "runs")
-    config = tiny_config(method="qkd", w_bits="ternary", alpha_schedule="linear", alpha_end=0.0,
-                         method_params={"teacher_w_bits": "ternary"})
+    config = tiny_config(
+        method="qkd",
+        w_bits="ternary",
+        alpha_schedule="linear",
+        alpha_end=0.0,
+        method_params={"teacher_w_bits": "ternary"},
+    )
     run_id, result = run_recorded(config, store)
     assert result.status == "done"
     names = set(store.metrics_frame(run_id)["name"])
@@ -103,9 +110,14 @@ def test_tiny_ternary_run_completes_and_records_its_loss_terms(tmp_path):
     assert result.final_metrics["size_kb"] < model_size_kb(create_model("lenet5_half", 10, 1, 8))
 
 
-@pytest.mark.parametrize(("flag", "value", "field"), [
-    ("--w-bits", "5", "w_bits"), ("--a-bits", "1", "a_bits"), ("--teacher-w-bits", "5", "teacher_w_bits"),
-])
+@pytest.mark.parametrize(
+    ("flag", "value", "field"),
+    [
+        ("--w-bits", "5", "w_bits"),
+        ("--a-bits", "1", "a_bits"),
+        ("--teacher-w-bits", "5", "teacher_w_bits"),
+    ],
+)
 def test_bad_bit_width_flag_is_one_line_error(flag, value, field, capsys):
     code = main(["train", "--method", "qkd", flag, value])
     err = capsys.readouterr().err

@@ -1,4 +1,5 @@
 """Tests for workbench.quant: quantisers, STE gradients, conversion, stochastic precision, size."""
+
 from __future__ import annotations
 
 import pytest
@@ -172,7 +173,11 @@ def test_converted_model_forward_uses_only_allowed_levels(w_bits: int | str, max
         assert 2 <= w_q.unique().numel() <= max_levels
         assert torch.equal(weight_levels(module), w_q.unique())
         assert x_q.unique().numel() <= 2**3
-        expected = module._conv_forward(x_q, w_q, module.bias) if isinstance(module, nn.Conv2d) else F.linear(x_q, w_q, module.bias)
+        expected = (
+            module._conv_forward(x_q, w_q, module.bias)
+            if isinstance(module, nn.Conv2d)
+            else F.linear(x_q, w_q, module.bias)
+        )
         assert torch.allclose(out, expected, atol=1e-5)
     if w_bits == TERNARY:
         assert all(0.0 in w_q for _, _, w_q, _ in captured)

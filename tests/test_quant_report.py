@@ -1,4 +1,5 @@
 """Figure data for quantised students: the accuracy-versus-size Pareto front and per-layer weight histograms."""
+
 import torch
 
 from workbench.models import create_model

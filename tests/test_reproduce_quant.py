@@ -1,4 +1,5 @@
 """`kdw reproduce quant`: its grid of runs, its table cells, and the quick digits run writing only its own section."""
+
 import pandas as pd
 
 from workbench.reproduce import run_experiment
@@ -11,8 +12,11 @@ def test_full_grid_covers_every_precision_recipe_and_seed_and_skips_speq_without
     cells = {(setting.label, arm.label) for setting, arm, _ in runs}
     low_bit = SETTINGS[1:]
     assert cells == {(SETTINGS[0].label, "no KD (QAT)")} | {
-        (setting.label, arm.label) for setting in low_bit for arm in arms(FULL_SCALE)
-        if not (arm.method == "speq" and setting.a_bits == "32")}
+        (setting.label, arm.label)
+        for setting in low_bit
+        for arm in arms(FULL_SCALE)
+        if not (arm.method == "speq" and setting.a_bits == "32")
+    }
     assert len(runs) == len(cells) * len(FULL_SCALE.seeds)
     for setting, arm, config in runs:
         assert (config.w_bits, config.a_bits, config.method) == (setting.w_bits, setting.a_bits, arm.method)
@@ -36,8 +40,13 @@ def test_quick_run_records_every_run_and_rewrites_only_its_own_section(tmp_path)
 
 
 def test_cell_averages_finished_runs_and_notes_unfinished_and_collapsed_ones():
-    rows = pd.DataFrame({"status": ["done", "done", "diverged"], "test_acc": [0.8, 0.9, float("nan")],
-                         "collapsed": [False, False, False]})
+    rows = pd.DataFrame(
+        {
+            "status": ["done", "done", "diverged"],
+            "test_acc": [0.8, 0.9, float("nan")],
+            "collapsed": [False, False, False],
+        }
+    )
     assert cell(rows) == "85.00 ± 7.07 (diverged)"
     assert cell(rows.iloc[:0]) == "n/a"
     rows = pd.DataFrame({"status": ["done", "done"], "test_acc": [0.8, 0.1], "collapsed": [False, True]})

@@ -3,6 +3,7 @@ the store exactly once, and the run ends done.
 
 Each `kdw train` runs `workbench.cli.main` in its own process, forked from a forkserver that has imported the
 workbench, torch and sklearn once (importing them in each of the 20 processes would take most of the test's time)."""
+
 import multiprocessing
 import os
 import random

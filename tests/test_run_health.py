@@ -1,8 +1,9 @@
 """Runs end with an honest status (collapsed, diverged) and schedules reach their end values in real runs."""
+
 import pytest
 import torch
-
 from conftest import tiny_config
+
 from workbench.config import RunConfig
 from workbench.engine import FunctionCallback, fit
 from workbench.engine.loop import collapse_message
@@ -15,8 +16,11 @@ from workbench.store import RunStore
 def test_step_schedule_with_one_drop_reaches_its_end_value_on_the_last_step(digits_teacher):
     alphas = []
     config = tiny_config(epochs=2, alpha=1.0, alpha_end=0.0, alpha_schedule="step", schedule_steps=1)
-    fit(config, [FunctionCallback(on_step=lambda event: alphas.append(event.metrics["alpha"]))],
-        teachers=[digits_teacher])
+    fit(
+        config,
+        [FunctionCallback(on_step=lambda event: alphas.append(event.metrics["alpha"]))],
+        teachers=[digits_teacher],
+    )
     assert alphas[0] == 1.0 and alphas[-1] == 0.0 and set(alphas) == {0.0, 1.0}
 
 
@@ -27,8 +31,15 @@ def test_linear_schedule_runs_from_start_to_end_value_through_a_real_run(digits_
         alphas.append(event.metrics["alpha"])
         temperatures.append(event.metrics["temperature"])
 
-    config = tiny_config(epochs=2, alpha=0.9, alpha_end=0.1, alpha_schedule="linear",
-                         temperature=8.0, temperature_end=2.0, temperature_schedule="linear")
+    config = tiny_config(
+        epochs=2,
+        alpha=0.9,
+        alpha_end=0.1,
+        alpha_schedule="linear",
+        temperature=8.0,
+        temperature_end=2.0,
+        temperature_schedule="linear",
+    )
     fit(config, [FunctionCallback(on_step=record)], teachers=[digits_teacher])
     assert alphas[0] == pytest.approx(0.9) and alphas[-1] == pytest.approx(0.1)
     assert temperatures[0] == pytest.approx(8.0) and temperatures[-1] == pytest.approx(2.0)

@@ -1,4 +1,5 @@
 """The coefficient/temperature schedules reach the values their definitions promise."""
+
 import pytest
 
 from workbench.schedules import schedule_curve, schedule_value

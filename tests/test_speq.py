@@ -1,12 +1,13 @@
 """speq: the cosine loss, the stochastic-precision teacher pass (mixed, detached, BN stats kept) and tiny runs."""
+
 import copy
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
-
 from conftest import tiny_config
+
 from workbench.engine import Callback, fit
 from workbench.engine.teacher_bank import TeacherBank
 from workbench.errors import ConfigError

@@ -1,4 +1,5 @@
 """Accuracy over training: mean, variance, best and final per run, from a store's metrics frame."""
+
 import math
 
 import pandas as pd
@@ -10,16 +11,22 @@ from workbench.stability import accuracy_over_training, accuracy_stats, stabilit
 def frame(run_id, accuracies, extra_name="test_loss"):
     rows = []
     for epoch, value in enumerate(accuracies, start=1):
-        rows.append({"run_id": run_id, "step": epoch * 10, "epoch": epoch, "scope": "epoch", "name": "test_acc", "value": value})
-        rows.append({"run_id": run_id, "step": epoch * 10, "epoch": epoch, "scope": "epoch", "name": extra_name, "value": 9.0})
-        rows.append({"run_id": run_id, "step": epoch * 10, "epoch": epoch, "scope": "step", "name": "test_acc", "value": 0.0})
+        rows.append(
+            {"run_id": run_id, "step": epoch * 10, "epoch": epoch, "scope": "epoch", "name": "test_acc", "value": value}
+        )
+        rows.append(
+            {"run_id": run_id, "step": epoch * 10, "epoch": epoch, "scope": "epoch", "name": extra_name, "value": 9.0}
+        )
+        rows.append(
+            {"run_id": run_id, "step": epoch * 10, "epoch": epoch, "scope": "step", "name": "test_acc", "value": 0.0}
+        )
     return pd.DataFrame(rows)
 
 
 def test_stats_of_a_swinging_run():
     stats = accuracy_over_training(frame("a", [0.5, 0.9, 0.4, 0.8]))
     assert stats["mean"] == pytest.approx(0.65)
-    assert stats["var"] == pytest.approx(((0.15 ** 2) + (0.25 ** 2) + (0.25 ** 2) + (0.15 ** 2)) / 4)
+    assert stats["var"] == pytest.approx(((0.15**2) + (0.25**2) + (0.25**2) + (0.15**2)) / 4)
     assert stats["best"] == 0.9 and stats["final"] == 0.8 and stats["epochs"] == 4
 
 

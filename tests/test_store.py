@@ -1,4 +1,5 @@
 """The run store: runs and metrics round-trip as DataFrames; concurrent writers lose no row."""
+
 import multiprocessing as mp
 import os
 import socket
@@ -37,9 +38,17 @@ def test_runs_by_status_and_the_last_step_with_a_loss(tmp_path):
     queued, running, done = (store.create_run({}, status=status) for status in ("queued", "running", "running"))
     store.finish(done, "done")
     assert sorted(store.run_ids_with_status(("queued", "running"))) == sorted([queued, running])
-    store.log_metrics(running, [(1, 0, "step", "loss", 1.0), (3, 0, "step", "loss", 0.5), (4, 0, "step", "ce", 0.4),
-                                (5, 1, "epoch", "loss", 0.3)])
+    store.log_metrics(
+        running,
+        [
+            (1, 0, "step", "loss", 1.0),
+            (3, 0, "step", "loss", 0.5),
+            (4, 0, "step", "ce", 0.4),
+            (5, 1, "epoch", "loss", 0.3),
+        ],
+    )
     assert store.last_steps([queued, running, "nope"]) == {running: 3}
+
 
 def test_cancel_flag_is_seen_by_readers(tmp_path):
     store = RunStore(tmp_path)
@@ -136,8 +145,14 @@ def test_heartbeat_moves_forward(tmp_path):
 def test_non_finite_metric_values_never_reach_the_store(tmp_path):
     store = RunStore(tmp_path)
     run_id = store.create_run({})
-    store.log_metrics(run_id, [(1, 1, "epoch", "test_loss", float("nan")), (1, 1, "epoch", "kl", float("inf")),
-                               (1, 1, "epoch", "test_acc", 0.5)])
+    store.log_metrics(
+        run_id,
+        [
+            (1, 1, "epoch", "test_loss", float("nan")),
+            (1, 1, "epoch", "kl", float("inf")),
+            (1, 1, "epoch", "test_acc", 0.5),
+        ],
+    )
     assert store.metrics_frame(run_id)[["name", "value"]].values.tolist() == [["test_acc", 0.5]]
 
 

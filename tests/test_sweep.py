@@ -1,4 +1,5 @@
 """Sweeps: spec checking, expansion to runs × seeds, the cost estimate, and the local and Ray engines."""
+
 import importlib.util
 
 import pytest
@@ -8,11 +9,29 @@ from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.interactions import cell_stats, sweep_frame
 from workbench.store import RunStore
-from workbench.sweep import (CostEstimate, Probe, Range, estimate_cost, expand, list_sweeps, load_sweep, parse_sweep,
-                             probe_run, run_sweep, sweep_values)
+from workbench.sweep import (
+    CostEstimate,
+    Probe,
+    Range,
+    estimate_cost,
+    expand,
+    list_sweeps,
+    load_sweep,
+    parse_sweep,
+    probe_run,
+    run_sweep,
+    sweep_values,
+)
 
-TINY_BASE = {"dataset": "digits", "student": "lenet5_half", "teachers": ["cnn"], "epochs": 1, "batch_size": 64,
-             "train_subset": 300, "device": "cpu"}
+TINY_BASE = {
+    "dataset": "digits",
+    "student": "lenet5_half",
+    "teachers": ["cnn"],
+    "epochs": 1,
+    "batch_size": 64,
+    "train_subset": 300,
+    "device": "cpu",
+}
 GRID_2X2 = {"name": "tiny", "base": TINY_BASE, "grid": {"temperature": [2.0, 8.0], "alpha": [0.5, 0.9]}, "seeds": 2}
 
 
@@ -27,16 +46,23 @@ def test_grid_expands_to_every_point_times_every_seed(tmp_path):
     points = expand(spec)
     assert len(points) == 8
     assert {(p.values["temperature"], p.values["alpha"], p.seed) for p in points} == {
-        (t, a, s) for t in (2.0, 8.0) for a in (0.5, 0.9) for s in (5, 6)}
+        (t, a, s) for t in (2.0, 8.0) for a in (0.5, 0.9) for s in (5, 6)
+    }
     first = points[0].config
     assert (first.temperature, first.alpha, first.seed, first.threads) == (2.0, 0.5, 5, 1)
     assert first.name == "tiny · T=2 · α=0.5 · seed 5"
 
 
 def test_random_sweep_draws_the_same_points_for_the_same_sample_seed():
-    data = {"base": {**TINY_BASE, "method": "tfkd"}, "samples": 5,
-            "random": {"temperature": {"low": 1, "high": 16, "log": True}, "w_bits": ["32", "ternary"],
-                       "mp.correct_prob": {"low": 0.8, "high": 0.99}}}
+    data = {
+        "base": {**TINY_BASE, "method": "tfkd"},
+        "samples": 5,
+        "random": {
+            "temperature": {"low": 1, "high": 16, "log": True},
+            "w_bits": ["32", "ternary"],
+            "mp.correct_prob": {"low": 0.8, "high": 0.99},
+        },
+    }
     first, again = sweep_values(parse_sweep(data)), sweep_values(parse_sweep(data))
     other = sweep_values(parse_sweep({**data, "sample_seed": 1}))
     assert first == again and first != other and len(first) == 5
@@ -46,17 +72,20 @@ def test_random_sweep_draws_the_same_points_for_the_same_sample_seed():
     assert isinstance(parse_sweep(data).random["temperature"], Range)
 
 
-@pytest.mark.parametrize("data, expected", [
-    ({"base": TINY_BASE, "grid": {"temprature": [1, 2]}}, "grid.temprature: unknown config field"),
-    ({"base": TINY_BASE, "grid": {"seed": [1, 2]}}, "use seeds: N"),
-    ({"base": TINY_BASE, "grid": {"alpha": [0.5]}, "random": {"temperature": [1]}, "samples": 2}, "either grid"),
-    ({"base": TINY_BASE, "grid": {"temperature": [4, 0]}}, "at T=0: temperature: 0 is out of range"),
-    ({"base": TINY_BASE, "random": {"temperature": {"low": 4, "high": 2}}, "samples": 3}, "needs low < high"),
-    ({"base": TINY_BASE, "random": {"temperature": [1, 2]}}, "samples: a random sweep needs"),
-    ({"base": TINY_BASE, "grid": {"alpha": [0.5]}, "seeds": 0}, "seeds: 0 is not allowed"),
-    ({"base": {**TINY_BASE, "alpha": 0.5}, "grid": {"alpha": [0.5, 0.9]}}, "alpha is both in base and swept"),
-    ({"base": TINY_BASE, "grid": {"alpha": [0.5]}, "gird": {}}, "unknown key 'gird'"),
-])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ({"base": TINY_BASE, "grid": {"temprature": [1, 2]}}, "grid.temprature: unknown config field"),
+        ({"base": TINY_BASE, "grid": {"seed": [1, 2]}}, "use seeds: N"),
+        ({"base": TINY_BASE, "grid": {"alpha": [0.5]}, "random": {"temperature": [1]}, "samples": 2}, "either grid"),
+        ({"base": TINY_BASE, "grid": {"temperature": [4, 0]}}, "at T=0: temperature: 0 is out of range"),
+        ({"base": TINY_BASE, "random": {"temperature": {"low": 4, "high": 2}}, "samples": 3}, "needs low < high"),
+        ({"base": TINY_BASE, "random": {"temperature": [1, 2]}}, "samples: a random sweep needs"),
+        ({"base": TINY_BASE, "grid": {"alpha": [0.5]}, "seeds": 0}, "seeds: 0 is not allowed"),
+        ({"base": {**TINY_BASE, "alpha": 0.5}, "grid": {"alpha": [0.5, 0.9]}}, "alpha is both in base and swept"),
+        ({"base": TINY_BASE, "grid": {"alpha": [0.5]}, "gird": {}}, "unknown key 'gird'"),
+    ],
+)
 def test_bad_sweep_files_name_what_is_wrong(data, expected):
     with pytest.raises(WorkbenchError, match=expected):
         parse_sweep(data)
@@ -88,7 +117,8 @@ def check_sweep_landed(store, result, spec_points=8):
     runs = store.list_runs(group_id=result.sweep_id)
     assert len(runs) == spec_points and result.counts() == {"done": spec_points}
     assert {(r.config["temperature"], r.config["alpha"], r.config["seed"]) for r in runs} == {
-        (t, a, s) for t in (2.0, 8.0) for a in (0.5, 0.9) for s in (0, 1)}
+        (t, a, s) for t in (2.0, 8.0) for a in (0.5, 0.9) for s in (0, 1)
+    }
     frame = sweep_frame(runs)
     stats = cell_stats(frame, "temperature", "alpha")
     assert len(stats) == 4 and set(stats["n"]) == {2}
@@ -103,8 +133,12 @@ def check_sweep_landed(store, result, spec_points=8):
 
 def test_local_sweep_lands_every_run_in_the_store_with_the_sweep_id(tmp_path):
     ended = []
-    result = run_sweep(parse_sweep(GRID_2X2), tmp_path / "runs", max_concurrent=2,
-                       on_run_end=lambda record, done, total: ended.append((done, total)))
+    result = run_sweep(
+        parse_sweep(GRID_2X2),
+        tmp_path / "runs",
+        max_concurrent=2,
+        on_run_end=lambda record, done, total: ended.append((done, total)),
+    )
     check_sweep_landed(RunStore(tmp_path / "runs"), result)
     assert ended[-1] == (8, 8) and len(ended) == 8
     assert (tmp_path / "runs" / "sweeps" / f"{result.sweep_id}.yaml").exists()
@@ -112,21 +146,31 @@ def test_local_sweep_lands_every_run_in_the_store_with_the_sweep_id(tmp_path):
 
 def test_list_sweeps_counts_each_sweeps_runs_newest_first_and_only_for_the_owners_asked(tmp_path):
     store = RunStore(tmp_path / "runs")
-    runs = [("sweep-a", "alice", "done"), ("sweep-a", "alice", "failed"), ("chain-x", "alice", "done"),
-            (None, "alice", "done"), ("sweep-b", "bob", "running"), ("sweep-b", "bob", "queued"),
-            ("sweep-c", "", "done"), ("sweep-a", "bob", "done")]  # in order of creation: sweep-a holds the newest run
+    runs = [
+        ("sweep-a", "alice", "done"),
+        ("sweep-a", "alice", "failed"),
+        ("chain-x", "alice", "done"),
+        (None, "alice", "done"),
+        ("sweep-b", "bob", "running"),
+        ("sweep-b", "bob", "queued"),
+        ("sweep-c", "", "done"),
+        ("sweep-a", "bob", "done"),
+    ]  # in order of creation: sweep-a holds the newest run
     for group, owner, status in runs:
         run_id = store.create_run({}, group_id=group, owner=owner, status="queued" if status == "queued" else "running")
         if status in ("done", "failed"):
             store.finish(run_id, status)
     (store.root / "sweeps").mkdir()
     (store.root / "sweeps" / "sweep-b.yaml").write_text("name: T x alpha\n")
-    assert list_sweeps(store) == [{"id": "sweep-a", "name": "sweep-a", "runs": 3, "finished": 3, "done": 2},
-                                  {"id": "sweep-c", "name": "sweep-c", "runs": 1, "finished": 1, "done": 1},
-                                  {"id": "sweep-b", "name": "T x alpha", "runs": 2, "finished": 0, "done": 0}]
+    assert list_sweeps(store) == [
+        {"id": "sweep-a", "name": "sweep-a", "runs": 3, "finished": 3, "done": 2},
+        {"id": "sweep-c", "name": "sweep-c", "runs": 1, "finished": 1, "done": 1},
+        {"id": "sweep-b", "name": "T x alpha", "runs": 2, "finished": 0, "done": 0},
+    ]
     assert list_sweeps(store, owners=("alice", "")) == [
         {"id": "sweep-c", "name": "sweep-c", "runs": 1, "finished": 1, "done": 1},
-        {"id": "sweep-a", "name": "sweep-a", "runs": 2, "finished": 2, "done": 1}]
+        {"id": "sweep-a", "name": "sweep-a", "runs": 2, "finished": 2, "done": 1},
+    ]
     assert list_sweeps(store, owners=()) == []
 
 
@@ -156,8 +200,10 @@ def test_ray_sweep_lands_every_run_in_the_same_store(tmp_path):
         ray.shutdown()
     store = RunStore(tmp_path / "runs")
     check_sweep_landed(store, result)
-    assert all(r.final_metrics["epochs_done"] == 1 and r.final_metrics["params"] > 0
-               for r in store.list_runs(group_id=result.sweep_id))
+    assert all(
+        r.final_metrics["epochs_done"] == 1 and r.final_metrics["params"] > 0
+        for r in store.list_runs(group_id=result.sweep_id)
+    )
 
 
 def test_cli_sweep_estimate_only_prints_the_estimate_and_starts_nothing(tmp_path, capsys):
@@ -187,17 +233,29 @@ def test_ray_results_are_recorded_by_the_driver_with_early_stops_cancels_and_fai
     config = expand(parse_sweep({**GRID_2X2, "base": {**TINY_BASE, "epochs": 3}}))[0].config
     ids = [store.create_run(config.to_dict(), group_id="sweep-r") for _ in range(4)]
     ended = []
-    recording = StoreRecording(store, {run_id: config for run_id in ids},
-                               lambda record, done, total: ended.append((record.status, done, total)))
+    recording = StoreRecording(
+        store,
+        {run_id: config for run_id in ids},
+        lambda record, done, total: ended.append((record.status, done, total)),
+    )
     trials = [SimpleNamespace(trial_id=f"t{i}", config={"trial": {"run_id": run_id}}) for i, run_id in enumerate(ids)]
     for trial in trials:
         recording.started(trial)
 
     def epoch(trial, number, accuracy):
-        recording.result(trial, {"epoch": number, "step": 5 * number, "test_acc": accuracy, "student_params": 99.0,
-                                 **{METRIC_PREFIX + name: accuracy for name in ("test_acc", "best_test_acc")},
-                                 METRIC_PREFIX + "throughput": 10.0, METRIC_PREFIX + "epoch_seconds": 2.0,
-                                 "time_this_iter_s": 1.0})
+        recording.result(
+            trial,
+            {
+                "epoch": number,
+                "step": 5 * number,
+                "test_acc": accuracy,
+                "student_params": 99.0,
+                **{METRIC_PREFIX + name: accuracy for name in ("test_acc", "best_test_acc")},
+                METRIC_PREFIX + "throughput": 10.0,
+                METRIC_PREFIX + "epoch_seconds": 2.0,
+                "time_this_iter_s": 1.0,
+            },
+        )
 
     for number in (1, 2, 3):
         epoch(trials[0], number, 0.5 + number / 10)

@@ -1,4 +1,5 @@
 """The Sweep page through AppTest (runs train in-process): grid from widgets, estimate, start, interaction views."""
+
 import os
 from pathlib import Path
 
@@ -47,8 +48,12 @@ def test_sweep_page_starts_a_grid_and_draws_the_interaction_views():
     runs = RunStore(os.environ["KDW_RUNS_DIR"]).list_runs()
     assert len(runs) == 4 and len({r.group_id for r in runs}) == 1 and {r.status for r in runs} == {"done"}
     assert len({r.owner for r in runs}) == 1 and runs[0].owner  # the session that started them
-    assert {(r.config["temperature"], r.config["alpha"]) for r in runs} == {(2.0, 0.5), (2.0, 0.9), (8.0, 0.5),
-                                                                            (8.0, 0.9)}
+    assert {(r.config["temperature"], r.config["alpha"]) for r in runs} == {
+        (2.0, 0.5),
+        (2.0, 0.9),
+        (8.0, 0.5),
+        (8.0, 0.9),
+    }
     assert len(app.get("plotly_chart")) == 4  # heatmap, slices, parallel coordinates, learning curves
 
 
@@ -71,8 +76,11 @@ def test_the_grid_inputs_go_into_the_url_and_a_reload_restores_them():
     assert not app.exception, [e.value for e in app.exception]
     link = {key: app.query_params[key] for key in app.query_params}
     assert {key: link[key] for key in link if key.startswith("sweep.")} == {
-        "sweep.fields": "temperature,w_bits", "sweep.temperature": "2, 8", "sweep.w_bits": "2,ternary",
-        "sweep.seeds": "3"}
+        "sweep.fields": "temperature,w_bits",
+        "sweep.temperature": "2, 8",
+        "sweep.w_bits": "2,ternary",
+        "sweep.seeds": "3",
+    }
     reloaded = open_page("sweep", link)
     assert reloaded.multiselect(key="w.sweep.fields").value == ["temperature", "w_bits"]
     assert reloaded.text_input(key="w.sweep.values.temperature").value == "2, 8"
@@ -84,8 +92,16 @@ def test_the_grid_inputs_go_into_the_url_and_a_reload_restores_them():
 def test_a_links_bad_grid_values_are_ignored_with_a_short_notice():
     from test_app import open_page
 
-    app = open_page("sweep", {**TINY_RUN, "sweep.fields": "alpha,bogus", "sweep.alpha": "0.5, 1.5",
-                              "sweep.seeds": "99", "sweep.lr": "0.1, 0.2"})
+    app = open_page(
+        "sweep",
+        {
+            **TINY_RUN,
+            "sweep.fields": "alpha,bogus",
+            "sweep.alpha": "0.5, 1.5",
+            "sweep.seeds": "99",
+            "sweep.lr": "0.1, 0.2",
+        },
+    )
     warnings = " | ".join(w.value for w in app.warning).replace("\\", "")  # shown escaped
     assert "ignored sweep field 'bogus': the Sweep page does not sweep it" in warnings
     assert "ignored sweep.alpha: alpha: 1.5 is out of range" in warnings
@@ -99,8 +115,9 @@ def test_a_links_bad_grid_values_are_ignored_with_a_short_notice():
 def test_sweep_inputs_survive_their_url_form_and_only_differences_are_written():
     config = RunConfig()
     assert SweepInputs().query_params(config) == {}
-    inputs = SweepInputs(fields=["method", "lr"], values={"method": "kd,tfkd", "lr": "0.01, 0.05", "alpha": "0.1"},
-                         seeds=4)
+    inputs = SweepInputs(
+        fields=["method", "lr"], values={"method": "kd,tfkd", "lr": "0.01, 0.05", "alpha": "0.1"}, seeds=4
+    )
     params = inputs.query_params(config)
     assert params == {"sweep.fields": "method,lr", "sweep.method": "kd,tfkd", "sweep.seeds": "4"}  # lr: default
     restored, notices = sweep_inputs_from_query(params)

@@ -1,12 +1,13 @@
 """Teachers are resolved before a run: a missing one is trained first as a recorded run of its own (announced on the
 CLI, a follow-on teacher job in the executor), zoo and glyph teachers through the one function that writes them."""
+
 import json
 import os
 
 import pytest
 import torch
-
 from conftest import tiny_config
+
 from workbench.cli import main
 from workbench.executor import Executor
 from workbench.store import RunStore
@@ -23,12 +24,27 @@ def run_kdw(*args, capsys):
 
 def test_a_cli_run_trains_its_missing_teacher_first_as_a_recorded_run(tmp_path, capsys):
     runs = tmp_path / "runs"
-    code, out, err = run_kdw("train", "--dataset", "digits", *MISSING, "--student", "lenet5_half", "--epochs", "1",
-                             "--train-subset", "300", "--device", "cpu", "--runs-dir", str(runs), capsys=capsys)
+    code, out, err = run_kdw(
+        "train",
+        "--dataset",
+        "digits",
+        *MISSING,
+        "--student",
+        "lenet5_half",
+        "--epochs",
+        "1",
+        "--train-subset",
+        "300",
+        "--device",
+        "cpu",
+        "--runs-dir",
+        str(runs),
+        capsys=capsys,
+    )
     assert code == 0 and "done" in out
     store = RunStore(runs)
     student_id = out.split()[1].rstrip(":")
-    teacher, = [record for record in store.list_runs() if record.id != student_id]
+    (teacher,) = [record for record in store.list_runs() if record.id != student_id]
     assert f"teacher mlp for digits (seed 5) is not cached: training it first (30 epochs) as run {teacher.id}" in err
     assert teacher.name == "teacher mlp (digits)" and teacher.status == "done"
     assert teacher.artifacts["teacher"] == find_cached(TeacherSpec("mlp", "digits", 5)).path
@@ -41,7 +57,7 @@ def test_an_app_run_trains_its_missing_teacher_as_a_follow_on_teacher_job(tmp_pa
     inline = Executor(tmp_path / "runs", inline=True)
     run_id = inline.submit(tiny_config(teachers=["mlp"], teacher_seed=6, epochs=1, train_subset=300), owner="me")
     assert inline.store.get_run(run_id).status == "done"
-    teacher, = [record for record in inline.store.list_runs() if record.id != run_id]
+    (teacher,) = [record for record in inline.store.list_runs() if record.id != run_id]
     assert teacher.status == "done" and teacher.owner == "me"
     assert inline.jobs.latest("teacher") == teacher.id
     progress = inline.progress([teacher.id])[teacher.id]
@@ -53,8 +69,11 @@ def test_a_missing_teacher_is_named_when_nothing_may_train_it():
         resolve_for(tiny_config(teachers=["mlp"], teacher_seed=9))
 
 
-@pytest.mark.parametrize("spec", [TeacherSpec("mlp", "digits", 4, epochs=1),
-                                  TeacherSpec("mlp", "digits", 4, glyphs_per_class=20)], ids=["zoo", "glyph"])
+@pytest.mark.parametrize(
+    "spec",
+    [TeacherSpec("mlp", "digits", 4, epochs=1), TeacherSpec("mlp", "digits", 4, glyphs_per_class=20)],
+    ids=["zoo", "glyph"],
+)
 def test_zoo_and_glyph_teachers_are_written_alike_and_atomically(spec, monkeypatch):
     record = train_and_cache(spec, "cpu")
     folder = cache_dir()

@@ -1,4 +1,5 @@
 """User text shown through markdown is escaped: no image, link or formula can be injected."""
+
 from workbench.text import escape_markdown
 
 

@@ -1,31 +1,66 @@
 """viz: soft targets and entropy, the schedule drawing, live curves, and the comparison tables and figures."""
+
 import io
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import tiny_config
+
 from workbench.config import RunConfig
 from workbench.previews import load_soft_target_preview
 from workbench.store import RunRecord
-from workbench.viz import (MAX_POINTS, accuracy_figure, agreement_kl_figure, baseline_gains, compare_figure,
-                           comparison_table, enlarged_png, entropy, gain_figure, loss_terms_figure, schedule_figure,
-                           seed_groups, soft_target_figure, soften)
+from workbench.viz import (
+    MAX_POINTS,
+    accuracy_figure,
+    agreement_kl_figure,
+    baseline_gains,
+    compare_figure,
+    comparison_table,
+    enlarged_png,
+    entropy,
+    gain_figure,
+    loss_terms_figure,
+    schedule_figure,
+    seed_groups,
+    soft_target_figure,
+    soften,
+)
 
 
 def record(run_id, method="kd", seed=0, test_acc=0.9, **config_changes):
     """A finished run as the store returns it."""
     config = RunConfig(method=method, seed=seed, **config_changes).to_dict()
-    return RunRecord(run_id, f"{method} · seed {seed}", config, "done", "", 0.0, 10.0, 25.0,
-                     {"test_acc": test_acc, "best_test_acc": test_acc + 0.01, "params": 5658.0}, {}, None, "g", "")
+    return RunRecord(
+        run_id,
+        f"{method} · seed {seed}",
+        config,
+        "done",
+        "",
+        0.0,
+        10.0,
+        25.0,
+        {"test_acc": test_acc, "best_test_acc": test_acc + 0.01, "params": 5658.0},
+        {},
+        None,
+        "g",
+        "",
+    )
 
 
 def metric_rows(run_id, scope, name, values, start=1):
     """Metric rows of one series, as RunStore.metrics_frame returns them."""
-    return pd.DataFrame({"run_id": run_id, "step": range(start, start + len(values)),
-                         "epoch": range(start, start + len(values)), "scope": scope, "name": name, "value": values})
+    return pd.DataFrame(
+        {
+            "run_id": run_id,
+            "step": range(start, start + len(values)),
+            "epoch": range(start, start + len(values)),
+            "scope": scope,
+            "name": name,
+            "value": values,
+        }
+    )
 
 
 def test_soften_gives_distributions_that_flatten_as_temperature_grows():
@@ -38,8 +73,16 @@ def test_soften_gives_distributions_that_flatten_as_temperature_grows():
 
 
 def test_schedule_figure_follows_the_configured_schedules():
-    config = RunConfig(epochs=10, alpha=0.9, alpha_schedule="linear", alpha_end=0.1, temperature=8.0,
-                       temperature_schedule="step", temperature_end=2.0, schedule_steps=3)
+    config = RunConfig(
+        epochs=10,
+        alpha=0.9,
+        alpha_schedule="linear",
+        alpha_end=0.1,
+        temperature=8.0,
+        temperature_schedule="step",
+        temperature_end=2.0,
+        schedule_steps=3,
+    )
     alpha, temperature = schedule_figure(config).data
     assert alpha.y[0] == pytest.approx(0.9) and alpha.y[-1] == pytest.approx(0.1)
     assert list(alpha.y) == sorted(alpha.y, reverse=True)
@@ -50,11 +93,15 @@ def test_schedule_figure_follows_the_configured_schedules():
 
 def test_loss_terms_figure_draws_each_term_per_run_and_thins_long_series():
     long = 3 * MAX_POINTS
-    steps = pd.concat([metric_rows("a", "step", "ce", np.linspace(2, 1, long)),
-                       metric_rows("a", "step", "kd", np.linspace(5, 1, long)),
-                       metric_rows("a", "step", "loss", np.linspace(7, 2, long)),
-                       metric_rows("a", "step", "alpha", [0.9] * long),
-                       metric_rows("b", "step", "ce", [2.0, 1.5])])
+    steps = pd.concat(
+        [
+            metric_rows("a", "step", "ce", np.linspace(2, 1, long)),
+            metric_rows("a", "step", "kd", np.linspace(5, 1, long)),
+            metric_rows("a", "step", "loss", np.linspace(7, 2, long)),
+            metric_rows("a", "step", "alpha", [0.9] * long),
+            metric_rows("b", "step", "ce", [2.0, 1.5]),
+        ]
+    )
     figure = loss_terms_figure(steps, {"a": "kd run", "b": "baseline run"})
     names = [trace.name for trace in figure.data]
     assert names == ["kd run: ce", "kd run: kd", "kd run: loss", "baseline run: ce"]
@@ -63,10 +110,14 @@ def test_loss_terms_figure_draws_each_term_per_run_and_thins_long_series():
 
 
 def test_epoch_figures_show_accuracy_agreement_and_kl_per_run():
-    epochs = pd.concat([metric_rows("a", "epoch", "test_acc", [0.5, 0.7]),
-                        metric_rows("a", "epoch", "train_acc", [0.6, 0.8]),
-                        metric_rows("a", "epoch", "agreement", [0.7, 0.9]),
-                        metric_rows("a", "epoch", "kl", [0.4, 0.2])])
+    epochs = pd.concat(
+        [
+            metric_rows("a", "epoch", "test_acc", [0.5, 0.7]),
+            metric_rows("a", "epoch", "train_acc", [0.6, 0.8]),
+            metric_rows("a", "epoch", "agreement", [0.7, 0.9]),
+            metric_rows("a", "epoch", "kl", [0.4, 0.2]),
+        ]
+    )
     accuracy = accuracy_figure(epochs, {"a": "run"})
     assert [list(trace.y) for trace in accuracy.data] == [[0.5, 0.7], [0.6, 0.8]]
     agreement = agreement_kl_figure(epochs, {"a": "run"})
@@ -75,28 +126,43 @@ def test_epoch_figures_show_accuracy_agreement_and_kl_per_run():
 
 
 def test_seed_groups_put_runs_that_differ_only_in_seed_together():
-    runs = [record("1", seed=0), record("2", seed=1), record("3", seed=0, temperature=8.0),
-            record("4", method="baseline")]
+    runs = [
+        record("1", seed=0),
+        record("2", seed=1),
+        record("3", seed=0, temperature=8.0),
+        record("4", method="baseline"),
+    ]
     groups = seed_groups(runs)
     assert sorted(len(group) for group in groups.values()) == [1, 1, 2]
     assert {"kd · temperature=4.0", "kd · temperature=8.0", "baseline · temperature=4.0"} == set(groups)
 
 
 def test_seed_group_labels_name_only_the_hyperparameters_that_differ_within_a_method_and_short_paths():
-    runs = [record("1", method="feed-sequential", method_params={"beta": 100.0, "generations": 2}),
-            record("2", method="feed-sequential", method_params={"beta": 10.0, "generations": 2},
-                   teachers=["lenet5_half"], teacher_checkpoint="/tmp/x/runs/20261122-054238-73e3b4/student.pt"),
-            record("3", method="dafl", method_params={"iterations": 50})]
+    runs = [
+        record("1", method="feed-sequential", method_params={"beta": 100.0, "generations": 2}),
+        record(
+            "2",
+            method="feed-sequential",
+            method_params={"beta": 10.0, "generations": 2},
+            teachers=["lenet5_half"],
+            teacher_checkpoint="/tmp/x/runs/20261122-054238-73e3b4/student.pt",
+        ),
+        record("3", method="dafl", method_params={"iterations": 50}),
+    ]
     labels = set(seed_groups(runs))
-    assert labels == {"feed-sequential · teachers=cnn · teacher_checkpoint=none · beta=100.0",
-                      "feed-sequential · teachers=lenet5_half · "
-                      "teacher_checkpoint=…/20261122-054238-73e3b4/student.pt · beta=10.0",
-                      "dafl · teachers=cnn · teacher_checkpoint=none"}
+    assert labels == {
+        "feed-sequential · teachers=cnn · teacher_checkpoint=none · beta=100.0",
+        "feed-sequential · teachers=lenet5_half · teacher_checkpoint=…/20261122-054238-73e3b4/student.pt · beta=10.0",
+        "dafl · teachers=cnn · teacher_checkpoint=none",
+    }
 
 
 def test_comparison_table_flags_differing_fields_and_gains_over_the_same_seed_baseline():
-    runs = [record("k0", seed=0, test_acc=0.92), record("k1", seed=1, test_acc=0.90),
-            record("b0", method="baseline", seed=0, test_acc=0.88)]
+    runs = [
+        record("k0", seed=0, test_acc=0.92),
+        record("k1", seed=1, test_acc=0.90),
+        record("b0", method="baseline", seed=0, test_acc=0.88),
+    ]
     table = comparison_table(runs)
     assert table.attrs["differing"] == ["method", "seed"]
     gains = dict(zip(table["id"], table["gain vs baseline (pts)"]))
@@ -106,17 +172,25 @@ def test_comparison_table_flags_differing_fields_and_gains_over_the_same_seed_ba
 
 
 def test_baseline_gains_average_over_seeds_with_a_standard_error_and_a_verdict():
-    runs = [record("k0", seed=0, test_acc=0.92), record("k1", seed=1, test_acc=0.95),
-            record("b0", method="baseline", seed=0, test_acc=0.88), record("b1", method="baseline", seed=1,
-                                                                            test_acc=0.90)]
+    runs = [
+        record("k0", seed=0, test_acc=0.92),
+        record("k1", seed=1, test_acc=0.95),
+        record("b0", method="baseline", seed=0, test_acc=0.88),
+        record("b1", method="baseline", seed=1, test_acc=0.90),
+    ]
     gains = baseline_gains(runs)
     assert list(gains["setup"]) == ["kd"] and gains["seeds"].iloc[0] == 2
     assert gains["gain (pts)"].iloc[0] == pytest.approx(4.5)
     paired_error = 100 * np.std([0.04, 0.05], ddof=1) / math.sqrt(2)  # same seeds: the per-seed gains' s.e.
     assert gains["± s.e. (pts)"].iloc[0] == pytest.approx(paired_error)
     assert gains["verdict"].iloc[0] == "holds" and "2 seeds" in gains["sentence"].iloc[0]
-    unpaired = baseline_gains([*runs[:2], record("b2", method="baseline", seed=2, test_acc=0.88),
-                               record("b3", method="baseline", seed=3, test_acc=0.90)])
+    unpaired = baseline_gains(
+        [
+            *runs[:2],
+            record("b2", method="baseline", seed=2, test_acc=0.88),
+            record("b3", method="baseline", seed=3, test_acc=0.90),
+        ]
+    )
     welch = 100 * math.sqrt(np.var([0.92, 0.95], ddof=1) / 2 + np.var([0.88, 0.90], ddof=1) / 2)
     assert unpaired["± s.e. (pts)"].iloc[0] == pytest.approx(welch)
     one_seed = baseline_gains([runs[0], runs[2]])
@@ -127,9 +201,13 @@ def test_baseline_gains_average_over_seeds_with_a_standard_error_and_a_verdict()
 
 
 def test_compare_figure_draws_mean_and_band_for_seed_groups():
-    epochs = pd.concat([metric_rows("k0", "epoch", "test_acc", [0.5, 0.7]),
-                        metric_rows("k1", "epoch", "test_acc", [0.7, 0.9]),
-                        metric_rows("b0", "epoch", "test_acc", [0.4, 0.6])])
+    epochs = pd.concat(
+        [
+            metric_rows("k0", "epoch", "test_acc", [0.5, 0.7]),
+            metric_rows("k1", "epoch", "test_acc", [0.7, 0.9]),
+            metric_rows("b0", "epoch", "test_acc", [0.4, 0.6]),
+        ]
+    )
     figure = compare_figure(epochs, {"kd": ["k0", "k1"], "baseline": ["b0"]}, label="test accuracy")
     assert figure.layout.yaxis.title.text == "test accuracy"
     band, mean, single = figure.data
@@ -207,6 +285,13 @@ def test_the_data_free_diagram_shows_the_generator_feeding_teacher_and_student()
     from workbench.viz import data_free_flow_figure
 
     text = diagram_texts(data_free_flow_figure(get_method("dafl").card()))
-    for part in ("noise z", "generator", "generated<br>images", "teacher (frozen)", "student",
-                 "the generator learns from the teacher's outputs", "no training image is read"):
+    for part in (
+        "noise z",
+        "generator",
+        "generated<br>images",
+        "teacher (frozen)",
+        "student",
+        "the generator learns from the teacher's outputs",
+        "no training image is read",
+    ):
         assert part in text

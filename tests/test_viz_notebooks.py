@@ -1,5 +1,6 @@
 """viz's tutorial figures: T² gradient scaling, image grids and sample evolution, attention maps, accuracy
 versus size, and the temperature × α heatmap with seed noise."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,9 +8,19 @@ import torch
 
 from workbench.models import create_model
 from workbench.previews import attention_maps
-from workbench.viz import (SoftTargetPreview, accuracy_size_figure, attention_maps_figure, grid_heatmap_figure,
-                           image_grid_figure, live_metric_figure, run_trace, sample_evolution_figure,
-                           soft_gradient_scale, temperature_effects_figure, tile_images)
+from workbench.viz import (
+    SoftTargetPreview,
+    accuracy_size_figure,
+    attention_maps_figure,
+    grid_heatmap_figure,
+    image_grid_figure,
+    live_metric_figure,
+    run_trace,
+    sample_evolution_figure,
+    soft_gradient_scale,
+    temperature_effects_figure,
+    tile_images,
+)
 
 
 def preview():
@@ -72,16 +83,23 @@ def test_attention_maps_figure_has_an_input_row_and_one_row_per_model():
 
 
 def test_accuracy_size_figure_marks_and_joins_the_pareto_front():
-    points = pd.DataFrame({"label": ["big", "small", "dominated"], "size_kb": [100.0, 10.0, 50.0],
-                           "test_acc": [0.95, 0.90, 0.85]})
+    points = pd.DataFrame(
+        {"label": ["big", "small", "dominated"], "size_kb": [100.0, 10.0, 50.0], "test_acc": [0.95, 0.90, 0.85]}
+    )
     runs, front = accuracy_size_figure(points).data
     assert runs.marker.color[2] != runs.marker.color[0] == runs.marker.color[1]
     assert list(front.x) == [10.0, 100.0]
 
 
 def test_grid_heatmap_gives_the_seed_mean_and_std_of_each_cell():
-    results = pd.DataFrame({"temperature": [1, 1, 4, 4, 1, 1, 4, 4], "alpha": [0.5, 0.5, 0.5, 0.5, 0.9, 0.9, 0.9, 0.9],
-                            "seed": [0, 1] * 4, "test_acc": [0.8, 0.9, 0.7, 0.7, 0.6, 0.6, 0.95, 0.85]})
+    results = pd.DataFrame(
+        {
+            "temperature": [1, 1, 4, 4, 1, 1, 4, 4],
+            "alpha": [0.5, 0.5, 0.5, 0.5, 0.9, 0.9, 0.9, 0.9],
+            "seed": [0, 1] * 4,
+            "test_acc": [0.8, 0.9, 0.7, 0.7, 0.6, 0.6, 0.95, 0.85],
+        }
+    )
     mean, std = grid_heatmap_figure(results, "temperature", "alpha").data
     assert list(mean.y) == ["1", "4"] and list(mean.x) == ["0.5", "0.9"]
     assert np.allclose(mean.z, [[0.85, 0.6], [0.7, 0.9]])

@@ -1,5 +1,6 @@
 """The app's state as plain data: its settings, the setup a user builds across the pages, the setup's
 URL form, and the ranges the widgets offer. No Streamlit here: the pages bind widgets to these."""
+
 from __future__ import annotations
 
 import math
@@ -66,8 +67,10 @@ class Settings:
         shared = any(listens_beyond_this_machine(where) for where in (os.environ.get("KDW_ADDRESS"), address))
         classroom = os.environ.get("KDW_CLASSROOM", "").strip().lower()
         if classroom not in ("", "0", "1"):
-            notices.append(f"KDW_CLASSROOM: {classroom!r} is not allowed; allowed: 0 or 1 (using {int(shared)}: "
-                           f"{'listening beyond' if shared else 'only reachable from'} this machine)")
+            notices.append(
+                f"KDW_CLASSROOM: {classroom!r} is not allowed; allowed: 0 or 1 (using {int(shared)}: "
+                f"{'listening beyond' if shared else 'only reachable from'} this machine)"
+            )
         classroom = classroom == "1" or (classroom != "0" and shared)
         return cls(default_runs_dir(), int(workers), float(limit), mode == "inline", classroom), notices
 
@@ -107,9 +110,16 @@ class Setup:
     def availability(self) -> dict[str, str | None]:
         """Per registered method, why it cannot run with this setup (None when it can)."""
         config = self.config
-        return {method.name: method.unavailable_reason(teacher_count=len(config.teachers), dataset=config.dataset,
-                                                       student=config.student, w_bits=config.w_bits,
-                                                       a_bits=config.a_bits) for method in list_methods()}
+        return {
+            method.name: method.unavailable_reason(
+                teacher_count=len(config.teachers),
+                dataset=config.dataset,
+                student=config.student,
+                w_bits=config.w_bits,
+                a_bits=config.a_bits,
+            )
+            for method in list_methods()
+        }
 
     def runnable_methods(self) -> list[str]:
         """The picked methods that can run with this setup (the baseline is added by `run_configs`)."""
@@ -126,14 +136,20 @@ class Setup:
             params = self.params_of(method)
             for offset in range(self.seeds):
                 seed = self.config.seed + offset
-                configs.append(self.config.replace(method=method, method_params=params, seed=seed,
-                                                   name=run_name(method, self.config, seed)))
+                configs.append(
+                    self.config.replace(
+                        method=method, method_params=params, seed=seed, name=run_name(method, self.config, seed)
+                    )
+                )
         return configs
 
     def query_params(self) -> dict[str, str]:
         """The setup as flat URL query parameters (only what differs from the defaults)."""
-        params = {key: value for key, value in self.config.query_params().items()
-                  if key != "method" and not key.startswith("mp.")}
+        params = {
+            key: value
+            for key, value in self.config.query_params().items()
+            if key != "method" and not key.startswith("mp.")
+        }
         if self.methods != list(DEFAULT_METHODS):
             params["methods"] = ",".join(self.methods)
         if self.seeds != 1:
@@ -197,8 +213,10 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
     if config.teacher_checkpoint:
         upload = find_upload(config.teacher_checkpoint, uploads_dir)
         if upload is None:
-            notices.append(f"ignored teacher_checkpoint: {Path(config.teacher_checkpoint).name!r} is not a teacher "
-                           "uploaded to this server (upload it on the Teacher page)")
+            notices.append(
+                f"ignored teacher_checkpoint: {Path(config.teacher_checkpoint).name!r} is not a teacher "
+                "uploaded to this server (upload it on the Teacher page)"
+            )
         config.teacher_checkpoint = str(upload) if upload else ""
     setup.config = config
     setup.sweep, sweep_notices = sweep_inputs_from_query(sweep_params)
@@ -256,8 +274,7 @@ def find_upload(name: str, uploads_dir: Path | None) -> Path | None:
     return file if found else None
 
 
-def clip_echoes(notices: list[str] | tuple[str, ...], params: Mapping[str, str],
-                limit: int = ECHO_LIMIT) -> list[str]:
+def clip_echoes(notices: list[str] | tuple[str, ...], params: Mapping[str, str], limit: int = ECHO_LIMIT) -> list[str]:
     """The notices with every long key or value of `params` they echo (as given, stripped, lower-cased, one item
     of a list, or quoted) cut to `limit` characters and an ellipsis."""
     echoes: set[str] = set()
@@ -273,6 +290,7 @@ def clip_echoes(notices: list[str] | tuple[str, ...], params: Mapping[str, str],
 
 
 # -- what the widgets offer ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SliderRange:

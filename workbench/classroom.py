@@ -1,6 +1,7 @@
 """Many students on one shared server: who a browser is (an owner id kept in a cookie, so a reload or a new
 tab stays the same owner), which runs it sees (its own, plus the shared gallery) and which it may cancel
 (only its own; `Executor.cancel(run_id, owner=...)` enforces it)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The `kdw` command: train, methods, teachers, runs and demo."""
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,9 @@ def _method_hyperparam_names() -> list[str]:
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per config field and per method hyperparameter; values are checked by RunConfig."""
     parser.add_argument("--config", help="a YAML or JSON file of config fields (flags override it)")
-    parser.add_argument("--lesson",
-                        help="start from a lesson preset (`kdw lessons list`); --config and flags override it")
+    parser.add_argument(
+        "--lesson", help="start from a lesson preset (`kdw lessons list`); --config and flags override it"
+    )
     for spec in FIELDS:
         if spec.name == "teachers":
             parser.add_argument("--teacher", "--teachers", dest="teachers", help=spec.help)
@@ -56,8 +58,11 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 def add_runs_dir(parser: argparse.ArgumentParser, *, sub_command: bool = False) -> None:
     """The --runs-dir flag every command takes; a sub-command's copy (`kdw runs list --runs-dir X`) leaves the
     command's value alone when it is not given."""
-    parser.add_argument("--runs-dir", default=argparse.SUPPRESS if sub_command else None,
-                        help="run store folder (default $KDW_RUNS_DIR or ./runs)")
+    parser.add_argument(
+        "--runs-dir",
+        default=argparse.SUPPRESS if sub_command else None,
+        help="run store folder (default $KDW_RUNS_DIR or ./runs)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -82,8 +87,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def config_flags_given(args: argparse.Namespace) -> list[str]:
     """The config flags (and --config, --lesson) given on the command line, as typed."""
     given = [flag for flag, name in (("--config", "config"), ("--lesson", "lesson")) if getattr(args, name, None)]
-    given += ["--teacher" if spec.name == "teachers" else _flag(spec.name) for spec in FIELDS
-              if getattr(args, spec.name, None) is not None]
+    given += [
+        "--teacher" if spec.name == "teachers" else _flag(spec.name)
+        for spec in FIELDS
+        if getattr(args, spec.name, None) is not None
+    ]
     return given + [_flag(key[3:]) for key, value in vars(args).items() if key.startswith("mp_") and value is not None]
 
 
@@ -95,9 +103,12 @@ def build_parser() -> Parser:
     train = commands.add_parser("train", help="train a student with a distillation method")
     add_config_flags(train)
     add_runs_dir(train)
-    train.add_argument("--resume", metavar="RUN_ID",
-                       help="continue an interrupted run from its last checkpoint, with the config it was started "
-                            "with (config flags are refused; start a new run to change them)")
+    train.add_argument(
+        "--resume",
+        metavar="RUN_ID",
+        help="continue an interrupted run from its last checkpoint, with the config it was started "
+        "with (config flags are refused; start a new run to change them)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     methods = commands.add_parser("methods", help="list the distillation methods and their hyperparameters")
@@ -126,8 +137,9 @@ def build_parser() -> Parser:
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", default=None, help="file to write (default: standard output)")
 
-    demo = commands.add_parser("demo", help="the default setup: teacher, baseline and KD students over seeds, "
-                                            "with the verdict on KD's gain")
+    demo = commands.add_parser(
+        "demo", help="the default setup: teacher, baseline and KD students over seeds, with the verdict on KD's gain"
+    )
     add_runs_dir(demo)
     demo.add_argument("--seeds", default="3", help="seeds per student (default 3; one seed is not evidence)")
     demo.add_argument("--epochs", default=None, help="epochs per student (default: the default setup's)")
@@ -146,8 +158,9 @@ def build_parser() -> Parser:
     sweep = commands.add_parser("sweep", help="train a grid or random sample of configs × seeds (one sweep id)")
     add_runs_dir(sweep)
     sweep.add_argument("file", help="sweep file (YAML): base, grid or random (+ samples), seeds")
-    sweep.add_argument("--engine", choices=("local", "ray"), default="local",
-                       help="local worker processes (default) or Ray Tune")
+    sweep.add_argument(
+        "--engine", choices=("local", "ray"), default="local", help="local worker processes (default) or Ray Tune"
+    )
     sweep.add_argument("--address", default=None, help="Ray: address of an existing cluster (default: start Ray here)")
     sweep.add_argument("--max-concurrent", default=None, help="runs training at once (default: one per CPU core)")
     sweep.add_argument("--budget-minutes", default=None, help="warn when the estimated wall time exceeds this")
@@ -164,15 +177,18 @@ def build_parser() -> Parser:
     lesson_show = lesson_commands.add_parser("show", help="a lesson's commentary, claim, config and app link")
     lesson_show.add_argument("name")
     lesson_check = lesson_commands.add_parser(
-        "check", help="run lessons' arms over seeds and judge their claims (holds / within seed noise / contradicted)")
+        "check", help="run lessons' arms over seeds and judge their claims (holds / within seed noise / contradicted)"
+    )
     add_runs_dir(lesson_check)
     lesson_check.add_argument("names", nargs="*", metavar="NAME", help="lessons to check (default: all)")
     lesson_check.add_argument("--seeds", default="5", help="seeds per arm (default 5; one seed is not evidence)")
     lesson_check.add_argument("--workers", default=None, help="runs training at once (default: one per core)")
-    lesson_check.add_argument("--output", default="docs/lessons.md",
-                              help="markdown file whose lesson sections are rewritten ('' = none)")
-    lesson_check.add_argument("--ship", action="store_true",
-                              help="also record the verdicts in the package (what a fresh install's app shows)")
+    lesson_check.add_argument(
+        "--output", default="docs/lessons.md", help="markdown file whose lesson sections are rewritten ('' = none)"
+    )
+    lesson_check.add_argument(
+        "--ship", action="store_true", help="also record the verdicts in the package (what a fresh install's app shows)"
+    )
     return parser
 
 
@@ -198,9 +214,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     from . import cli_commands
 
     handler = {
-        "train": cli_commands.train, "methods": cli_commands.methods, "teachers": cli_commands.teachers,
-        "runs": cli_commands.runs, "demo": cli_commands.demo, "presets": cli_commands.presets,
-        "reproduce": cli_commands.reproduce, "sweep": cli_commands.sweep, "lessons": cli_commands.lessons,
+        "train": cli_commands.train,
+        "methods": cli_commands.methods,
+        "teachers": cli_commands.teachers,
+        "runs": cli_commands.runs,
+        "demo": cli_commands.demo,
+        "presets": cli_commands.presets,
+        "reproduce": cli_commands.reproduce,
+        "sweep": cli_commands.sweep,
+        "lessons": cli_commands.lessons,
     }[args.command]
     return handler(args, _runs_dir(args))
 

@@ -1,4 +1,5 @@
 """What each `kdw` sub-command does (argument parsing lives in cli.py)."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,15 @@ class ProgressBar(Callback):
 
     def on_start(self, info: RunInfo) -> None:
         """Open the bar at the step training starts from."""
-        self.bar = tqdm(total=info.total_steps, initial=info.start_epoch * info.steps_per_epoch,
-                        desc=self.label, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
+        self.bar = tqdm(
+            total=info.total_steps,
+            initial=info.start_epoch * info.steps_per_epoch,
+            desc=self.label,
+            unit="step",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            leave=False,
+        )
 
     def on_step(self, event: StepEvent) -> None:
         """Advance one step."""
@@ -41,8 +49,10 @@ class ProgressBar(Callback):
     def on_epoch(self, event: EpochEvent) -> None:
         """Print the epoch's key numbers above the bar."""
         m = event.metrics
-        line = (f"{self.label} epoch {event.epoch}: train_acc {m['train_acc']:.4f}  test_acc {m['test_acc']:.4f}"
-                f"  loss {m['train_loss']:.4f}  {m['throughput']:.0f} img/s")
+        line = (
+            f"{self.label} epoch {event.epoch}: train_acc {m['train_acc']:.4f}  test_acc {m['test_acc']:.4f}"
+            f"  loss {m['train_loss']:.4f}  {m['throughput']:.0f} img/s"
+        )
         if "agreement" in m:
             line += f"  agreement {m['agreement']:.4f}  kl {m['kl']:.4f}"
         tqdm.write(line, file=sys.stderr)
@@ -58,8 +68,9 @@ def announce_teacher(quiet: bool) -> TeacherStarting:
     epochs and its run id, then a progress bar (none with --quiet)."""
 
     def on_teacher(spec: TeacherSpec, run_id: str, config: RunConfig) -> list[Callback]:
-        print(f"{spec.label} is not cached: training it first ({config.epochs} epochs) as run {run_id}",
-              file=sys.stderr)
+        print(
+            f"{spec.label} is not cached: training it first ({config.epochs} epochs) as run {run_id}", file=sys.stderr
+        )
         return [] if quiet else [ProgressBar(f"teacher {spec.arch}")]
 
     return on_teacher
@@ -82,8 +93,14 @@ def train(args: argparse.Namespace, runs_dir: Path) -> int:
     if not args.resume and is_generational(config):
         return train_generations(config, store, quiet=args.quiet)
     callbacks = [] if args.quiet else [ProgressBar(config.method)]
-    run_id, result = run_recorded(config, store, run_id=args.resume, callbacks=callbacks, resume=bool(args.resume),
-                                  on_teacher=announce_teacher(args.quiet))
+    run_id, result = run_recorded(
+        config,
+        store,
+        run_id=args.resume,
+        callbacks=callbacks,
+        resume=bool(args.resume),
+        on_teacher=announce_teacher(args.quiet),
+    )
     print(f"run {run_id}: {result.status}" + (f" ({result.message})" if result.message else ""))
     for key, value in result.final_metrics.items():
         print(f"  {key:15s} {value:.4f}" if isinstance(value, float) and value < 100 else f"  {key:15s} {value:g}")
@@ -97,24 +114,35 @@ def resumable_config(args: argparse.Namespace, store: RunStore) -> RunConfig:
 
     flags = config_flags_given(args)
     if flags:
-        raise ConfigError("resume", f"--resume continues a run with the config it was started with; drop "
-                                    f"{', '.join(flags)} (or start a new run)")
+        raise ConfigError(
+            "resume",
+            f"--resume continues a run with the config it was started with; drop "
+            f"{', '.join(flags)} (or start a new run)",
+        )
     record = store.get_run(args.resume, refresh=True)
     if record.status == "running" and record.pid is not None:
-        raise WorkbenchError(f"resume: run {record.id} is still training (pid {record.pid} on {record.host}); "
-                             "let it finish or cancel it first")
+        raise WorkbenchError(
+            f"resume: run {record.id} is still training (pid {record.pid} on {record.host}); "
+            "let it finish or cancel it first"
+        )
     return RunConfig.from_dict(record.config)
 
 
 def train_generations(config: RunConfig, store: RunStore, *, quiet: bool) -> int:
     """kdw train for a chain of generations (sequential FEED): one run per generation, each id printed."""
-    chain = run_generations(config, store, callbacks_for=lambda number, run_id: [] if quiet else [
-        ProgressBar(f"{config.method} gen {number}")], on_teacher=announce_teacher(quiet))
+    chain = run_generations(
+        config,
+        store,
+        callbacks_for=lambda number, run_id: [] if quiet else [ProgressBar(f"{config.method} gen {number}")],
+        on_teacher=announce_teacher(quiet),
+    )
     for generation in chain:
         result = generation.result
-        print(f"generation {generation.number}: run {generation.run_id}: {result.status}"
-              + (f" ({result.message})" if result.message else "")
-              + (f"  test_acc {result.final_metrics['test_acc']:.4f}" if "test_acc" in result.final_metrics else ""))
+        print(
+            f"generation {generation.number}: run {generation.run_id}: {result.status}"
+            + (f" ({result.message})" if result.message else "")
+            + (f"  test_acc {result.final_metrics['test_acc']:.4f}" if "test_acc" in result.final_metrics else "")
+        )
     return 0 if all(g.result.status in ("done", "cancelled") for g in chain) else 1
 
 
@@ -127,11 +155,13 @@ def methods(args: argparse.Namespace, runs_dir: Path) -> int:
         print_json(cards)
         return 0
     for card in cards:
-        print(f"{card['name']:10s} {card['title']}  [{card['category']}, {card['scheme']}, "
-              f"teachers: {card['teachers']}]")
+        print(
+            f"{card['name']:10s} {card['title']}  [{card['category']}, {card['scheme']}, teachers: {card['teachers']}]"
+        )
         print(f"{'':10s} {card['summary']}")
-        common = [name for name, used in (("temperature", card["uses_temperature"]), ("alpha", card["uses_alpha"]))
-                  if used]
+        common = [
+            name for name, used in (("temperature", card["uses_temperature"]), ("alpha", card["uses_alpha"])) if used
+        ]
         if common:
             print(f"{'':10s} uses: {', '.join(common)}")
         for hp in card["hyperparams"]:
@@ -151,9 +181,20 @@ def teachers(args: argparse.Namespace, runs_dir: Path) -> int:
         if not records:
             print("no cached teachers; train one with: kdw teachers train --dataset digits --arch cnn")
             return 0
-        frame = pd.DataFrame([{"dataset": r.dataset, "arch": r.arch, "seed": r.seed, "test_acc": round(r.test_acc, 4),
-                               "params": r.params, "train_s": r.train_seconds,
-                               "where": "packaged" if r.packaged else "cache"} for r in records])
+        frame = pd.DataFrame(
+            [
+                {
+                    "dataset": r.dataset,
+                    "arch": r.arch,
+                    "seed": r.seed,
+                    "test_acc": round(r.test_acc, 4),
+                    "params": r.params,
+                    "train_s": r.train_seconds,
+                    "where": "packaged" if r.packaged else "cache",
+                }
+                for r in records
+            ]
+        )
         print(frame.to_string(index=False))
         return 0
     info = dataset_info(args.dataset)
@@ -163,11 +204,17 @@ def teachers(args: argparse.Namespace, runs_dir: Path) -> int:
     seed = _int_arg("seed", args.seed, 0)
     epochs = _int_arg("epochs", args.epochs, 1) if args.epochs is not None else None
     command = " ".join(["kdw", *sys.argv[1:]]) if sys.argv and "kdw" in Path(sys.argv[0]).name else ""
-    run_id, record = train_teacher_recorded(TeacherSpec(args.arch, args.dataset, seed, epochs=epochs),
-                                            RunStore(runs_dir), callbacks=[ProgressBar(f"teacher {args.arch}")],
-                                            command=command, output_dir=args.output_dir)
-    print(f"teacher {record.arch} on {record.dataset} (seed {record.seed}): test_acc {record.test_acc:.4f}, "
-          f"{record.train_seconds:.1f} s, saved to {record.path} (run {run_id})")
+    run_id, record = train_teacher_recorded(
+        TeacherSpec(args.arch, args.dataset, seed, epochs=epochs),
+        RunStore(runs_dir),
+        callbacks=[ProgressBar(f"teacher {args.arch}")],
+        command=command,
+        output_dir=args.output_dir,
+    )
+    print(
+        f"teacher {record.arch} on {record.dataset} (seed {record.seed}): test_acc {record.test_acc:.4f}, "
+        f"{record.train_seconds:.1f} s, saved to {record.path} (run {run_id})"
+    )
     return 0
 
 
@@ -189,17 +236,38 @@ def runs(args: argparse.Namespace, runs_dir: Path) -> int:
         if frame.empty:
             print(f"no runs in {runs_dir}")
             return 0
-        columns = [c for c in ("id", "name", "status", "config.method", "config.dataset", "config.student",
-                               "final.test_acc", "wall_seconds") if c in frame]
+        columns = [
+            c
+            for c in (
+                "id",
+                "name",
+                "status",
+                "config.method",
+                "config.dataset",
+                "config.student",
+                "final.test_acc",
+                "wall_seconds",
+            )
+            if c in frame
+        ]
         print(frame[columns].to_string(index=False))
         return 0
     record = store.get_run(args.run_id, refresh=True)
     if args.runs_command == "show":
         from .cli import print_json
 
-        print_json({"id": record.id, "name": record.name, "status": record.status, "message": record.message,
-                    "wall_seconds": record.wall_seconds, "final_metrics": record.final_metrics,
-                    "config": record.config, "artifacts": record.artifacts})
+        print_json(
+            {
+                "id": record.id,
+                "name": record.name,
+                "status": record.status,
+                "message": record.message,
+                "wall_seconds": record.wall_seconds,
+                "final_metrics": record.final_metrics,
+                "config": record.config,
+                "artifacts": record.artifacts,
+            }
+        )
         return 0
     frame = store.metrics_frame(record.id)
     text = frame.to_csv(index=False) if args.format == "csv" else frame.to_json(orient="records", indent=1)
@@ -225,8 +293,9 @@ def demo(args: argparse.Namespace, runs_dir: Path) -> int:
     store = RunStore(runs_dir)
     prepare_teachers(demo_configs(seeds, epochs).values(), store, on_teacher=announce_teacher(False))
     progress = tqdm(total=2 * seeds, desc="demo runs", unit="run", file=sys.stderr, leave=False)
-    result = run_demo(store, seeds=seeds, epochs=epochs, workers=workers,
-                      on_run_end=lambda record, done, total: progress.update(1))
+    result = run_demo(
+        store, seeds=seeds, epochs=epochs, workers=workers, on_run_end=lambda record, done, total: progress.update(1)
+    )
     progress.close()
     print(result.table.to_string(index=False))
     print(result.sentence)
@@ -258,8 +327,15 @@ def lessons_check(args: argparse.Namespace, runs_dir: Path) -> int:
     is contradicted."""
     from .evidence import CONTRADICTED
     from .lessons import get_lesson, list_lessons
-    from .lessons.check import SHIPPED_VERDICTS, VERDICTS_FILE, check_lessons, planned_runs, record_verdicts, \
-        report_text, write_markdown
+    from .lessons.check import (
+        SHIPPED_VERDICTS,
+        VERDICTS_FILE,
+        check_lessons,
+        planned_runs,
+        record_verdicts,
+        report_text,
+        write_markdown,
+    )
     from .sweep import default_concurrency
 
     seeds = _int_arg("seeds", args.seeds, 1)
@@ -271,8 +347,9 @@ def lessons_check(args: argparse.Namespace, runs_dir: Path) -> int:
     print(f"checking {len(chosen)} lesson(s): {runs} runs, {workers} at a time", file=sys.stderr)
     prepare_teachers(planned.values(), store, on_teacher=announce_teacher(False))
     progress = tqdm(total=runs, desc="lesson runs", unit="run", file=sys.stderr, leave=False)
-    results = check_lessons(chosen, store, seeds=seeds, workers=workers,
-                            on_run_end=lambda record, done, total: progress.update(1))
+    results = check_lessons(
+        chosen, store, seeds=seeds, workers=workers, on_run_end=lambda record, done, total: progress.update(1)
+    )
     progress.close()
     by_name = {lesson.name: lesson for lesson in chosen}
     for result in results:
@@ -308,17 +385,22 @@ def sweep(args: argparse.Namespace, runs_dir: Path) -> int:
     budget = _float_arg("budget-minutes", args.budget_minutes, 0.0) if args.budget_minutes else None
     ray_options = {}
     if args.engine == "ray":
-        ray_options = {"address": args.address,
-                       "cpus_per_trial": _float_arg("cpus-per-trial", args.cpus_per_trial, 0.01),
-                       "gpus_per_trial": _float_arg("gpus-per-trial", args.gpus_per_trial, 0.0), "asha": args.asha,
-                       "grace_period": _int_arg("grace-period", args.grace_period, 1)}
+        ray_options = {
+            "address": args.address,
+            "cpus_per_trial": _float_arg("cpus-per-trial", args.cpus_per_trial, 0.01),
+            "gpus_per_trial": _float_arg("gpus-per-trial", args.gpus_per_trial, 0.0),
+            "asha": args.asha,
+            "grace_period": _int_arg("grace-period", args.grace_period, 1),
+        }
         from .sweep.ray import import_ray
 
         import_ray()  # a missing ray is reported before the probe runs
     spec = load_sweep(args.file)
     points = expand(spec, source=args.file)
-    print(f"sweep {spec.name}: {len(points)} runs ({len(points) // spec.seeds} points × {spec.seeds} seeds) "
-          f"over {', '.join(spec.swept_fields)}")
+    print(
+        f"sweep {spec.name}: {len(points)} runs ({len(points) // spec.seeds} points × {spec.seeds} seeds) "
+        f"over {', '.join(spec.swept_fields)}"
+    )
     if not args.estimate_only or not args.no_estimate:  # the probes and the runs find every teacher cached
         prepare_teachers([point.config for point in points], RunStore(runs_dir), on_teacher=announce_teacher(False))
     if not args.no_estimate:
@@ -337,12 +419,14 @@ def sweep(args: argparse.Namespace, runs_dir: Path) -> int:
 
     def report(record, finished: int, total: int) -> None:
         accuracy = record.final_metrics.get("test_acc")
-        print(f"[{finished}/{total}] {record.status:9s} {record.name}"
-              + (f"  test_acc {accuracy:.4f}" if accuracy is not None else "")
-              + (f"  ({record.message})" if record.message else ""), flush=True)
+        print(
+            f"[{finished}/{total}] {record.status:9s} {record.name}"
+            + (f"  test_acc {accuracy:.4f}" if accuracy is not None else "")
+            + (f"  ({record.message})" if record.message else ""),
+            flush=True,
+        )
 
-    result = run_sweep(spec, runs_dir, engine=args.engine, max_concurrent=concurrency, on_run_end=report,
-                       **ray_options)
+    result = run_sweep(spec, runs_dir, engine=args.engine, max_concurrent=concurrency, on_run_end=report, **ray_options)
     counts = ", ".join(f"{count} {status}" for status, count in sorted(result.counts().items()))
     print(f"sweep {result.sweep_id}: {counts} in {result.wall_seconds:.1f} s (runs dir {runs_dir})")
     return 0 if set(result.counts()) <= {"done"} else 1
@@ -359,8 +443,11 @@ def lessons(args: argparse.Namespace, runs_dir: Path) -> int:
         verdicts = last_verdicts(runs_dir)
         for lesson in list_lessons():
             checked = verdicts.get(lesson.name)
-            mark = f"  [{checked['verdict']}, {checked['seeds']} seeds, {checked['checked']}]" if checked else \
-                "  [not checked]"
+            mark = (
+                f"  [{checked['verdict']}, {checked['seeds']} seeds, {checked['checked']}]"
+                if checked
+                else "  [not checked]"
+            )
             print(f"{lesson.name} (v{lesson.version})  {lesson.title}{mark}\n{'':4s}{lesson.commentary}")
         return 0
     lesson = get_lesson(args.name)

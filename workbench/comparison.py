@@ -1,6 +1,7 @@
 """Comparing runs as tables: which runs share a setup (seed groups), the config fields that tell runs apart,
 the gain of each run over a matching baseline student, and accuracy-versus-size points. Pure functions of run
 records; the figures that draw them are in `viz`."""
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,22 @@ from .store import RunRecord
 
 # Config fields that do not change what is trained, and those a baseline student ignores.
 NOT_SETUP_FIELDS = ("seed", "name")
-TEACHER_ONLY_FIELDS = ("method", "method_params", "teachers", "teacher_checkpoint", "teacher_seed", "temperature",
-                       "temperature_schedule", "temperature_end", "alpha", "alpha_schedule", "alpha_end",
-                       "schedule_fraction", "schedule_steps", "cache_teacher_logits")
+TEACHER_ONLY_FIELDS = (
+    "method",
+    "method_params",
+    "teachers",
+    "teacher_checkpoint",
+    "teacher_seed",
+    "temperature",
+    "temperature_schedule",
+    "temperature_end",
+    "alpha",
+    "alpha_schedule",
+    "alpha_end",
+    "schedule_fraction",
+    "schedule_steps",
+    "cache_teacher_logits",
+)
 
 
 def setup_key(config: dict, ignore: Iterable[str] = NOT_SETUP_FIELDS) -> str:
@@ -31,8 +45,11 @@ def differing_fields(configs: Sequence[dict]) -> list[str]:
     if len(configs) < 2:
         return []
     names = list(dict.fromkeys(name for config in configs for name in config))
-    return [name for name in names
-            if len({json.dumps(config.get(name), sort_keys=True, default=str) for config in configs}) > 1]
+    return [
+        name
+        for name in names
+        if len({json.dumps(config.get(name), sort_keys=True, default=str) for config in configs}) > 1
+    ]
 
 
 def seed_groups(records: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
@@ -85,21 +102,34 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     best test accuracy, student parameters, wall time and the gain over a matching baseline (same student
     setup and seed). `attrs['differing']` lists the differing config columns."""
     differing = [name for name in differing_fields([r.config for r in records]) if name != "name"]
-    baselines = {(_baseline_key(r.config), r.config.get("seed")): r.final_metrics.get("test_acc")
-                 for r in records if r.config.get("method") == "baseline" and r.status == "done"}
+    baselines = {
+        (_baseline_key(r.config), r.config.get("seed")): r.final_metrics.get("test_acc")
+        for r in records
+        if r.config.get("method") == "baseline" and r.status == "done"
+    }
     rows = []
     for record in records:
         final = record.final_metrics
         base = baselines.get((_baseline_key(record.config), record.config.get("seed")))
         accuracy = final.get("test_acc")
-        gain = (accuracy - base) * 100 if accuracy is not None and base is not None and \
-            record.config.get("method") != "baseline" else None
-        rows.append({"run": record.name, "id": record.id, "status": record.status,
-                     **{name: _short(record.config.get(name)) for name in differing},
-                     "final test acc": accuracy, "best test acc": final.get("best_test_acc"),
-                     "params": int(final["params"]) if "params" in final else None,
-                     "wall s": round(record.wall_seconds, 1) if record.wall_seconds is not None else None,
-                     "gain vs baseline (pts)": gain})
+        gain = (
+            (accuracy - base) * 100
+            if accuracy is not None and base is not None and record.config.get("method") != "baseline"
+            else None
+        )
+        rows.append(
+            {
+                "run": record.name,
+                "id": record.id,
+                "status": record.status,
+                **{name: _short(record.config.get(name)) for name in differing},
+                "final test acc": accuracy,
+                "best test acc": final.get("best_test_acc"),
+                "params": int(final["params"]) if "params" in final else None,
+                "wall s": round(record.wall_seconds, 1) if record.wall_seconds is not None else None,
+                "gain vs baseline (pts)": gain,
+            }
+        )
     table = pd.DataFrame(rows)
     table.attrs["differing"] = differing
     return table
@@ -113,8 +143,9 @@ def baseline_gains(records: Sequence[RunRecord]) -> pd.DataFrame:
     baselines: dict[str, dict[int, float]] = {}
     for record in done:
         if record.config.get("method") == "baseline":
-            baselines.setdefault(_baseline_key(record.config), {})[record.config.get("seed")] = \
-                record.final_metrics["test_acc"]
+            baselines.setdefault(_baseline_key(record.config), {})[record.config.get("seed")] = record.final_metrics[
+                "test_acc"
+            ]
     rows = []
     for label, group in seed_groups(done).items():
         if group[0].config.get("method") == "baseline":
@@ -126,19 +157,34 @@ def baseline_gains(records: Sequence[RunRecord]) -> pd.DataFrame:
         seeds = [r.config.get("seed") for r in group]
         paired = all(seed in base for seed in seeds)
         effect = measure_effect(accs, [base[seed] for seed in seeds] if paired else list(base.values()), paired=paired)
-        rows.append({"setup": label, "seeds": len(accs), "test acc": float(np.mean(accs)),
-                     "baseline": float(np.mean(list(base.values()))), "gain (pts)": 100 * effect.difference,
-                     "± s.e. (pts)": 100 * effect.se if effect.se is not None else float("nan"),
-                     "verdict": verdict(effect), "sentence": verdict_sentence(label, "baseline", effect)})
-    return pd.DataFrame(rows, columns=["setup", "seeds", "test acc", "baseline", "gain (pts)", "± s.e. (pts)",
-                                       "verdict", "sentence"])
+        rows.append(
+            {
+                "setup": label,
+                "seeds": len(accs),
+                "test acc": float(np.mean(accs)),
+                "baseline": float(np.mean(list(base.values()))),
+                "gain (pts)": 100 * effect.difference,
+                "± s.e. (pts)": 100 * effect.se if effect.se is not None else float("nan"),
+                "verdict": verdict(effect),
+                "sentence": verdict_sentence(label, "baseline", effect),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["setup", "seeds", "test acc", "baseline", "gain (pts)", "± s.e. (pts)", "verdict", "sentence"]
+    )
 
 
 def size_points(records: Sequence[RunRecord]) -> pd.DataFrame:
     """Finished runs as (label, size_kb, test_acc) points for the accuracy-versus-size chart."""
-    rows = [{"label": f"{r.config.get('method')} W{r.config.get('w_bits', '32')}A{r.config.get('a_bits', '32')}",
-             "size_kb": r.final_metrics["size_kb"], "test_acc": r.final_metrics["test_acc"]}
-            for r in records if "size_kb" in r.final_metrics and "test_acc" in r.final_metrics]
+    rows = [
+        {
+            "label": f"{r.config.get('method')} W{r.config.get('w_bits', '32')}A{r.config.get('a_bits', '32')}",
+            "size_kb": r.final_metrics["size_kb"],
+            "test_acc": r.final_metrics["test_acc"],
+        }
+        for r in records
+        if "size_kb" in r.final_metrics and "test_acc" in r.final_metrics
+    ]
     return pd.DataFrame(rows, columns=["label", "size_kb", "test_acc"])
 
 
@@ -153,7 +199,9 @@ def class_accuracy_table(records: Sequence[RunRecord]) -> pd.DataFrame:
         for record in group:
             for key, value in record.final_metrics.items():
                 if key.startswith("class_acc_"):
-                    per_class.setdefault(int(key[len("class_acc_"):]), []).append(value)
-        rows += [{"setup": label, "class": index, "omitted": index in omitted, "accuracy": float(np.mean(values))}
-                 for index, values in sorted(per_class.items())]
+                    per_class.setdefault(int(key[len("class_acc_") :]), []).append(value)
+        rows += [
+            {"setup": label, "class": index, "omitted": index in omitted, "accuracy": float(np.mean(values))}
+            for index, values in sorted(per_class.items())
+        ]
     return pd.DataFrame(rows, columns=["setup", "class", "omitted", "accuracy"])

@@ -3,6 +3,7 @@
 Every field is declared once in FIELDS; the CLI flags, the app's widgets, URL query parameters and
 YAML/JSON files all read that declaration, so a value is checked the same way wherever it comes from.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,8 +42,9 @@ class FieldSpec:
         if self.choices is not None:
             return "one of: " + ", ".join(self.choice_list())
         if self.kind is list and self.item_kind is int:
-            return (f"comma-separated integers from {self.show(self.low)} to {self.show(self.high)}"
-                    + (", or none" if not self.min_items else ""))
+            return f"comma-separated integers from {self.show(self.low)} to {self.show(self.high)}" + (
+                ", or none" if not self.min_items else ""
+            )
         if self.low is not None and self.high is not None:
             left = f"greater than {self.show(self.low)}" if self.low_open else f"at least {self.show(self.low)}"
             return f"{left} and at most {self.show(self.high)}"
@@ -80,7 +82,9 @@ class FieldSpec:
                     raise ValueError
                 return self._check_range(number)
         except (TypeError, ValueError):
-            raise ConfigError(self.name, f"{value!r} is not a valid {self.kind.__name__}; allowed: {self.allowed()}") from None
+            raise ConfigError(
+                self.name, f"{value!r} is not a valid {self.kind.__name__}; allowed: {self.allowed()}"
+            ) from None
         text = str(value).strip()
         base = text.split(":", 1)[0] if self.model_spec else text
         if self.model_spec and ":" in text:
@@ -140,7 +144,9 @@ def _check_model_width(field: str, spec: str) -> None:
     name, width = spec.split(":", 1)
     entry = MODELS.get(name.strip().lower())
     if entry is not None and entry.default_width is None:
-        raise ConfigError(field, f"{name!r} takes no width; only {', '.join(n for n, e in MODELS.items() if e.default_width)} do")
+        raise ConfigError(
+            field, f"{name!r} takes no width; only {', '.join(n for n, e in MODELS.items() if e.default_width)} do"
+        )
     width = width.strip()
     if not (width.isascii() and width.isdigit()) or not 1 <= int(width) <= MAX_WIDTH:
         raise ConfigError(field, f"width in {spec!r} must be an integer from 1 to {MAX_WIDTH}")
@@ -167,39 +173,116 @@ def _method_names() -> tuple[str, ...]:
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("name", str, "a label for the run (shown in tables)", group="run"),
     FieldSpec("dataset", str, "the dataset to distil on", choices=_dataset_names, group="data"),
-    FieldSpec("train_subset", int, "train on at most this many images (class-balanced); 0 = the whole training split",
-              low=0, high=10_000_000, group="data"),
-    FieldSpec("omit_classes", list, "leave every training image of these classes (indices, comma-separated) out of the "
-              "student's training set; the teacher still knows them (Hinton et al.'s dark-knowledge experiment)",
-              low=0, high=99, item_kind=int, min_items=0, group="data"),
-    FieldSpec("augment", str, "batch augmentation: auto (the dataset's default), none, crop, flip or crop,flip",
-              choices=("auto", "none", "crop", "flip", "crop,flip"), group="data"),
-    FieldSpec("teachers", list, "teacher architecture(s), comma-separated (name or name:width)",
-              choices=_model_names, group="models"),
-    FieldSpec("teacher_checkpoint", str, "a state_dict (.pt) to load into the first teacher instead of the cache",
-              group="models"),
+    FieldSpec(
+        "train_subset",
+        int,
+        "train on at most this many images (class-balanced); 0 = the whole training split",
+        low=0,
+        high=10_000_000,
+        group="data",
+    ),
+    FieldSpec(
+        "omit_classes",
+        list,
+        "leave every training image of these classes (indices, comma-separated) out of the "
+        "student's training set; the teacher still knows them (Hinton et al.'s dark-knowledge experiment)",
+        low=0,
+        high=99,
+        item_kind=int,
+        min_items=0,
+        group="data",
+    ),
+    FieldSpec(
+        "augment",
+        str,
+        "batch augmentation: auto (the dataset's default), none, crop, flip or crop,flip",
+        choices=("auto", "none", "crop", "flip", "crop,flip"),
+        group="data",
+    ),
+    FieldSpec(
+        "teachers",
+        list,
+        "teacher architecture(s), comma-separated (name or name:width)",
+        choices=_model_names,
+        group="models",
+    ),
+    FieldSpec(
+        "teacher_checkpoint",
+        str,
+        "a state_dict (.pt) to load into the first teacher instead of the cache",
+        group="models",
+    ),
     FieldSpec("teacher_seed", int, "seed of the cached teacher to use or train", low=0, high=2**31 - 1, group="models"),
-    FieldSpec("student", str, "student architecture (name or name:width)", choices=_model_names, group="models",
-              model_spec=True),
+    FieldSpec(
+        "student",
+        str,
+        "student architecture (name or name:width)",
+        choices=_model_names,
+        group="models",
+        model_spec=True,
+    ),
     FieldSpec("method", str, "the distillation method", choices=_method_names, group="method"),
-    FieldSpec("temperature", float, "softmax temperature T for soft targets", low=0.0, high=100.0, low_open=True,
-              group="method"),
+    FieldSpec(
+        "temperature",
+        float,
+        "softmax temperature T for soft targets",
+        low=0.0,
+        high=100.0,
+        low_open=True,
+        group="method",
+    ),
     FieldSpec("temperature_schedule", str, "how T changes over training", choices=SCHEDULE_KINDS, group="method"),
-    FieldSpec("temperature_end", float, "T at the end of a decaying temperature schedule", low=0.0, high=100.0,
-              low_open=True, group="method"),
-    FieldSpec("alpha", float, "weight α of the soft (distillation) loss; 1 − α weighs the hard-label loss",
-              low=0.0, high=1.0, group="method"),
-    FieldSpec("alpha_schedule", str, "how α changes over training (linear = gradual soft-loss reduction)",
-              choices=SCHEDULE_KINDS, group="method"),
-    FieldSpec("alpha_end", float, "α at the end of a decaying α schedule (its floor)", low=0.0, high=1.0,
-              group="method"),
-    FieldSpec("schedule_fraction", float, "fraction of training over which decaying schedules reach their end",
-              low=0.0, high=1.0, low_open=True, group="method"),
+    FieldSpec(
+        "temperature_end",
+        float,
+        "T at the end of a decaying temperature schedule",
+        low=0.0,
+        high=100.0,
+        low_open=True,
+        group="method",
+    ),
+    FieldSpec(
+        "alpha",
+        float,
+        "weight α of the soft (distillation) loss; 1 − α weighs the hard-label loss",
+        low=0.0,
+        high=1.0,
+        group="method",
+    ),
+    FieldSpec(
+        "alpha_schedule",
+        str,
+        "how α changes over training (linear = gradual soft-loss reduction)",
+        choices=SCHEDULE_KINDS,
+        group="method",
+    ),
+    FieldSpec(
+        "alpha_end", float, "α at the end of a decaying α schedule (its floor)", low=0.0, high=1.0, group="method"
+    ),
+    FieldSpec(
+        "schedule_fraction",
+        float,
+        "fraction of training over which decaying schedules reach their end",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        group="method",
+    ),
     FieldSpec("schedule_steps", int, "number of drops of a step schedule", low=1, high=100, group="method"),
-    FieldSpec("w_bits", str, "student weight precision in bits (32 = full precision, ternary = {-s, 0, +s})",
-              choices=("32", "8", "6", "4", "3", "2", "ternary", "1"), group="quantisation"),
-    FieldSpec("a_bits", str, "student activation precision in bits (32 = full precision)",
-              choices=("32", "8", "6", "4", "3", "2"), group="quantisation"),
+    FieldSpec(
+        "w_bits",
+        str,
+        "student weight precision in bits (32 = full precision, ternary = {-s, 0, +s})",
+        choices=("32", "8", "6", "4", "3", "2", "ternary", "1"),
+        group="quantisation",
+    ),
+    FieldSpec(
+        "a_bits",
+        str,
+        "student activation precision in bits (32 = full precision)",
+        choices=("32", "8", "6", "4", "3", "2"),
+        group="quantisation",
+    ),
     FieldSpec("epochs", int, "training epochs", low=1, high=1000),
     FieldSpec("batch_size", int, "images per optimiser step", low=1, high=8192),
     FieldSpec("lr", float, "learning rate", low=0.0, high=10.0, low_open=True),
@@ -207,22 +290,48 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("momentum", float, "SGD momentum", low=0.0, high=0.999),
     FieldSpec("weight_decay", float, "L2 weight decay", low=0.0, high=1.0),
     FieldSpec("lr_schedule", str, "learning-rate schedule over the epochs", choices=("cosine", "step", "constant")),
-    FieldSpec("grad_clip", float, "clip the gradient norm of everything the optimiser steps to this value before each "
-              "step (0 = no clipping); 5 keeps KD from collapsing a small student at lr 0.05 (docs/defaults.md)",
-              low=0.0, high=1000.0),
-    FieldSpec("warmup_epochs", float, "epochs over which the learning rate rises linearly from 0 to its value "
-              "(measured in docs/defaults.md: it did not stop KD's collapse at lr 0.05; clipping did)",
-              low=0.0, high=100.0),
+    FieldSpec(
+        "grad_clip",
+        float,
+        "clip the gradient norm of everything the optimiser steps to this value before each "
+        "step (0 = no clipping); 5 keeps KD from collapsing a small student at lr 0.05 (docs/defaults.md)",
+        low=0.0,
+        high=1000.0,
+    ),
+    FieldSpec(
+        "warmup_epochs",
+        float,
+        "epochs over which the learning rate rises linearly from 0 to its value "
+        "(measured in docs/defaults.md: it did not stop KD's collapse at lr 0.05; clipping did)",
+        low=0.0,
+        high=100.0,
+    ),
     FieldSpec("seed", int, "random seed (same seed and device: same numbers)", low=0, high=2**31 - 1),
-    FieldSpec("device", str, "where to train: auto picks cuda, then mps, then cpu",
-              choices=("auto", "cpu", "cuda", "mps"), group="system"),
-    FieldSpec("precision", str, "auto uses bf16 autocast on CUDA and fp32 elsewhere",
-              choices=("auto", "fp32", "bf16"), group="system"),
-    FieldSpec("threads", int, "CPU threads for training; 0 = auto (half the cores: oversubscribed threads on a "
-              "busy machine slow small models far more than one idle core does)", low=0, high=1024, group="system"),
+    FieldSpec(
+        "device",
+        str,
+        "where to train: auto picks cuda, then mps, then cpu",
+        choices=("auto", "cpu", "cuda", "mps"),
+        group="system",
+    ),
+    FieldSpec(
+        "precision",
+        str,
+        "auto uses bf16 autocast on CUDA and fp32 elsewhere",
+        choices=("auto", "fp32", "bf16"),
+        group="system",
+    ),
+    FieldSpec(
+        "threads",
+        int,
+        "CPU threads for training; 0 = auto (half the cores: oversubscribed threads on a "
+        "busy machine slow small models far more than one idle core does)",
+        low=0,
+        high=1024,
+        group="system",
+    ),
     FieldSpec("compile", bool, "compile the student with torch.compile", group="system"),
-    FieldSpec("cache_teacher_logits", bool, "reuse a frozen teacher's logits on unaugmented batches",
-              group="system"),
+    FieldSpec("cache_teacher_logits", bool, "reuse a frozen teacher's logits on unaugmented batches", group="system"),
 )
 FIELD_BY_NAME = {spec.name: spec for spec in FIELDS}
 
@@ -327,7 +436,13 @@ class RunConfig:
         for key, value in self.to_dict().items():
             if key == "method_params" or value == default[key]:
                 continue
-            params[key] = ",".join(map(str, value)) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
+            params[key] = (
+                ",".join(map(str, value))
+                if isinstance(value, list)
+                else str(value).lower()
+                if isinstance(value, bool)
+                else str(value)
+            )
         for key, value in self.method_params.items():
             params[f"mp.{key}"] = str(value)
         return params
@@ -350,9 +465,13 @@ def _check_omitted_classes(config: RunConfig) -> None:
     classes = dataset_info(config.dataset).num_classes
     bad = [c for c in config.omit_classes if c >= classes]
     if bad:
-        raise ConfigError("omit_classes", f"class {bad[0]} does not exist in {config.dataset} (classes 0 to {classes - 1})")
+        raise ConfigError(
+            "omit_classes", f"class {bad[0]} does not exist in {config.dataset} (classes 0 to {classes - 1})"
+        )
     if classes - len(config.omit_classes) < 2:
-        raise ConfigError("omit_classes", f"omitting {len(config.omit_classes)} of {classes} classes leaves fewer than two")
+        raise ConfigError(
+            "omit_classes", f"omitting {len(config.omit_classes)} of {classes} classes leaves fewer than two"
+        )
 
 
 def params_mapping(value: Any) -> dict[str, Any]:
@@ -411,8 +530,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(text) if is_json else load_yaml_text(text, file)
     except (yaml.YAMLError, json.JSONDecodeError) as error:
-        raise WorkbenchError(f"config: {file} is not valid {'JSON' if is_json else 'YAML'}: "
-                             f"{str(error).splitlines()[0]}") from None
+        raise WorkbenchError(
+            f"config: {file} is not valid {'JSON' if is_json else 'YAML'}: {str(error).splitlines()[0]}"
+        ) from None
     if not isinstance(data, dict):
         raise WorkbenchError(f"config: {file} must hold a mapping of field names to values")
     return data
@@ -422,6 +542,7 @@ def load_yaml_text(text: str, source: str | Path) -> Any:
     """YAML text as Python data, refused before it is built when it uses more than MAX_YAML_ALIASES aliases."""
     aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
     if aliases > MAX_YAML_ALIASES:
-        raise WorkbenchError(f"config: {source} uses {aliases} YAML aliases (*name); at most {MAX_YAML_ALIASES} "
-                             "are allowed")
+        raise WorkbenchError(
+            f"config: {source} uses {aliases} YAML aliases (*name); at most {MAX_YAML_ALIASES} are allowed"
+        )
     return yaml.safe_load(text)

@@ -2,6 +2,7 @@
 page's one-line summary, as markdown with every name escaped), `precision_label` and `run_name` (the names the
 app gives runs), and `method_groups` (the Method page's tabs, from each method's declared category and scheme).
 No Streamlit here."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
@@ -54,19 +55,30 @@ def setup_summary(config: "RunConfig", seeds: int) -> str:
     student = f"student **{escape_markdown(config.student)}**"
     bits = precision_label(config.w_bits, config.a_bits)
     if bits:
-        student += (f" at {bits} (weights {_bits_text(str(config.w_bits))}, activations "
-                    f"{_bits_text(str(config.a_bits))})")
+        student += (
+            f" at {bits} (weights {_bits_text(str(config.w_bits))}, activations {_bits_text(str(config.a_bits))})"
+        )
     fraction, steps = config.schedule_fraction, config.schedule_steps
-    knowledge = ", ".join([
-        schedule_text("T", config.temperature_schedule, config.temperature, config.temperature_end, fraction, steps),
-        schedule_text("α", config.alpha_schedule, config.alpha, config.alpha_end, fraction, steps)])
+    knowledge = ", ".join(
+        [
+            schedule_text(
+                "T", config.temperature_schedule, config.temperature, config.temperature_end, fraction, steps
+            ),
+            schedule_text("α", config.alpha_schedule, config.alpha, config.alpha_end, fraction, steps),
+        ]
+    )
     training = [f"{config.epochs} epoch(s)", f"batch {config.batch_size}", f"lr {config.lr:g}"]
     if config.warmup_epochs > 0:
         training.append(f"warm-up {config.warmup_epochs:g} epoch(s)")
     if config.grad_clip > 0:
         training.append(f"gradient norm clipped to {config.grad_clip:g}")
-    parts = [f"**{escape_markdown(config.dataset)}**", f"teacher **{teachers}** → {student}", knowledge,
-             ", ".join(training), f"{seeds} seed(s)"]
+    parts = [
+        f"**{escape_markdown(config.dataset)}**",
+        f"teacher **{teachers}** → {student}",
+        knowledge,
+        ", ".join(training),
+        f"{seeds} seed(s)",
+    ]
     if config.omit_classes:
         classes = ", ".join(str(c) for c in config.omit_classes)
         parts.append(f"class{'es' if len(config.omit_classes) > 1 else ''} {classes} left out of training")
@@ -104,4 +116,3 @@ def method_groups(methods: Iterable["type[Method]"]) -> dict[str, list["type[Met
         groups.setdefault(method_group(method), []).append(method)
     order = {name: index for index, name in enumerate(GROUP_ORDER)}
     return dict(sorted(groups.items(), key=lambda item: order.get(item[0], len(order))))
-

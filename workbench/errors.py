@@ -1,4 +1,5 @@
 """User-facing errors: each carries one line that names what is wrong and what is allowed."""
+
 from __future__ import annotations
 
 

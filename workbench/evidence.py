@@ -5,6 +5,7 @@ with its standard error. Its verdict: `holds` when it points the expected way by
 (and by at least the claim's smallest effect, on every seed when the claim asks for that), `contradicted` when it
 points the other way by two standard errors, `within seed noise` otherwise, and `one seed is not evidence` when
 there is only one seed."""
+
 from __future__ import annotations
 
 import math
@@ -59,8 +60,9 @@ def verdict(effect: Effect, *, min_effect: float = 0.0, every_seed: bool = False
 
 
 def equivalence_verdict(effect: Effect, tolerance: float) -> str:
-    """The verdict on the claim that two arms are the same within ±`tolerance`: holds when the effect's two-standard-
-    error interval lies inside it, contradicted when the interval lies wholly outside it, within seed noise otherwise."""
+    """The verdict on the claim that two arms are the same within ±`tolerance`: holds when the effect's
+    two-standard-error interval lies inside it, contradicted when the interval lies wholly outside it, within seed
+    noise otherwise."""
     if effect.n < 2 or effect.se is None:
         return ONE_SEED
     margin = STANDARD_ERRORS * effect.se
@@ -88,8 +90,9 @@ def format_effect(effect: Effect, *, scale: float = 100.0, unit: str = "pts") ->
     return f"{effect.difference * scale:+.2f} ± {effect.se * scale:.2f} {unit} (s.e., {seeds})"
 
 
-def verdict_sentence(first: str, second: str, effect: Effect, *, metric: str = "test accuracy",
-                     scale: float = 100.0, unit: str = "pts") -> str:
+def verdict_sentence(
+    first: str, second: str, effect: Effect, *, metric: str = "test accuracy", scale: float = 100.0, unit: str = "pts"
+) -> str:
     """One sentence a comparison table or a demo prints: the gain of `first` over `second`, and what it is worth."""
     result = verdict(effect)
     head = f"{first} − {second}, {metric}: {format_effect(effect, scale=scale, unit=unit)}"

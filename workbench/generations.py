@@ -1,5 +1,6 @@
 """Chains of runs where each trained student teaches the next, for the methods that declare a `generations_param`
 (sequential FEED): one run per generation."""
+
 from __future__ import annotations
 
 import threading
@@ -53,12 +54,16 @@ def generation_config(config: RunConfig, number: int, total: int, previous_stude
     return config.replace(name=label, teachers=[config.student], teacher_checkpoint=previous_student)
 
 
-def run_generations(config: RunConfig, store: RunStore, *,
-                    callbacks_for: Callable[[int, str], Sequence[Callback]] | None = None,
-                    cancel_event: threading.Event | None = None,
-                    teachers: list[torch.nn.Module] | None = None,
-                    first_run_id: str | None = None,
-                    on_teacher: TeacherStarting | None = None) -> list[Generation]:
+def run_generations(
+    config: RunConfig,
+    store: RunStore,
+    *,
+    callbacks_for: Callable[[int, str], Sequence[Callback]] | None = None,
+    cancel_event: threading.Event | None = None,
+    teachers: list[torch.nn.Module] | None = None,
+    first_run_id: str | None = None,
+    on_teacher: TeacherStarting | None = None,
+) -> list[Generation]:
     """Train the method's `chain_length` of students in sequence, each a run in `store` whose parent is the run
     before, all sharing one group id (returned in every record's `group_id`).
 
@@ -81,11 +86,19 @@ def run_generations(config: RunConfig, store: RunStore, *,
             run_id = first_run_id
             store.rename(run_id, generation.name)
         else:
-            run_id = store.create_run(generation.to_dict(), name=generation.name, parent_id=parent_id,
-                                      group_id=group_id, owner=owner)
+            run_id = store.create_run(
+                generation.to_dict(), name=generation.name, parent_id=parent_id, group_id=group_id, owner=owner
+            )
         callbacks = list(callbacks_for(number, run_id)) if callbacks_for is not None else []
-        _, result = run_recorded(generation, store, run_id=run_id, callbacks=callbacks, cancel_event=cancel_event,
-                                 teachers=teacher_modules, on_teacher=on_teacher)
+        _, result = run_recorded(
+            generation,
+            store,
+            run_id=run_id,
+            callbacks=callbacks,
+            cancel_event=cancel_event,
+            teachers=teacher_modules,
+            on_teacher=on_teacher,
+        )
         chain.append(Generation(number, run_id, parent_id, result))
         if result.status != "done":
             break
@@ -114,15 +127,25 @@ def chain_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     rows = []
     for root in sorted((r for r in chained if r.parent_id not in ids), key=lambda r: r.created):
         label, number, previous_acc = f"{chain_label(root)} [{root.id[-6:]}]", 1, None
-        teacher = ", ".join(root.config.get("teachers", [])) + (" (uploaded)" if root.config.get("teacher_checkpoint")
-                                                                 else "")
+        teacher = ", ".join(root.config.get("teachers", [])) + (
+            " (uploaded)" if root.config.get("teacher_checkpoint") else ""
+        )
         current: RunRecord | None = root
         while current is not None:
             accuracy = current.final_metrics.get("test_acc") if current.status == "done" else None
             gain = (accuracy - previous_acc) * 100 if accuracy is not None and previous_acc is not None else None
-            rows.append({"chain": label, "generation": number, "run": current.name, "id": current.id,
-                         "taught by": teacher, "status": current.status, "test acc": accuracy,
-                         "gain vs previous (pts)": gain})
+            rows.append(
+                {
+                    "chain": label,
+                    "generation": number,
+                    "run": current.name,
+                    "id": current.id,
+                    "taught by": teacher,
+                    "status": current.status,
+                    "test acc": accuracy,
+                    "gain vs previous (pts)": gain,
+                }
+            )
             teacher, previous_acc, number = f"generation {number}", accuracy, number + 1
             following = sorted(children.get(current.id, []), key=lambda r: r.created)
             current = following[0] if following else None

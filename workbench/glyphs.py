@@ -4,6 +4,7 @@ Each class is one glyph (digits first, then capital letters, drawn shapes, small
 two-character pairs), drawn with PIL at a random size and stroke width, moved by a random affine
 transform (rotation, scale, shear, shift) and overlaid with Gaussian noise. The dataset has as many
 classes as the target dataset, at its image size and channels, and is a pure function of the seed."""
+
 from __future__ import annotations
 
 import itertools
@@ -20,16 +21,22 @@ from .errors import ConfigError
 
 CANVAS = 64
 SHAPES = ("circle", "square", "triangle", "diamond", "cross", "plus", "ring", "star")
-SINGLE_GLYPHS: tuple[str, ...] = (*string.digits, *string.ascii_uppercase, *SHAPES,
-                                  *"abdefghijmnqrty", *"#$%&@?!+=<>*^~/{}[]")
+SINGLE_GLYPHS: tuple[str, ...] = (
+    *string.digits,
+    *string.ascii_uppercase,
+    *SHAPES,
+    *"abdefghijmnqrty",
+    *"#$%&@?!+=<>*^~/{}[]",
+)
 MAX_CLASSES = 1000
 
 
 def glyph_class_names(num_classes: int) -> tuple[str, ...]:
     """The glyph drawn for each class: single glyphs first, then two-character pairs of letters and digits."""
     if not 2 <= num_classes <= MAX_CLASSES:
-        raise ConfigError("num_classes",
-                          f"{num_classes} is out of range; glyph datasets have 2 to {MAX_CLASSES} classes")
+        raise ConfigError(
+            "num_classes", f"{num_classes} is out of range; glyph datasets have 2 to {MAX_CLASSES} classes"
+        )
     pairs = ("".join(pair) for pair in itertools.product(string.ascii_uppercase + string.digits, repeat=2))
     return tuple(itertools.islice(itertools.chain(SINGLE_GLYPHS, pairs), num_classes))
 
@@ -56,13 +63,21 @@ def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, half: float, width: int) 
         draw.polygon([(c, c - half), (c + half, c), (c, c + half), (c - half, c)], fill=255)
     elif shape in ("cross", "plus"):
         bar = max(3, 2 * width + 4)
-        ends = [((c - half, c - half), (c + half, c + half)), ((c - half, c + half), (c + half, c - half))] \
-            if shape == "cross" else [((c - half, c), (c + half, c)), ((c, c - half), (c, c + half))]
+        ends = (
+            [((c - half, c - half), (c + half, c + half)), ((c - half, c + half), (c + half, c - half))]
+            if shape == "cross"
+            else [((c - half, c), (c + half, c)), ((c, c - half), (c, c + half))]
+        )
         for start, end in ends:
             draw.line([start, end], fill=255, width=bar)
     else:  # star
-        points = [(c + (half if k % 2 == 0 else half * 0.45) * np.sin(k * np.pi / 5),
-                   c - (half if k % 2 == 0 else half * 0.45) * np.cos(k * np.pi / 5)) for k in range(10)]
+        points = [
+            (
+                c + (half if k % 2 == 0 else half * 0.45) * np.sin(k * np.pi / 5),
+                c - (half if k % 2 == 0 else half * 0.45) * np.cos(k * np.pi / 5),
+            )
+            for k in range(10)
+        ]
         draw.polygon(points, fill=255)
 
 
@@ -89,8 +104,15 @@ def _render_one(glyph: str, image_size: int, channels: int, rng: np.random.Gener
         _draw_shape(draw, glyph, rng.uniform(18, 27), stroke)
     else:
         size = int(rng.integers(46, 62)) if len(glyph) == 1 else int(rng.integers(28, 36))
-        draw.text((CANVAS / 2, CANVAS / 2), glyph, fill=255, font=_font(size), anchor="mm",
-                  stroke_width=stroke, stroke_fill=255)
+        draw.text(
+            (CANVAS / 2, CANVAS / 2),
+            glyph,
+            fill=255,
+            font=_font(size),
+            anchor="mm",
+            stroke_width=stroke,
+            stroke_fill=255,
+        )
     moved = canvas.transform((CANVAS, CANVAS), Image.Transform.AFFINE, _affine(rng), resample=Image.Resampling.BILINEAR)
     mask = np.asarray(moved.resize((image_size, image_size), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
     if channels == 1:
@@ -103,8 +125,9 @@ def _render_one(glyph: str, image_size: int, channels: int, rng: np.random.Gener
     return np.clip(noisy, 0.0, 1.0).astype(np.float32)
 
 
-def render_glyphs(num_classes: int, image_size: int, channels: int, per_class: int,
-                  seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def render_glyphs(
+    num_classes: int, image_size: int, channels: int, per_class: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """`per_class` rendered images of each class: x (N, C, H, W) in [0, 1] grouped by class, y (N,) int64."""
     if per_class < 1:
         raise ConfigError("per_class", f"{per_class} is out of range; render at least one image per class")
@@ -118,13 +141,19 @@ def render_glyphs(num_classes: int, image_size: int, channels: int, per_class: i
 def glyph_info(target: str) -> DatasetInfo:
     """The glyph dataset's facts for a target dataset: its class count, channels and image size."""
     info = dataset_info(target)
-    return replace(info, name=f"glyphs-{target}", title=f"Glyphs for {info.title}",
-                   class_names=glyph_class_names(info.num_classes), default_augment=(),
-                   source="rendered by workbench.glyphs (PIL glyphs with affine jitter, stroke width and noise)")
+    return replace(
+        info,
+        name=f"glyphs-{target}",
+        title=f"Glyphs for {info.title}",
+        class_names=glyph_class_names(info.num_classes),
+        default_augment=(),
+        source="rendered by workbench.glyphs (PIL glyphs with affine jitter, stroke width and noise)",
+    )
 
 
-def glyph_dataset(target: str, *, per_class: int = 300, test_per_class: int = 50, seed: int = 0,
-                  device: str | torch.device = "cpu") -> LoadedDataset:
+def glyph_dataset(
+    target: str, *, per_class: int = 300, test_per_class: int = 50, seed: int = 0, device: str | torch.device = "cpu"
+) -> LoadedDataset:
     """The glyph dataset shaped like `target`, normalised with its own training split's channel statistics.
 
     The training split is rendered from `seed`, the test split from `seed + 1`."""
@@ -137,9 +166,13 @@ def glyph_dataset(target: str, *, per_class: int = 300, test_per_class: int = 50
     def normalised(x: torch.Tensor) -> torch.Tensor:
         return ((x - mean.view(-1, 1, 1)) / std.view(-1, 1, 1)).to(target_device)
 
-    return LoadedDataset(info, Split(normalised(train_x), train_y.to(target_device)),
-                         Split(normalised(test_x), test_y.to(target_device)),
-                         tuple(mean.tolist()), tuple(std.tolist()))
+    return LoadedDataset(
+        info,
+        Split(normalised(train_x), train_y.to(target_device)),
+        Split(normalised(test_x), test_y.to(target_device)),
+        tuple(mean.tolist()),
+        tuple(std.tolist()),
+    )
 
 
 def glyph_preview(target: str, n: int = 40, seed: int = 0) -> torch.Tensor:

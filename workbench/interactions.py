@@ -2,6 +2,7 @@
 views plot (heatmap cells as mean ± std over seeds, neighbouring cells closer than the seed noise, slices,
 parallel-coordinate axes, learning curves). Pure functions of run records and metric frames; the figures
 are in `viz` (`interaction_heatmap_figure`, `slice_figure`, `parallel_figure`, `sweep_curves_figure`)."""
+
 from __future__ import annotations
 
 import json
@@ -35,10 +36,14 @@ def swept_fields(records: Sequence[RunRecord]) -> list[str]:
     seed and name aside."""
     flats = [_flat_config(record.config) for record in records]
     order = {name: index for index, name in enumerate(FIELD_BY_NAME)}
-    names = sorted(dict.fromkeys(name for flat in flats for name in flat),
-                   key=lambda name: (order.get(name, len(order)), name))
-    return [name for name in names if name not in NOT_SWEPT
-            and len({json.dumps(flat.get(name), default=str) for flat in flats}) > 1]
+    names = sorted(
+        dict.fromkeys(name for flat in flats for name in flat), key=lambda name: (order.get(name, len(order)), name)
+    )
+    return [
+        name
+        for name in names
+        if name not in NOT_SWEPT and len({json.dumps(flat.get(name), default=str) for flat in flats}) > 1
+    ]
 
 
 def sweep_frame(records: Sequence[RunRecord], metric: str = "test_acc") -> pd.DataFrame:
@@ -50,11 +55,19 @@ def sweep_frame(records: Sequence[RunRecord], metric: str = "test_acc") -> pd.Da
     for record in records:
         flat = _flat_config(record.config)
         final = record.final_metrics
-        rows.append({"run_id": record.id, "name": record.name, "status": record.status, "seed": flat.get("seed"),
-                     "epochs": flat.get("epochs"), "epochs_done": final.get("epochs_done"),
-                     "early_stopped": bool(final.get("early_stopped", 0.0)),
-                     **{field: flat.get(field) for field in fields},
-                     metric: final.get(metric, math.nan) if record.status == "done" else math.nan})
+        rows.append(
+            {
+                "run_id": record.id,
+                "name": record.name,
+                "status": record.status,
+                "seed": flat.get("seed"),
+                "epochs": flat.get("epochs"),
+                "epochs_done": final.get("epochs_done"),
+                "early_stopped": bool(final.get("early_stopped", 0.0)),
+                **{field: flat.get(field) for field in fields},
+                metric: final.get(metric, math.nan) if record.status == "done" else math.nan,
+            }
+        )
     frame = pd.DataFrame(rows, columns=[*FRAME_COLUMNS, *fields, metric])
     frame.attrs.update(fields=fields, metric=metric)
     return frame
@@ -89,8 +102,9 @@ def default_heatmap_axes(fields: Sequence[str]) -> tuple[str, str, str | None] |
     return x, y, panel
 
 
-def cell_stats(frame: pd.DataFrame, x: str, y: str, panel: str | None = None,
-               metric: str | None = None) -> pd.DataFrame:
+def cell_stats(
+    frame: pd.DataFrame, x: str, y: str, panel: str | None = None, metric: str | None = None
+) -> pd.DataFrame:
     """Per (panel, x, y) cell: the mean, standard deviation (ddof 1; NaN for one run) and count of the
     metric over the done runs in it (seeds, and any field not on an axis, pooled)."""
     metric = metric or frame.attrs.get("metric", "test_acc")
@@ -122,11 +136,20 @@ def noise_pairs(stats: pd.DataFrame, x_order: list[Any], y_order: list[Any]) -> 
         for other in neighbours:
             if other is None or not (np.isfinite(cell.std) and np.isfinite(other.std)):
                 continue
-            noise = math.sqrt((cell.std ** 2 + other.std ** 2) / 2)
+            noise = math.sqrt((cell.std**2 + other.std**2) / 2)
             difference = abs(cell.mean - other.mean)
             if difference < noise:
-                pairs.append({"panel": panel, "x1": cell.x, "y1": cell.y, "x2": other.x, "y2": other.y,
-                              "difference": difference, "noise": noise})
+                pairs.append(
+                    {
+                        "panel": panel,
+                        "x1": cell.x,
+                        "y1": cell.y,
+                        "x2": other.x,
+                        "y2": other.y,
+                        "difference": difference,
+                        "noise": noise,
+                    }
+                )
     return pd.DataFrame(pairs, columns=["panel", "x1", "y1", "x2", "y2", "difference", "noise"])
 
 

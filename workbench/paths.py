@@ -1,4 +1,5 @@
 """Default locations for datasets and run outputs, overridable through environment variables."""
+
 from __future__ import annotations
 
 import os

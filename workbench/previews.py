@@ -1,6 +1,7 @@
 """The data some figures draw, taken from datasets and models: a teacher's soft targets on a few test images
 (`load_soft_target_preview`, with the softmax and entropy that go with them) and a model's spatial attention
 (`attention_maps`). The figures themselves (`viz`) only draw what they are given."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """Running a config as a recorded run: the engine's events go to the run store. The run's teachers are resolved
 first (`resolve_teachers`); a teacher that is not cached is trained before it as a recorded run of its own
 (`train_teacher_recorded`)."""
+
 from __future__ import annotations
 
 import threading
@@ -107,14 +108,28 @@ def record_internal_error(store: RunStore, run_id: str, error: BaseException) ->
 
 def teacher_final_metrics(record: TeacherRecord) -> dict[str, float]:
     """The final metrics a teacher's run is remembered by."""
-    return {"test_acc": record.test_acc, "best_test_acc": record.test_acc, "train_seconds": record.train_seconds,
-            "params": float(record.params), "macs": float(record.macs), "epochs_done": float(record.epochs)}
+    return {
+        "test_acc": record.test_acc,
+        "best_test_acc": record.test_acc,
+        "train_seconds": record.train_seconds,
+        "params": float(record.params),
+        "macs": float(record.macs),
+        "epochs_done": float(record.epochs),
+    }
 
 
-def train_teacher_recorded(spec: TeacherSpec, store: RunStore, *, run_id: str | None = None,
-                           callbacks: Sequence[Callback] = (), cancel_event: threading.Event | None = None,
-                           device: str = "auto", owner: str = "", command: str = "",
-                           output_dir: str | Path | None = None) -> tuple[str, TeacherRecord]:
+def train_teacher_recorded(
+    spec: TeacherSpec,
+    store: RunStore,
+    *,
+    run_id: str | None = None,
+    callbacks: Sequence[Callback] = (),
+    cancel_event: threading.Event | None = None,
+    device: str = "auto",
+    owner: str = "",
+    command: str = "",
+    output_dir: str | Path | None = None,
+) -> tuple[str, TeacherRecord]:
     """Train the teacher `spec` names (`teachers.train_and_cache`) as a recorded run in `store` (a new one unless
     `run_id` is given): every step and epoch recorded, cancellable through the run's flag or `cancel_event`, ended
     done with the weights as its `teacher` artifact. A teacher that does not finish ends its run with that status
@@ -123,12 +138,20 @@ def train_teacher_recorded(spec: TeacherSpec, store: RunStore, *, run_id: str | 
         config = spec.run_config(device)
         run_id = store.create_run(config.to_dict(), name=config.name, owner=owner)
     try:
-        record = teacher_cache.train_and_cache(spec, device, callbacks=[StoreRecorder(store, run_id), *callbacks],
-                                               cancel=CancelPoller(store, run_id, cancel_event), output_dir=output_dir,
-                                               command=command)
+        record = teacher_cache.train_and_cache(
+            spec,
+            device,
+            callbacks=[StoreRecorder(store, run_id), *callbacks],
+            cancel=CancelPoller(store, run_id, cancel_event),
+            output_dir=output_dir,
+            command=command,
+        )
     except TeacherNotTrained as error:
-        store.finish(run_id, error.status if error.status in ("cancelled", "diverged", "collapsed") else "failed",
-                     message=str(error))
+        store.finish(
+            run_id,
+            error.status if error.status in ("cancelled", "diverged", "collapsed") else "failed",
+            message=str(error),
+        )
         raise
     except WorkbenchError as error:
         store.finish(run_id, "failed", message=str(error))
@@ -141,40 +164,56 @@ def train_teacher_recorded(spec: TeacherSpec, store: RunStore, *, run_id: str | 
     return run_id, record
 
 
-def _recorded_training(store: RunStore, on_teacher: TeacherStarting | None, cancel_event: threading.Event | None,
-                       owner: str) -> teacher_cache.TrainTeacher:
+def _recorded_training(
+    store: RunStore, on_teacher: TeacherStarting | None, cancel_event: threading.Event | None, owner: str
+) -> teacher_cache.TrainTeacher:
     """A `teachers.TrainTeacher` that trains each missing teacher as a recorded run in `store`."""
 
     def train(spec: TeacherSpec, device: str) -> TeacherRecord:
         config = spec.run_config(device)
         run_id = store.create_run(config.to_dict(), name=config.name, owner=owner)
         callbacks = list(on_teacher(spec, run_id, config)) if on_teacher is not None else []
-        return train_teacher_recorded(spec, store, run_id=run_id, callbacks=callbacks, cancel_event=cancel_event,
-                                      device=device)[1]
+        return train_teacher_recorded(
+            spec, store, run_id=run_id, callbacks=callbacks, cancel_event=cancel_event, device=device
+        )[1]
 
     return train
 
 
-def resolve_teachers(config: RunConfig, store: RunStore | None = None, *,
-                     teachers: Sequence[torch.nn.Module] | None = None, on_teacher: TeacherStarting | None = None,
-                     cancel_event: threading.Event | None = None, owner: str = "") -> FitTeachers:
+def resolve_teachers(
+    config: RunConfig,
+    store: RunStore | None = None,
+    *,
+    teachers: Sequence[torch.nn.Module] | None = None,
+    on_teacher: TeacherStarting | None = None,
+    cancel_event: threading.Event | None = None,
+    owner: str = "",
+) -> FitTeachers:
     """What `engine.fit` needs for the teachers of `config` (`teachers.resolve_for`; `teachers` replaces the zoo
     teachers), each missing teacher trained first as a recorded run in `store` (the default runs folder when None),
     owned by `owner`; `on_teacher` is told as each starts."""
     store = store if store is not None else RunStore(default_runs_dir())
-    return teacher_cache.resolve_for(config, teachers=teachers,
-                                     train=_recorded_training(store, on_teacher, cancel_event, owner))
+    return teacher_cache.resolve_for(
+        config, teachers=teachers, train=_recorded_training(store, on_teacher, cancel_event, owner)
+    )
 
 
-def cached_or_recorded(spec: TeacherSpec, store: RunStore, *, device: str = "auto",
-                       on_teacher: TeacherStarting | None = None, owner: str = "") -> TeacherRecord:
+def cached_or_recorded(
+    spec: TeacherSpec,
+    store: RunStore,
+    *,
+    device: str = "auto",
+    on_teacher: TeacherStarting | None = None,
+    owner: str = "",
+) -> TeacherRecord:
     """The record of the teacher `spec` names: from the cache, or trained first as a recorded run in `store`."""
     record = teacher_cache.find_cached(spec)
     return record if record is not None else _recorded_training(store, on_teacher, None, owner)(spec, device)
 
 
-def prepare_teachers(configs: Iterable[RunConfig], store: RunStore, *, on_teacher: TeacherStarting | None = None,
-                     owner: str = "") -> dict[TeacherSpec, TeacherRecord]:
+def prepare_teachers(
+    configs: Iterable[RunConfig], store: RunStore, *, on_teacher: TeacherStarting | None = None, owner: str = ""
+) -> dict[TeacherSpec, TeacherRecord]:
     """Every teacher the `configs` need, each found in the cache or trained once as a recorded run (before runs that
     train in parallel, so that no two of them train the same teacher); their records by spec."""
     train = _recorded_training(store, on_teacher, None, owner)
@@ -186,10 +225,17 @@ def prepare_teachers(configs: Iterable[RunConfig], store: RunStore, *, on_teache
     return records
 
 
-def run_recorded(config: RunConfig, store: RunStore, *, run_id: str | None = None,
-                 callbacks: Sequence[Callback] = (), cancel_event: threading.Event | None = None,
-                 resume: bool = False, teachers: list[torch.nn.Module] | None = None,
-                 on_teacher: TeacherStarting | None = None) -> tuple[str, FitResult]:
+def run_recorded(
+    config: RunConfig,
+    store: RunStore,
+    *,
+    run_id: str | None = None,
+    callbacks: Sequence[Callback] = (),
+    cancel_event: threading.Event | None = None,
+    resume: bool = False,
+    teachers: list[torch.nn.Module] | None = None,
+    on_teacher: TeacherStarting | None = None,
+) -> tuple[str, FitResult]:
     """Train `config`, recording it in `store` (a new run unless `run_id` is given); returns the id and result.
 
     The teachers are resolved first (`resolve_teachers`: `teachers` replaces the config's zoo teachers): a teacher
@@ -203,13 +249,28 @@ def run_recorded(config: RunConfig, store: RunStore, *, run_id: str | None = Non
     checkpoint = folder / "checkpoint.pt"
     recorder = StoreRecorder(store, run_id)
     try:
-        given = resolve_teachers(config, store, teachers=teachers, on_teacher=on_teacher, cancel_event=cancel_event,
-                                 owner=store.get_run(run_id).owner)
-        result = fit(config, [recorder, *callbacks], **given, cancel=CancelPoller(store, run_id, cancel_event),
-                     checkpoint_path=checkpoint, resume=resume)
+        given = resolve_teachers(
+            config,
+            store,
+            teachers=teachers,
+            on_teacher=on_teacher,
+            cancel_event=cancel_event,
+            owner=store.get_run(run_id).owner,
+        )
+        result = fit(
+            config,
+            [recorder, *callbacks],
+            **given,
+            cancel=CancelPoller(store, run_id, cancel_event),
+            checkpoint_path=checkpoint,
+            resume=resume,
+        )
     except TeacherNotTrained as error:
-        store.finish(run_id, "cancelled" if error.status == "cancelled" else "failed",
-                     message=f"its teacher was not trained: {error}")
+        store.finish(
+            run_id,
+            "cancelled" if error.status == "cancelled" else "failed",
+            message=f"its teacher was not trained: {error}",
+        )
         raise
     except WorkbenchError as error:
         store.finish(run_id, "failed", message=str(error))

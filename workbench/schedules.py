@@ -1,4 +1,5 @@
 """Schedules for the KD coefficient α and the temperature over the course of training."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,9 @@ SCHEDULE_HELP = {
 }
 
 
-def schedule_value(kind: str, start: float, end: float, progress: float,
-                   fraction: float = 1.0, steps: int = 3) -> float:
+def schedule_value(
+    kind: str, start: float, end: float, progress: float, fraction: float = 1.0, steps: int = 3
+) -> float:
     """Value of a schedule at `progress` in [0, 1] of training.
 
     Decaying kinds reach `end` once progress reaches `fraction` and stay there."""
@@ -32,8 +34,9 @@ def schedule_value(kind: str, start: float, end: float, progress: float,
     raise ValueError(f"unknown schedule {kind!r}")
 
 
-def schedule_curve(kind: str, start: float, end: float, fraction: float = 1.0,
-                   steps: int = 3, points: int = 101) -> tuple[list[float], list[float]]:
+def schedule_curve(
+    kind: str, start: float, end: float, fraction: float = 1.0, steps: int = 3, points: int = 101
+) -> tuple[list[float], list[float]]:
     """Progress values and schedule values sampled over training, for drawing the schedule."""
     xs = [i / (points - 1) for i in range(points)]
     return xs, [schedule_value(kind, start, end, x, fraction, steps) for x in xs]

@@ -2,6 +2,7 @@
 
 Data-free methods have no validation set to pick a snapshot by, so a run whose accuracy swings is worse
 than its best epoch suggests (PRE-DFKD's argument); these numbers put that on the Compare page."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -17,8 +18,13 @@ def accuracy_stats(values: Sequence[float]) -> dict[str, float]:
     if count == 0:
         return {"mean": float("nan"), "var": float("nan"), "best": float("nan"), "final": float("nan"), "epochs": 0.0}
     mean = sum(values) / count
-    return {"mean": mean, "var": sum((value - mean) ** 2 for value in values) / count, "best": max(values),
-            "final": float(values[-1]), "epochs": float(count)}
+    return {
+        "mean": mean,
+        "var": sum((value - mean) ** 2 for value in values) / count,
+        "best": max(values),
+        "final": float(values[-1]),
+        "epochs": float(count),
+    }
 
 
 def accuracy_over_training(metrics: pd.DataFrame, metric: str = "test_acc") -> dict[str, float]:

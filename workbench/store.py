@@ -1,4 +1,5 @@
 """The run store: runs, their configs, statuses, metrics and artifacts in SQLite (WAL), read back as pandas."""
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,21 @@ CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, scope, name);
 """
 # Columns added after the first schema: added to an older store by its first writer; (name, type, value if absent).
 _LATER_COLUMNS = (("pid", "INTEGER", "NULL"), ("host", "TEXT NOT NULL DEFAULT ''", "''"), ("heartbeat", "REAL", "NULL"))
-_RUN_COLUMNS = ("id", "name", "config", "status", "message", "created", "started", "finished", "final_metrics",
-                "artifacts", "parent_id", "group_id", "owner")
+_RUN_COLUMNS = (
+    "id",
+    "name",
+    "config",
+    "status",
+    "message",
+    "created",
+    "started",
+    "finished",
+    "final_metrics",
+    "artifacts",
+    "parent_id",
+    "group_id",
+    "owner",
+)
 
 
 @dataclass
@@ -226,15 +240,31 @@ class RunStore:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def create_run(self, config: dict[str, Any], *, name: str = "", status: str = "queued",
-                   parent_id: str | None = None, group_id: str | None = None, owner: str = "") -> str:
+    def create_run(
+        self,
+        config: dict[str, Any],
+        *,
+        name: str = "",
+        status: str = "queued",
+        parent_id: str | None = None,
+        group_id: str | None = None,
+        owner: str = "",
+    ) -> str:
         """Record a new run and return its id."""
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self._write(
             "INSERT INTO runs (id, name, config, status, created, parent_id, group_id, owner) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, name or run_id, json.dumps(config, sort_keys=True), status, time.time(),
-             parent_id, group_id, owner),
+            (
+                run_id,
+                name or run_id,
+                json.dumps(config, sort_keys=True),
+                status,
+                time.time(),
+                parent_id,
+                group_id,
+                owner,
+            ),
         )
         return run_id
 
@@ -245,20 +275,25 @@ class RunStore:
     def mark_running(self, run_id: str) -> None:
         """Set a run's status to running, stamp its start time and record this process (pid, host, heartbeat)."""
         now = time.time()
-        self._write("UPDATE runs SET status='running', started=?, pid=?, host=?, heartbeat=? WHERE id=?",
-                    (now, os.getpid(), socket.gethostname(), now, run_id))
+        self._write(
+            "UPDATE runs SET status='running', started=?, pid=?, host=?, heartbeat=? WHERE id=?",
+            (now, os.getpid(), socket.gethostname(), now, run_id),
+        )
 
     def beat(self, run_id: str) -> None:
         """Stamp a running run's heartbeat: its process is still training."""
         self._write("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
 
-    def finish(self, run_id: str, status: str, *, final_metrics: dict[str, float] | None = None,
-               message: str = "") -> None:
+    def finish(
+        self, run_id: str, status: str, *, final_metrics: dict[str, float] | None = None, message: str = ""
+    ) -> None:
         """Record how a run ended."""
         if status not in FINISHED:
             raise ValueError(f"not a final status: {status}")
-        self._write("UPDATE runs SET status=?, finished=?, final_metrics=?, message=? WHERE id=?",
-                    (status, time.time(), json.dumps(final_metrics or {}), message, run_id))
+        self._write(
+            "UPDATE runs SET status=?, finished=?, final_metrics=?, message=? WHERE id=?",
+            (status, time.time(), json.dumps(final_metrics or {}), message, run_id),
+        )
 
     def add_artifact(self, run_id: str, name: str, path: str | Path) -> None:
         """Attach a file (checkpoint, weights, image) to a run under a name."""
@@ -271,8 +306,11 @@ class RunStore:
         NaN or infinite are left out (the engine ends a run that produces one as diverged)."""
         rows = [row for row in rows if math.isfinite(row[-1])]
         if rows:
-            self._write("INSERT INTO metrics (run_id, step, epoch, scope, name, value) VALUES (?, ?, ?, ?, ?, ?)",
-                        [(run_id, *row) for row in rows], many=True)
+            self._write(
+                "INSERT INTO metrics (run_id, step, epoch, scope, name, value) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, *row) for row in rows],
+                many=True,
+            )
 
     def clear_metrics_after(self, run_id: str, epoch: int) -> None:
         """Drop the metrics recorded after `epoch` (a resumed run redoes those epochs)."""
@@ -298,8 +336,11 @@ class RunStore:
     def last_steps(self, run_ids: Collection[str]) -> dict[str, int]:
         """Per run, the last optimisation step with a recorded loss (runs without one are left out)."""
         with self._connect() as db:
-            rows = db.execute("SELECT run_id, MAX(step) FROM metrics WHERE run_id IN (SELECT value FROM json_each(?)) "
-                              "AND scope='step' AND name='loss' GROUP BY run_id", (json.dumps(list(run_ids)),))
+            rows = db.execute(
+                "SELECT run_id, MAX(step) FROM metrics WHERE run_id IN (SELECT value FROM json_each(?)) "
+                "AND scope='step' AND name='loss' GROUP BY run_id",
+                (json.dumps(list(run_ids)),),
+            )
             return {run_id: int(step) for run_id, step in rows}
 
     def _select_runs(self, db: sqlite3.Connection) -> str:
@@ -332,9 +373,11 @@ class RunStore:
             record.status, record.finished = "interrupted", heartbeat or now
             record.message = f"interrupted: {reason}; continue it with kdw train --resume {record.id}"
             if not self.read_only:
-                self._write("UPDATE runs SET status='interrupted', finished=?, message=? "
-                            "WHERE id=? AND status='running' AND pid IS ? AND heartbeat IS ?",
-                            (record.finished, record.message, record.id, pid, heartbeat))
+                self._write(
+                    "UPDATE runs SET status='interrupted', finished=?, message=? "
+                    "WHERE id=? AND status='running' AND pid IS ? AND heartbeat IS ?",
+                    (record.finished, record.message, record.id, pid, heartbeat),
+                )
         return records
 
     def list_runs(self, *, status: str | None = None, group_id: str | None = None) -> list[RunRecord]:
@@ -360,15 +403,18 @@ class RunStore:
         params: list[Any] = list(ids) if ids is not None else []
         where = f" WHERE id IN ({','.join('?' * len(params))})" if ids is not None else ""
         with self._connect() as db:
-            rows = db.execute(self._select_runs(db) + where + " ORDER BY created DESC LIMIT ?",
-                              [*params, limit]).fetchall()
+            rows = db.execute(
+                self._select_runs(db) + where + " ORDER BY created DESC LIMIT ?", [*params, limit]
+            ).fetchall()
         return self.settle([_record(row) for row in rows])
 
     def group_counts(self, prefix: str, owners: Collection[str] | None = None) -> list[GroupCounts]:
         """The groups whose id starts with `prefix`, newest (by latest run) first, with their runs counted in one
         query: all, finished and done; only the runs of `owners` when given."""
-        query = (f"SELECT group_id, COUNT(*), SUM(status IN ({','.join('?' * len(FINISHED))})), SUM(status = 'done') "
-                 "FROM runs WHERE substr(group_id, 1, ?) = ?")
+        query = (
+            f"SELECT group_id, COUNT(*), SUM(status IN ({','.join('?' * len(FINISHED))})), SUM(status = 'done') "
+            "FROM runs WHERE substr(group_id, 1, ?) = ?"
+        )
         params: list[Any] = [*FINISHED, len(prefix), prefix]
         if owners is not None:
             query += " AND owner IN (SELECT value FROM json_each(?))"
@@ -381,11 +427,22 @@ class RunStore:
         """One row per run: id, name, status, times, the config flattened and the final metrics."""
         rows = []
         for record in self.list_runs():
-            row = {"id": record.id, "name": record.name, "status": record.status, "message": record.message,
-                   "created": record.created, "wall_seconds": record.wall_seconds,
-                   "parent_id": record.parent_id, "group_id": record.group_id}
-            row.update({f"config.{key}": value if not isinstance(value, (list, dict)) else json.dumps(value)
-                        for key, value in record.config.items()})
+            row = {
+                "id": record.id,
+                "name": record.name,
+                "status": record.status,
+                "message": record.message,
+                "created": record.created,
+                "wall_seconds": record.wall_seconds,
+                "parent_id": record.parent_id,
+                "group_id": record.group_id,
+            }
+            row.update(
+                {
+                    f"config.{key}": value if not isinstance(value, (list, dict)) else json.dumps(value)
+                    for key, value in record.config.items()
+                }
+            )
             row.update({f"final.{key}": value for key, value in record.final_metrics.items()})
             rows.append(row)
         return pd.DataFrame(rows)
@@ -412,5 +469,21 @@ class RunStore:
 
 def _record(row: tuple[Any, ...]) -> RunRecord:
     """A RunRecord from a row of `_select_runs`."""
-    return RunRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7], json.loads(row[8]),
-                     json.loads(row[9]), row[10], row[11], row[12], row[13], row[14], row[15])
+    return RunRecord(
+        row[0],
+        row[1],
+        json.loads(row[2]),
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        json.loads(row[8]),
+        json.loads(row[9]),
+        row[10],
+        row[11],
+        row[12],
+        row[13],
+        row[14],
+        row[15],
+    )

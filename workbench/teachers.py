@@ -6,6 +6,7 @@ glyph teacher (trained on rendered glyphs shaped like the dataset). `train_and_c
 trains either; `resolve_for(config)` gives what `engine.fit` needs for a config's teachers, training a missing one
 only through the `train` function it is given (`runner.resolve_teachers` passes one that records the training as a
 run of its own)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -38,17 +39,65 @@ PACKAGED_DIR = Path(__file__).parent / "pretrained"
 
 # How a teacher is trained on each dataset: a baseline run with these config fields.
 RECIPES: dict[str, dict[str, Any]] = {
-    "digits": {"epochs": 30, "batch_size": 64, "optimizer": "sgd", "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
-    "fashion-mnist": {"epochs": 4, "batch_size": 128, "optimizer": "sgd", "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
-    "mnist": {"epochs": 8, "batch_size": 128, "optimizer": "sgd", "lr": 0.05, "lr_schedule": "cosine", "augment": "none"},
-    "cifar10": {"epochs": 120, "batch_size": 128, "optimizer": "sgd", "lr": 0.1, "lr_schedule": "cosine", "augment": "crop,flip"},
-    "cifar100": {"epochs": 120, "batch_size": 128, "optimizer": "sgd", "lr": 0.1, "lr_schedule": "cosine", "augment": "crop,flip"},
-    "svhn": {"epochs": 30, "batch_size": 128, "optimizer": "sgd", "lr": 0.05, "lr_schedule": "cosine", "augment": "crop"},
+    "digits": {
+        "epochs": 30,
+        "batch_size": 64,
+        "optimizer": "sgd",
+        "lr": 0.05,
+        "lr_schedule": "cosine",
+        "augment": "none",
+    },
+    "fashion-mnist": {
+        "epochs": 4,
+        "batch_size": 128,
+        "optimizer": "sgd",
+        "lr": 0.05,
+        "lr_schedule": "cosine",
+        "augment": "none",
+    },
+    "mnist": {
+        "epochs": 8,
+        "batch_size": 128,
+        "optimizer": "sgd",
+        "lr": 0.05,
+        "lr_schedule": "cosine",
+        "augment": "none",
+    },
+    "cifar10": {
+        "epochs": 120,
+        "batch_size": 128,
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "lr_schedule": "cosine",
+        "augment": "crop,flip",
+    },
+    "cifar100": {
+        "epochs": 120,
+        "batch_size": 128,
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "lr_schedule": "cosine",
+        "augment": "crop,flip",
+    },
+    "svhn": {
+        "epochs": 30,
+        "batch_size": 128,
+        "optimizer": "sgd",
+        "lr": 0.05,
+        "lr_schedule": "cosine",
+        "augment": "crop",
+    },
 }
 RECIPE_NAME = "default"
 # How LW-KD's glyph teacher is trained on its rendered glyphs (recipe name "glyphs<per class>").
-GLYPH_RECIPE: dict[str, Any] = {"epochs": 6, "batch_size": 64, "lr": 0.05, "lr_schedule": "cosine", "augment": "none",
-                                "optimizer": "sgd"}
+GLYPH_RECIPE: dict[str, Any] = {
+    "epochs": 6,
+    "batch_size": 64,
+    "lr": 0.05,
+    "lr_schedule": "cosine",
+    "augment": "none",
+    "optimizer": "sgd",
+}
 CHECKPOINT_SIZE_FACTOR = 4  # a teacher file may hold up to 4x its weights (a wrapper, optimiser state) plus 1 MiB
 CHECKPOINT_SLACK_BYTES = 2**20
 CHANCE_FACTOR = 1.5  # a teacher below this multiple of 1 / classes on the test split is at chance
@@ -110,8 +159,10 @@ def _load_weights(arch: str, info: DatasetInfo, path: str | Path, device: torch.
         state = state["state_dict"]
     classifier = state.get("classifier.weight") if isinstance(state, dict) else None
     if isinstance(classifier, torch.Tensor) and classifier.ndim == 2 and classifier.shape[0] != info.num_classes:
-        raise ModelMismatch(f"teacher: the state_dict has {classifier.shape[0]} output classes but {info.name} has "
-                            f"{info.num_classes}; use a teacher trained on {info.name}")
+        raise ModelMismatch(
+            f"teacher: the state_dict has {classifier.shape[0]} output classes but {info.name} has "
+            f"{info.num_classes}; use a teacher trained on {info.name}"
+        )
     load_state_dict_checked(model, state)
     return model.to(device).eval()
 
@@ -132,18 +183,23 @@ def read_state_file(path: Path, weights_bytes: int) -> Any:
         raise WorkbenchError(f"teacher_checkpoint: cannot read {path}: {error.strerror}") from None
     limit = CHECKPOINT_SIZE_FACTOR * weights_bytes + CHECKPOINT_SLACK_BYTES
     if size > limit:
-        raise ModelMismatch(f"teacher_checkpoint: {path} is {size / 2**20:.1f} MB, too large for this teacher's "
-                            f"{weights_bytes / 2**20:.1f} MB of weights (at most {limit / 2**20:.1f} MB is read)")
+        raise ModelMismatch(
+            f"teacher_checkpoint: {path} is {size / 2**20:.1f} MB, too large for this teacher's "
+            f"{weights_bytes / 2**20:.1f} MB of weights (at most {limit / 2**20:.1f} MB is read)"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except pickle.UnpicklingError as error:
         if "unsupported global" in str(error).lower():  # a valid pickle of classes, not of tensors alone
-            raise ModelMismatch(f"teacher_checkpoint: {path} holds Python objects besides tensors (a whole pickled "
-                                "model?); save model.state_dict() with torch.save and use that") from None
+            raise ModelMismatch(
+                f"teacher_checkpoint: {path} holds Python objects besides tensors (a whole pickled "
+                "model?); save model.state_dict() with torch.save and use that"
+            ) from None
         raise ModelMismatch(f"teacher_checkpoint: {path} is not a readable PyTorch state_dict (corrupt)") from None
     except Exception:  # torch raises many types for corrupt or foreign files
-        raise ModelMismatch(f"teacher_checkpoint: {path} is not a readable PyTorch state_dict (corrupt, or not "
-                            "written by torch.save)") from None
+        raise ModelMismatch(
+            f"teacher_checkpoint: {path} is not a readable PyTorch state_dict (corrupt, or not written by torch.save)"
+        ) from None
 
 
 def check_teacher_checkpoint(config: RunConfig) -> float:
@@ -155,9 +211,11 @@ def check_teacher_checkpoint(config: RunConfig) -> float:
     accuracy = measure_test_accuracy(teacher, config.dataset)
     classes = dataset_info(config.dataset).num_classes
     if accuracy < CHANCE_FACTOR / classes:
-        raise ModelMismatch(f"teacher_checkpoint: {config.teacher_checkpoint} scores {accuracy:.1%} on the "
-                            f"{config.dataset} test split, chance is {1 / classes:.0%}; is it a teacher for another "
-                            "dataset?")
+        raise ModelMismatch(
+            f"teacher_checkpoint: {config.teacher_checkpoint} scores {accuracy:.1%} on the "
+            f"{config.dataset} test split, chance is {1 / classes:.0%}; is it a teacher for another "
+            "dataset?"
+        )
     return accuracy
 
 
@@ -217,8 +275,18 @@ class TeacherSpec:
             recipe, name = dict(RECIPES[self.dataset]), f"teacher {self.arch} ({self.dataset})"
             if self.epochs is not None:
                 recipe["epochs"] = self.epochs
-        return RunConfig.from_dict({"dataset": self.dataset, "student": self.arch, "teachers": [self.arch],
-                                    "method": "baseline", "seed": self.seed, "device": device, "name": name, **recipe})
+        return RunConfig.from_dict(
+            {
+                "dataset": self.dataset,
+                "student": self.arch,
+                "teachers": [self.arch],
+                "method": "baseline",
+                "seed": self.seed,
+                "device": device,
+                "name": name,
+                **recipe,
+            }
+        )
 
     def training_data(self, device: torch.device) -> LoadedDataset | None:
         """The rendered glyphs a glyph teacher trains on (None: a zoo teacher trains on its dataset)."""
@@ -278,9 +346,16 @@ def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def train_and_cache(spec: TeacherSpec, device: str = "auto", *, callbacks: Sequence[Callback] = (),
-                    cancel: Callable[[], bool] | None = None, data_dir: str | Path | None = None,
-                    output_dir: str | Path | None = None, command: str = "") -> TeacherRecord:
+def train_and_cache(
+    spec: TeacherSpec,
+    device: str = "auto",
+    *,
+    callbacks: Sequence[Callback] = (),
+    cancel: Callable[[], bool] | None = None,
+    data_dir: str | Path | None = None,
+    output_dir: str | Path | None = None,
+    command: str = "",
+) -> TeacherRecord:
     """Train the teacher `spec` names and store it in the cache (or `output_dir`): the one function that trains every
     teacher, zoo and glyph alike, wherever the training is asked for (`kdw teachers train`, the app's teacher jobs, a
     run whose teacher is missing). The weights, then the JSON record, are each written atomically; the global random
@@ -299,8 +374,9 @@ def train_and_cache(spec: TeacherSpec, device: str = "auto", *, callbacks: Seque
         result = fit(config, callbacks, dataset=data, cancel=cancel)
     seconds = time.perf_counter() - started
     if result.status != "done":
-        raise TeacherNotTrained(f"{spec.label}: training {result.status}" + (f": {result.message}" if result.message
-                                                                              else ""), result.status)
+        raise TeacherNotTrained(
+            f"{spec.label}: training {result.status}" + (f": {result.message}" if result.message else ""), result.status
+        )
     info = spec.info()
     folder = Path(output_dir) if output_dir else cache_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -308,27 +384,44 @@ def train_and_cache(spec: TeacherSpec, device: str = "auto", *, callbacks: Seque
     state = {name: value.cpu() for name, value in result.student.state_dict().items()}
     _write_atomically(weights, lambda path: torch.save(state, path))
     record = TeacherRecord(
-        arch=spec.arch, dataset=spec.cache_dataset, recipe=spec.recipe, seed=spec.seed,
-        test_acc=result.final_metrics["test_acc"], train_seconds=round(seconds, 2), params=count_params(result.student),
-        macs=count_macs(result.student, info.in_channels, info.image_size), epochs=config.epochs,
-        command=command or spec.default_command(), created=time.strftime("%Y-%m-%d %H:%M:%S"),
-        torch_version=torch.__version__)
+        arch=spec.arch,
+        dataset=spec.cache_dataset,
+        recipe=spec.recipe,
+        seed=spec.seed,
+        test_acc=result.final_metrics["test_acc"],
+        train_seconds=round(seconds, 2),
+        params=count_params(result.student),
+        macs=count_macs(result.student, info.in_channels, info.image_size),
+        epochs=config.epochs,
+        command=command or spec.default_command(),
+        created=time.strftime("%Y-%m-%d %H:%M:%S"),
+        torch_version=torch.__version__,
+    )
     meta = {name: value for name, value in asdict(record).items() if name not in ("path", "packaged")}
     _write_atomically(folder / f"{spec.key}.json", lambda path: path.write_text(json.dumps(meta, indent=2) + "\n"))
     record.path = str(weights)
     return record
 
 
-def get_teacher(arch: str, dataset: str, seed: int = 0, *, device: torch.device | str = "cpu",
-                data_dir: str | Path | None = None, train_if_missing: bool = True,
-                callbacks: Sequence[Any] = ()) -> tuple[nn.Module, TeacherRecord]:
+def get_teacher(
+    arch: str,
+    dataset: str,
+    seed: int = 0,
+    *,
+    device: torch.device | str = "cpu",
+    data_dir: str | Path | None = None,
+    train_if_missing: bool = True,
+    callbacks: Sequence[Any] = (),
+) -> tuple[nn.Module, TeacherRecord]:
     """A frozen zoo teacher from the cache, trained first (without a run record) when missing and allowed."""
     spec = TeacherSpec(arch, dataset, seed)
     record = find_cached(spec, data_dir)
     if record is None:
         if not train_if_missing:
-            raise TeacherMissing(f"teacher: no cached {arch} teacher for {dataset} (seed {seed}); "
-                                 f"train one with: kdw teachers train --dataset {dataset} --arch {arch} --seed {seed}")
+            raise TeacherMissing(
+                f"teacher: no cached {arch} teacher for {dataset} (seed {seed}); "
+                f"train one with: kdw teachers train --dataset {dataset} --arch {arch} --seed {seed}"
+            )
         record = train_and_cache(spec, data_dir=data_dir, callbacks=callbacks)
     return load_cached(spec, record, device), record
 
@@ -352,8 +445,11 @@ def needed_teachers(config: RunConfig) -> list[TeacherSpec]:
     method = get_method(config.method)
     specs = []
     if method.teacher_need in ("one", "several"):
-        specs = [TeacherSpec(arch, config.dataset, config.teacher_seed) for position, arch in enumerate(config.teachers)
-                 if not (position == 0 and config.teacher_checkpoint)]
+        specs = [
+            TeacherSpec(arch, config.dataset, config.teacher_seed)
+            for position, arch in enumerate(config.teachers)
+            if not (position == 0 and config.teacher_checkpoint)
+        ]
     glyph = method.glyph_teacher_spec(config.method_params)
     if glyph is not None:
         arch, per_class, seed = glyph
@@ -367,22 +463,32 @@ def training_device(spec: TeacherSpec, config: RunConfig) -> str:
     return config.device if spec.glyph else "auto"
 
 
-def cached_or_trained(spec: TeacherSpec, config: RunConfig, train: TrainTeacher | None = None,
-                      data_dir: str | Path | None = None) -> TeacherRecord:
+def cached_or_trained(
+    spec: TeacherSpec, config: RunConfig, train: TrainTeacher | None = None, data_dir: str | Path | None = None
+) -> TeacherRecord:
     """The record of the teacher `spec` names, trained first by `train` when it is not cached; TeacherMissing when
     it is not cached and there is no `train`."""
     record = find_cached(spec, data_dir)
     if record is not None:
         return record
     if train is None:
-        hint = (f"kdw teachers train --dataset {spec.dataset} --arch {spec.arch} --seed {spec.seed}" if not spec.glyph
-                else "kdw train (it trains the glyph teacher first)")
+        hint = (
+            f"kdw teachers train --dataset {spec.dataset} --arch {spec.arch} --seed {spec.seed}"
+            if not spec.glyph
+            else "kdw train (it trains the glyph teacher first)"
+        )
         raise TeacherMissing(f"teacher: {spec.label} is not cached; train it first with: {hint}")
     return train(spec, training_device(spec, config))
 
 
-def resolve_for(config: RunConfig, *, train: TrainTeacher | None = None, teachers: Sequence[nn.Module] | None = None,
-                device: torch.device | str = "cpu", data_dir: str | Path | None = None) -> FitTeachers:
+def resolve_for(
+    config: RunConfig,
+    *,
+    train: TrainTeacher | None = None,
+    teachers: Sequence[nn.Module] | None = None,
+    device: torch.device | str = "cpu",
+    data_dir: str | Path | None = None,
+) -> FitTeachers:
     """What `engine.fit` needs for the teachers of a run of `config`: `fit(config, callbacks, **resolve_for(config))`.
 
     The zoo teachers when the method needs teachers (the first from teacher_checkpoint when given, the rest from
@@ -400,13 +506,18 @@ def resolve_for(config: RunConfig, *, train: TrainTeacher | None = None, teacher
             if position == 0 and config.teacher_checkpoint:
                 path = Path(config.teacher_checkpoint)
             else:
-                path = Path(cached_or_trained(TeacherSpec(arch, config.dataset, config.teacher_seed), config, train,
-                                              data_dir).path)
+                path = Path(
+                    cached_or_trained(
+                        TeacherSpec(arch, config.dataset, config.teacher_seed), config, train, data_dir
+                    ).path
+                )
             models.append(load_teacher_weights(arch, config.dataset, path, device))
             weights.append(path)
         split = f"train-{config.train_subset or 'all'}" + "".join(f"-omit{c}" for c in config.omit_classes)
-        files = TeacherLogitFiles([logits_cache_file(w, config.dataset, split, data_dir) for w in weights],
-                                  [logits_cache_file(w, config.dataset, "test", data_dir) for w in weights])
+        files = TeacherLogitFiles(
+            [logits_cache_file(w, config.dataset, split, data_dir) for w in weights],
+            [logits_cache_file(w, config.dataset, "test", data_dir) for w in weights],
+        )
     glyph = None
     glyph_spec = next((spec for spec in needed_teachers(config) if spec.glyph), None)
     if glyph_spec is not None:

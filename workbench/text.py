@@ -1,5 +1,6 @@
 """Showing user-given text safely: markdown's special characters escaped, so a run name or a link's value is
 shown as the characters it holds, never as an image, a link or a formula; long values cut short (`clip`)."""
+
 from __future__ import annotations
 
 import html

@@ -1,4 +1,5 @@
 """Rebuilding a recorded run's trained student (quantised as it was trained) from its saved weights."""
+
 from __future__ import annotations
 
 from pathlib import Path

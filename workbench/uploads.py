@@ -2,6 +2,7 @@
 
 Every problem is one WorkbenchError naming what is wrong; a file is written (under the uploads folder)
 only once every check has passed, so a bad upload changes nothing."""
+
 from __future__ import annotations
 
 import contextlib
@@ -36,29 +37,35 @@ def read_state_dict(data: bytes, filename: str) -> Mapping[str, torch.Tensor]:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         if "unsupported global" in str(error).lower():  # a valid pickle of classes, not of tensors alone
-            raise WorkbenchError(f"upload: {filename} holds Python objects besides tensors (a whole pickled "
-                                 "model?); save model.state_dict() with torch.save and upload that") from None
+            raise WorkbenchError(
+                f"upload: {filename} holds Python objects besides tensors (a whole pickled "
+                "model?); save model.state_dict() with torch.save and upload that"
+            ) from None
         raise WorkbenchError(f"upload: {filename} is corrupt or not a file written by torch.save") from None
     except Exception:  # torch raises many types for corrupt or foreign files
         raise WorkbenchError(f"upload: {filename} is corrupt or not a file written by torch.save") from None
     if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping):
-        raise WorkbenchError(f"upload: {filename} holds a {type(state).__name__}, not a state_dict "
-                             "(a dict of parameter names to tensors)")
+        raise WorkbenchError(
+            f"upload: {filename} holds a {type(state).__name__}, not a state_dict "
+            "(a dict of parameter names to tensors)"
+        )
     return state
 
 
-def accept_teacher_upload(data: bytes, filename: str, arch: str, dataset: str, *, uploads_dir: str | Path,
-                          limit_mb: float) -> UploadedTeacher:
+def accept_teacher_upload(
+    data: bytes, filename: str, arch: str, dataset: str, *, uploads_dir: str | Path, limit_mb: float
+) -> UploadedTeacher:
     """Check an uploaded state_dict against `arch` on `dataset`, measure its test accuracy and keep it.
 
     Raises WorkbenchError (or its ModelMismatch) with one line when the file is too large, empty, not a
     state_dict, corrupt, or does not fit the architecture; nothing is written then."""
     size_mb = len(data) / 2**20
     if size_mb > limit_mb:
-        raise WorkbenchError(f"upload: {filename} is {size_mb:.1f} MB, over the {limit_mb:g} MB upload limit "
-                             "(a setting in the sidebar)")
+        raise WorkbenchError(
+            f"upload: {filename} is {size_mb:.1f} MB, over the {limit_mb:g} MB upload limit (a setting in the sidebar)"
+        )
     if not data:
         raise WorkbenchError(f"upload: {filename} is empty")
     state = read_state_dict(data, filename)
@@ -66,8 +73,9 @@ def accept_teacher_upload(data: bytes, filename: str, arch: str, dataset: str, *
     model = create_model(arch, info.num_classes, info.in_channels, info.image_size)
     classifier = state.get("classifier.weight")
     if isinstance(classifier, torch.Tensor) and classifier.ndim == 2 and classifier.shape[0] != info.num_classes:
-        raise ModelMismatch(f"upload: {filename} has {classifier.shape[0]} output classes but {dataset} has "
-                            f"{info.num_classes}")
+        raise ModelMismatch(
+            f"upload: {filename} has {classifier.shape[0]} output classes but {dataset} has {info.num_classes}"
+        )
     try:
         load_state_dict_checked(model, dict(state))
     except ModelMismatch as error:

@@ -4,6 +4,7 @@ sample grids and a run panel (sliders and a Run button, interact_manual style).
 Figures come from `workbench.viz` wrapped in plotly FigureWidgets. Each panel keeps its work in plain methods
 (`redraw`, `add_point`, `show`, `run`) that the widget events call, so they can be tested without a browser.
 Display a panel in a notebook by leaving its `view` as a cell's last expression."""
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -22,12 +23,14 @@ from .runner import resolve_teachers
 class SoftTargetPanel:
     """A temperature slider above the teacher's soft targets (`viz.soft_target_figure`), redrawn on change."""
 
-    def __init__(self, preview: viz.SoftTargetPreview, temperature: float = 1.0, low: float = 0.5,
-                 high: float = 20.0) -> None:
+    def __init__(
+        self, preview: viz.SoftTargetPreview, temperature: float = 1.0, low: float = 0.5, high: float = 20.0
+    ) -> None:
         self.preview = preview
         self.figure = go.FigureWidget(viz.soft_target_figure(preview, temperature))
-        self.slider = widgets.FloatSlider(value=temperature, min=low, max=high, step=0.5, description="T",
-                                          continuous_update=False)
+        self.slider = widgets.FloatSlider(
+            value=temperature, min=low, max=high, step=0.5, description="T", continuous_update=False
+        )
         self.slider.observe(self._on_change, names="value")
         self.view = widgets.VBox([self.slider, self.figure])
 
@@ -90,7 +93,7 @@ class LiveSamples:
 
     def show(self, epoch: int, images: Tensor) -> None:
         """Keep the first `count` images (N, C, H, W) of this epoch and draw them."""
-        batch = images[:self.count].detach().float().cpu().numpy()
+        batch = images[: self.count].detach().float().cpu().numpy()
         self.snapshots[epoch] = batch
         fresh = viz.image_grid_figure(batch, f"{self.title} (epoch {epoch})")
         if self.figure is None:
@@ -116,8 +119,13 @@ class RunPanel:
     config with the controls' values (`engine.fit`, its teachers resolved first: `teachers` when given, else the
     config's), drawing its test accuracy live; results are kept in order."""
 
-    def __init__(self, base: RunConfig, controls: dict[str, widgets.ValueWidget], live: LivePlot | None = None,
-                 teachers: Sequence[nn.Module] | None = None) -> None:
+    def __init__(
+        self,
+        base: RunConfig,
+        controls: dict[str, widgets.ValueWidget],
+        live: LivePlot | None = None,
+        teachers: Sequence[nn.Module] | None = None,
+    ) -> None:
         self.base = base
         self.controls = controls
         self.live = live or LivePlot()

@@ -1,8 +1,8 @@
 """Datasets as whole tensors: the registry, loading with subsets, batch indices and augmentation."""
-from workbench.data.augment import augment_batch
-from workbench.data.batches import iterate_batches
-from workbench.data.dataset import LoadedDataset, Split, load_dataset, without_train_classes
-from workbench.data.registry import DatasetInfo, dataset_info, list_datasets
+from .augment import augment_batch
+from .batches import iterate_batches
+from .dataset import LoadedDataset, Split, load_dataset, without_train_classes
+from .registry import DatasetInfo, dataset_info, list_datasets
 
 __all__ = [
     "DatasetInfo",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from workbench.errors import ConfigError
+from ..errors import ConfigError
 
 AUGMENTATIONS: tuple[str, ...] = ("crop", "flip")
 

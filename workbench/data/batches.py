@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import torch
 
-from workbench.errors import ConfigError
+from ..errors import ConfigError
 
 
 def iterate_batches(

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import torch
 
-from workbench.data.digits import load_digits_raw
-from workbench.data.fashion_mnist import load_fashion_mnist_raw
-from workbench.data.raw import RawData
-from workbench.data.registry import DatasetInfo, dataset_info
-from workbench.data.subsets import stratified_indices
-from workbench.data.torchvision_sets import load_cifar_raw, load_mnist_raw, load_svhn_raw
-from workbench.errors import ConfigError
-from workbench.paths import default_data_dir
+from .digits import load_digits_raw
+from .fashion_mnist import load_fashion_mnist_raw
+from .raw import RawData
+from .registry import DatasetInfo, dataset_info
+from .subsets import stratified_indices
+from .torchvision_sets import load_cifar_raw, load_mnist_raw, load_svhn_raw
+from ..errors import ConfigError
+from ..paths import default_data_dir
 
 _SOURCES: dict[str, Callable[[Path], RawData]] = {
     "digits": lambda data_dir: load_digits_raw(),

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from workbench.data.raw import RawData
-from workbench.data.subsets import stratified_indices
+from .raw import RawData
+from .subsets import stratified_indices
 
 DIGITS_TEST_SIZE = 360
 _SPLIT_SEED = 0

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.data.idx import read_idx
-from workbench.data.raw import RawData
-from workbench.data.torchvision_sets import download_guarded
-from workbench.errors import DatasetUnavailable
+from .idx import read_idx
+from .raw import RawData
+from .torchvision_sets import download_guarded
+from ..errors import DatasetUnavailable
 
 # Searched after the data directory; Debian's dataset-fashion-mnist installs here.
 SYSTEM_DIRS: tuple[Path, ...] = (Path("/usr/share/datasets/fashion-mnist"),)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.errors import DatasetUnavailable
+from ..errors import DatasetUnavailable
 
 # IDX type byte -> big-endian numpy dtype.
 _IDX_TYPES: dict[int, str] = {

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.errors import ConfigError
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from workbench.data.raw import RawData
-from workbench.errors import DatasetUnavailable
+from .raw import RawData
+from ..errors import DatasetUnavailable
 
 T = TypeVar("T")
 

@@ -1,4 +1,5 @@
 """Checkpoints written at each epoch end, and resuming from them."""
+
 from __future__ import annotations
 
 import os
@@ -11,16 +12,28 @@ from torch import nn
 from ..errors import WorkbenchError
 
 
-def save_checkpoint(path: str | Path, epoch: int, step: int, student: nn.Module, method: Any,
-                    optimizer: torch.optim.Optimizer, generator: torch.Generator,
-                    history: list[dict[str, float]]) -> None:
+def save_checkpoint(
+    path: str | Path,
+    epoch: int,
+    step: int,
+    student: nn.Module,
+    method: Any,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    history: list[dict[str, float]],
+) -> None:
     """Write everything needed to continue after `epoch` (atomically: a crash leaves the old one)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     state = {
-        "epoch": epoch, "step": step, "student": student.state_dict(), "method": method.state_dict(),
-        "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
-        "torch_rng": torch.get_rng_state(), "history": history,
+        "epoch": epoch,
+        "step": step,
+        "student": student.state_dict(),
+        "method": method.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "history": history,
     }
     if torch.cuda.is_available():
         state["cuda_rng"] = torch.cuda.get_rng_state_all()
@@ -29,8 +42,9 @@ def save_checkpoint(path: str | Path, epoch: int, step: int, student: nn.Module,
     os.replace(temporary, target)
 
 
-def load_checkpoint(path: str | Path, student: nn.Module, method: Any, optimizer: torch.optim.Optimizer,
-                    generator: torch.Generator) -> dict[str, Any]:
+def load_checkpoint(
+    path: str | Path, student: nn.Module, method: Any, optimizer: torch.optim.Optimizer, generator: torch.Generator
+) -> dict[str, Any]:
     """Restore a checkpoint into the given objects; returns its epoch, step and history. Each problem is one line of
     our own (PyTorch's messages run to many lines)."""
     try:
@@ -44,8 +58,9 @@ def load_checkpoint(path: str | Path, student: nn.Module, method: Any, optimizer
         method.load_state_dict(state["method"])
         optimizer.load_state_dict(state["optimizer"])
     except (RuntimeError, KeyError, IndexError, ValueError, TypeError):
-        raise WorkbenchError(f"checkpoint: cannot resume from {path}: it does not fit this run's models and "
-                             "optimiser") from None
+        raise WorkbenchError(
+            f"checkpoint: cannot resume from {path}: it does not fit this run's models and optimiser"
+        ) from None
     generator.set_state(state["generator"])
     torch.set_rng_state(state["torch_rng"])
     if "cuda_rng" in state and torch.cuda.is_available():

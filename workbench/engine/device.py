@@ -1,4 +1,5 @@
 """Choosing the training device and the autocast context for the chosen precision."""
+
 from __future__ import annotations
 
 import contextlib

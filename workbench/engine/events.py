@@ -1,4 +1,5 @@
 """What the training loop reports: run start, each step, each epoch and the end, to any callbacks."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -72,8 +73,9 @@ class Callback:
 class FunctionCallback(Callback):
     """Adapts plain functions (e.g. a notebook's figure update) to the Callback interface."""
 
-    def __init__(self, on_epoch: Callable[[EpochEvent], None] | None = None,
-                 on_step: Callable[[StepEvent], None] | None = None) -> None:
+    def __init__(
+        self, on_epoch: Callable[[EpochEvent], None] | None = None, on_step: Callable[[StepEvent], None] | None = None
+    ) -> None:
         self._on_epoch = on_epoch
         self._on_step = on_step
 

@@ -1,4 +1,5 @@
 """engine.fit: the one training loop every method runs through."""
+
 from __future__ import annotations
 
 import math
@@ -49,8 +50,10 @@ class LossGrowthGuard:
             return
         reference = self.reference
         if abs(total) > GROWTH_LIMIT * reference:
-            raise Diverged(f"the loss grew from {reference:.3g} to {total:.3g} by epoch {epoch}, step {step}; "
-                           f"try a lower learning rate (or less momentum)")
+            raise Diverged(
+                f"the loss grew from {reference:.3g} to {total:.3g} by epoch {epoch}, step {step}; "
+                f"try a lower learning rate (or less momentum)"
+            )
 
 
 def check_epoch_metrics(metrics: dict[str, float], epoch: int) -> None:
@@ -58,8 +61,10 @@ def check_epoch_metrics(metrics: dict[str, float], epoch: int) -> None:
     in the evaluation)."""
     bad = next((name for name, value in metrics.items() if not math.isfinite(value)), None)
     if bad is not None:
-        raise Diverged(f"'{bad}' became {metrics[bad]} in the evaluation after epoch {epoch}; "
-                       f"try a lower learning rate or temperature")
+        raise Diverged(
+            f"'{bad}' became {metrics[bad]} in the evaluation after epoch {epoch}; "
+            f"try a lower learning rate or temperature"
+        )
 
 
 def collapse_message(metrics: dict[str, float], num_classes: int, class_names: tuple[str, ...]) -> str:
@@ -73,8 +78,10 @@ def collapse_message(metrics: dict[str, float], num_classes: int, class_names: t
         return ""
     top = int(metrics.get("prediction_top_class", -1))
     name = class_names[top] if 0 <= top < len(class_names) else str(top)
-    return (f"the student predicts '{name}' for {share:.0%} of the test images ({accuracy:.1%} accuracy, chance "
-            f"{chance:.0%}); try a lower learning rate, a smaller α or temperature, or more epochs")
+    return (
+        f"the student predicts '{name}' for {share:.0%} of the test images ({accuracy:.1%} accuracy, chance "
+        f"{chance:.0%}); try a lower learning rate, a smaller α or temperature, or more epochs"
+    )
 
 
 def lr_factor(schedule: str, progress: float) -> float:
@@ -104,8 +111,9 @@ def build_optimizer(config: RunConfig, params: list[nn.Parameter]) -> torch.opti
     """SGD with momentum or Adam over the given parameters."""
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
-                           nesterov=config.momentum > 0)
+    return torch.optim.SGD(
+        params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay, nesterov=config.momentum > 0
+    )
 
 
 def clip_before_each_step(optimizer: torch.optim.Optimizer, max_norm: float) -> None:
@@ -127,7 +135,7 @@ def predict(model: nn.Module, x: Tensor, autocast: Callable, batch_size: int = E
     outputs = []
     for start in range(0, x.shape[0], batch_size):
         with autocast():
-            outputs.append(model(x[start:start + batch_size]).float())
+            outputs.append(model(x[start : start + batch_size]).float())
     model.train(was_training)
     return torch.cat(outputs)
 
@@ -139,14 +147,18 @@ def agreement_and_kl(student_logits: Tensor, teacher_logits: Tensor) -> tuple[fl
     return agree, kl
 
 
-def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
-        teachers: Sequence[nn.Module] | None = None,
-        teacher_logit_files: TeacherLogitFiles | None = None,
-        glyph_teacher: GlyphTeacher | None = None,
-        dataset: LoadedDataset | None = None,
-        cancel: Callable[[], bool] | None = None,
-        checkpoint_path: str | Path | None = None,
-        resume: bool = False) -> FitResult:
+def fit(
+    config: RunConfig,
+    callbacks: Sequence[Callback] = (),
+    *,
+    teachers: Sequence[nn.Module] | None = None,
+    teacher_logit_files: TeacherLogitFiles | None = None,
+    glyph_teacher: GlyphTeacher | None = None,
+    dataset: LoadedDataset | None = None,
+    cancel: Callable[[], bool] | None = None,
+    checkpoint_path: str | Path | None = None,
+    resume: bool = False,
+) -> FitResult:
     """Train config.student with config.method and report to the callbacks.
 
     The caller resolves the teachers first (`fit(config, callbacks, **teachers.resolve_for(config))`, or
@@ -163,8 +175,11 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
         apply_cpu_threads(config.threads)
     precision = resolve_precision(config.precision, device)
     autocast = autocast_factory(precision, device)
-    data = dataset if dataset is not None else load_dataset(
-        config.dataset, device=device, train_subset=config.train_subset or None)
+    data = (
+        dataset
+        if dataset is not None
+        else load_dataset(config.dataset, device=device, train_subset=config.train_subset or None)
+    )
     data = without_train_classes(data, config.omit_classes)
     info = data.info
     augment = augmentations(config, data)
@@ -204,9 +219,18 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
         best = max((row["test_acc"] for row in history), default=0.0)
 
     teacher_test = bank.split_logits(data.test.x, test_files)
-    run_info = RunInfo(config.to_dict(), str(device), precision, steps_per_epoch, total_steps, start_epoch,
-                       count_params(student), count_macs(student, info.in_channels, info.image_size),
-                       model_size_kb(student), list(config.teachers) if bank.models else [])
+    run_info = RunInfo(
+        config.to_dict(),
+        str(device),
+        precision,
+        steps_per_epoch,
+        total_steps,
+        start_epoch,
+        count_params(student),
+        count_macs(student, info.in_channels, info.image_size),
+        model_size_kb(student),
+        list(config.teachers) if bank.models else [],
+    )
     for callback in callbacks:
         callback.on_start(run_info)
 
@@ -222,8 +246,11 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
                 if cancel is not None and cancel():
                     raise KeyboardInterrupt
                 state = scheduled_state(config, step, epoch, total_steps)
-                lr = config.lr * lr_factor(config.lr_schedule, step / total_steps) * warmup_factor(
-                    step, config.warmup_epochs * steps_per_epoch)
+                lr = (
+                    config.lr
+                    * lr_factor(config.lr_schedule, step / total_steps)
+                    * warmup_factor(step, config.warmup_epochs * steps_per_epoch)
+                )
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 batch = None
@@ -239,25 +266,38 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
                 total = sum(values)
                 if not math.isfinite(total):
                     bad = next(name for name, value in terms.items() if not math.isfinite(value))
-                    raise Diverged(f"loss term '{bad}' became {terms[bad]} at epoch {epoch}, step {step}; "
-                                   f"try a lower learning rate or temperature")
+                    raise Diverged(
+                        f"loss term '{bad}' became {terms[bad]} at epoch {epoch}, step {step}; "
+                        f"try a lower learning rate or temperature"
+                    )
                 growth.check(total, epoch, step)
                 correct += (output.logits.detach().argmax(1) == labels).sum()
                 seen += labels.shape[0]
                 step += 1
                 for name, value in terms.items():
                     term_sums[name] = term_sums.get(name, 0.0) + value * labels.shape[0]
-                step_metrics = {**terms, "loss": total, "alpha": state.alpha,
-                                "temperature": state.temperature, "lr": lr}
+                step_metrics = {
+                    **terms,
+                    "loss": total,
+                    "alpha": state.alpha,
+                    "temperature": state.temperature,
+                    "lr": lr,
+                }
                 for callback in callbacks:
                     callback.on_step(StepEvent(step, epoch, step_metrics))
             train_seconds = time.perf_counter() - epoch_start
             metrics = {f"train_{name}": value / seen for name, value in term_sums.items()}
             metrics.update(evaluate(student, data, teacher_test, autocast, config.omit_classes))
             metrics.update(method.evaluate_extra(data.test.x, data.test.y))
-            metrics.update(train_acc=correct.item() / seen, train_loss=sum(term_sums.values()) / seen,
-                           throughput=seen / train_seconds, epoch_seconds=train_seconds,
-                           alpha=state.alpha, temperature=state.temperature, lr=lr)
+            metrics.update(
+                train_acc=correct.item() / seen,
+                train_loss=sum(term_sums.values()) / seen,
+                throughput=seen / train_seconds,
+                epoch_seconds=train_seconds,
+                alpha=state.alpha,
+                temperature=state.temperature,
+                lr=lr,
+            )
             check_epoch_metrics(metrics, epoch)
             best = max(best, metrics["test_acc"])
             metrics["best_test_acc"] = best
@@ -274,8 +314,9 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     final = final_metrics(history, run_info)
     if status == "done" and history:
         final.update(class_accuracies(student, data, autocast))
-        message = collapse_message(history[-1], info.num_classes, info.class_names) if step >= COLLAPSE_MIN_STEPS \
-            else ""
+        message = (
+            collapse_message(history[-1], info.num_classes, info.class_names) if step >= COLLAPSE_MIN_STEPS else ""
+        )
         status = "collapsed" if message else status
     result = FitResult(status, message, final, history, student)
     for callback in callbacks:
@@ -291,16 +332,19 @@ def draw_teacher_initialisations(config: RunConfig, info: DatasetInfo) -> None:
         create_model(arch, info.num_classes, info.in_channels, info.image_size)
 
 
-def check_teachers_given(config: RunConfig, method_cls: type[Method], teachers: Sequence[nn.Module],
-                         glyph_teacher: GlyphTeacher | None) -> None:
+def check_teachers_given(
+    config: RunConfig, method_cls: type[Method], teachers: Sequence[nn.Module], glyph_teacher: GlyphTeacher | None
+) -> None:
     """WorkbenchError when the method needs teachers (or its glyph teacher) and the caller gave none: fit never
     looks teachers up itself."""
     resolve = "resolve them before fit: fit(config, **workbench.teachers.resolve_for(config))"
     needed = {"one": 1, "several": 2}.get(method_cls.teacher_need, 0)
     if len(teachers) < needed:
         wanted = "at least two teachers" if needed > 1 else "a teacher"
-        raise WorkbenchError(f"teachers: method {config.method} needs {wanted} ({', '.join(config.teachers)}) and fit "
-                             f"got {len(teachers)}; {resolve}")
+        raise WorkbenchError(
+            f"teachers: method {config.method} needs {wanted} ({', '.join(config.teachers)}) and fit "
+            f"got {len(teachers)}; {resolve}"
+        )
     if method_cls.glyph_teacher_spec(config.method_params) is not None and glyph_teacher is None:
         raise WorkbenchError(f"teachers: method {config.method} needs its glyph teacher and fit got none; {resolve}")
 
@@ -310,15 +354,31 @@ def scheduled_state(config: RunConfig, step: int, epoch: int, total_steps: int) 
     schedule's last step uses its end value."""
     progress = step / max(total_steps - 1, 1)
     return StepState(
-        step=step, epoch=epoch, progress=progress,
-        alpha=schedule_value(config.alpha_schedule, config.alpha, config.alpha_end, progress,
-                             config.schedule_fraction, config.schedule_steps),
-        temperature=schedule_value(config.temperature_schedule, config.temperature, config.temperature_end,
-                                   progress, config.schedule_fraction, config.schedule_steps))
+        step=step,
+        epoch=epoch,
+        progress=progress,
+        alpha=schedule_value(
+            config.alpha_schedule,
+            config.alpha,
+            config.alpha_end,
+            progress,
+            config.schedule_fraction,
+            config.schedule_steps,
+        ),
+        temperature=schedule_value(
+            config.temperature_schedule,
+            config.temperature,
+            config.temperature_end,
+            progress,
+            config.schedule_fraction,
+            config.schedule_steps,
+        ),
+    )
 
 
-def epoch_batches(method: Method, train_size: int, batch_size: int, steps: int, generator: torch.Generator,
-                  device: torch.device) -> Iterator[Tensor | None]:
+def epoch_batches(
+    method: Method, train_size: int, batch_size: int, steps: int, generator: torch.Generator, device: torch.device
+) -> Iterator[Tensor | None]:
     """Index tensors into the training split, or None per step for a method that makes its own inputs."""
     if not method.reads_training_data:
         return iter([None] * steps)
@@ -331,8 +391,9 @@ def method_images(method: Method) -> dict[str, Tensor]:
     return images() if callable(images) else {}
 
 
-def evaluate(student: nn.Module, data: LoadedDataset, teacher_test: list[Tensor],
-             autocast: Callable, omitted: Sequence[int] = ()) -> dict[str, float]:
+def evaluate(
+    student: nn.Module, data: LoadedDataset, teacher_test: list[Tensor], autocast: Callable, omitted: Sequence[int] = ()
+) -> dict[str, float]:
     """Test accuracy and loss, the share of the test set given the most-predicted class (and which class), the
     accuracy on classes left out of training when there are any, and agreement/KL with the first teacher."""
     logits = predict(student, data.test.x, autocast)
@@ -349,8 +410,9 @@ def evaluate(student: nn.Module, data: LoadedDataset, teacher_test: list[Tensor]
         held_out = torch.isin(data.test.y, torch.tensor(list(omitted), device=data.test.y.device))
         metrics["omitted_acc"] = correct[held_out].float().mean().item() if held_out.any() else 0.0
         corrected = bias_corrected_predictions(logits, omitted)
-        metrics["omitted_acc_corrected"] = (corrected[held_out] == data.test.y[held_out]).float().mean().item() \
-            if held_out.any() else 0.0
+        metrics["omitted_acc_corrected"] = (
+            (corrected[held_out] == data.test.y[held_out]).float().mean().item() if held_out.any() else 0.0
+        )
     if teacher_test:
         metrics["agreement"], metrics["kl"] = agreement_and_kl(logits, teacher_test[0])
     return metrics
@@ -386,12 +448,25 @@ def class_accuracies(student: nn.Module, data: LoadedDataset, autocast: Callable
 
 def final_metrics(history: list[dict[str, float]], info: RunInfo) -> dict[str, float]:
     """The numbers a run is remembered by: last and best test accuracy, agreement, size, epochs done."""
-    final: dict[str, float] = {"params": float(info.student_params), "macs": float(info.student_macs),
-                               "size_kb": info.student_size_kb, "epochs_done": float(len(history))}
+    final: dict[str, float] = {
+        "params": float(info.student_params),
+        "macs": float(info.student_macs),
+        "size_kb": info.student_size_kb,
+        "epochs_done": float(len(history)),
+    }
     if history:
         last = history[-1]
-        for key in ("test_acc", "best_test_acc", "train_acc", "test_loss", "agreement", "kl", "omitted_acc",
-                    "omitted_acc_corrected", "prediction_share"):
+        for key in (
+            "test_acc",
+            "best_test_acc",
+            "train_acc",
+            "test_loss",
+            "agreement",
+            "kl",
+            "omitted_acc",
+            "omitted_acc_corrected",
+            "prediction_share",
+        ):
             if key in last:
                 final[key] = last[key]
         final["throughput"] = sum(row["throughput"] for row in history) / len(history)

@@ -1,4 +1,5 @@
 """Frozen teachers and their logits, with an exact cache of their training-split logits."""
+
 from __future__ import annotations
 
 import contextlib
@@ -44,8 +45,9 @@ class TeacherBank:
     training split reads its teacher logits from them instead of running the teacher. A frozen teacher in
     eval mode gives each image the same logits whatever batch it is in, so the losses are unchanged."""
 
-    def __init__(self, teachers: list[nn.Module], *, autocast: Callable | None = None,
-                 glyph: GlyphTeacher | None = None) -> None:
+    def __init__(
+        self, teachers: list[nn.Module], *, autocast: Callable | None = None, glyph: GlyphTeacher | None = None
+    ) -> None:
         self.models = teachers
         self.glyph = glyph  # the method's glyph teacher (methods that declare `glyph_teacher_spec`), frozen
         for teacher in [*teachers, *([glyph.model] if glyph is not None else [])]:
@@ -82,8 +84,12 @@ class TeacherBank:
             file = None if which in self._replaced else file
             cached = _read_cache(file, x.shape[0]) if file is not None else None
             if cached is None:
-                cached = torch.cat([self._forward(teacher, x[start:start + PRECOMPUTE_BATCH])
-                                    for start in range(0, x.shape[0], PRECOMPUTE_BATCH)])
+                cached = torch.cat(
+                    [
+                        self._forward(teacher, x[start : start + PRECOMPUTE_BATCH])
+                        for start in range(0, x.shape[0], PRECOMPUTE_BATCH)
+                    ]
+                )
                 if file is not None:
                     _write_cache(file, cached)
             results.append(cached.to(x.device))

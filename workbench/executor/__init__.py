@@ -4,9 +4,20 @@
 (`jobs`: the `executor_jobs` table of the same SQLite file); the pool (`pool`) hands queued jobs to warm
 worker processes, which train them (`worker`) so every step and epoch lands in the store, where pages and
 notebooks read them."""
+
 from .jobs import JOB_KINDS, JobTable, Progress, boot_id
 from .pool import CRASH_PAUSE_SECONDS, Executor, default_max_workers, pid_alive
 from .worker import execute_job, teacher_job_config
 
-__all__ = ["CRASH_PAUSE_SECONDS", "JOB_KINDS", "Executor", "JobTable", "Progress", "boot_id", "default_max_workers",
-           "execute_job", "pid_alive", "teacher_job_config"]
+__all__ = [
+    "CRASH_PAUSE_SECONDS",
+    "JOB_KINDS",
+    "Executor",
+    "JobTable",
+    "Progress",
+    "boot_id",
+    "default_max_workers",
+    "execute_job",
+    "pid_alive",
+    "teacher_job_config",
+]

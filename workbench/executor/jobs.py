@@ -1,6 +1,7 @@
 """The job table: the executor's own `executor_jobs` table in the run store's SQLite file (kind, dispatcher and
 worker pid, boot id, step total and cancel time per job). Runs and their metrics are read only through the
 `RunStore`, which owns their schema."""
+
 from __future__ import annotations
 
 import json
@@ -83,28 +84,38 @@ class JobTable:
     def add(self, run_id: str, kind: str) -> None:
         """Queue a job for a run the store already holds."""
         with self.connect() as db:
-            db.execute("INSERT INTO executor_jobs (run_id, kind, created) VALUES (?, ?, ?)", (run_id, kind, time.time()))
+            db.execute(
+                "INSERT INTO executor_jobs (run_id, kind, created) VALUES (?, ?, ?)", (run_id, kind, time.time())
+            )
 
     def claim(self, run_id: str, dispatcher_pid: int) -> bool:
         """Take a waiting job for one dispatcher; False when another took (or withdrew) it first."""
         with self.connect() as db:
-            cursor = db.execute("UPDATE executor_jobs SET dispatcher_pid=?, boot_id=? WHERE run_id=? "
-                                "AND dispatcher_pid IS NULL", (dispatcher_pid, boot_id(), run_id))
+            cursor = db.execute(
+                "UPDATE executor_jobs SET dispatcher_pid=?, boot_id=? WHERE run_id=? AND dispatcher_pid IS NULL",
+                (dispatcher_pid, boot_id(), run_id),
+            )
             return cursor.rowcount == 1
 
     def waiting(self) -> list[tuple[str, str]]:
         """(run id, kind) of the unclaimed jobs whose runs are still queued, oldest first."""
         queued = self.store.run_ids_with_status(("queued",))
         with self.connect() as db:
-            return db.execute(f"SELECT run_id, kind FROM executor_jobs WHERE dispatcher_pid IS NULL AND {_AMONG} "
-                              "ORDER BY created, rowid", (_ids(queued),)).fetchall()
+            return db.execute(
+                f"SELECT run_id, kind FROM executor_jobs WHERE dispatcher_pid IS NULL AND {_AMONG} "
+                "ORDER BY created, rowid",
+                (_ids(queued),),
+            ).fetchall()
 
     def unfinished_claimed(self) -> list[tuple[str, int, int | None, str]]:
         """(run id, dispatcher pid, worker pid, boot id) of claimed jobs whose runs have not finished."""
         unfinished = self.store.run_ids_with_status(UNFINISHED)
         with self.connect() as db:
-            return db.execute("SELECT run_id, dispatcher_pid, worker_pid, boot_id FROM executor_jobs "
-                              f"WHERE dispatcher_pid > 0 AND {_AMONG}", (_ids(unfinished),)).fetchall()
+            return db.execute(
+                "SELECT run_id, dispatcher_pid, worker_pid, boot_id FROM executor_jobs "
+                f"WHERE dispatcher_pid > 0 AND {_AMONG}",
+                (_ids(unfinished),),
+            ).fetchall()
 
     def set_worker(self, run_id: str, pid: int) -> None:
         """Record the process that runs a job."""
@@ -119,23 +130,30 @@ class JobTable:
     def mark_cancel(self, run_id: str) -> None:
         """Stamp the time a cancel was asked for (the dispatcher terminates the worker after a grace period)."""
         with self.connect() as db:
-            db.execute("UPDATE executor_jobs SET cancel_at=COALESCE(cancel_at, ?) WHERE run_id=?", (time.time(), run_id))
+            db.execute(
+                "UPDATE executor_jobs SET cancel_at=COALESCE(cancel_at, ?) WHERE run_id=?", (time.time(), run_id)
+            )
 
     def add_follow_on(self, run_id: str, first_run_id: str, kind: str | None = None) -> None:
         """Record a run that a job started itself (a later generation of a chain, a missing teacher trained first) as
         a job (of `kind`, else the first job's) claimed by the same dispatcher and worker as the job `first_run_id`,
         so it gets progress, cancellation and crash handling."""
         with self.connect() as db:
-            db.execute("INSERT OR IGNORE INTO executor_jobs (run_id, kind, created, dispatcher_pid, worker_pid, boot_id) "
-                       "SELECT ?, COALESCE(?, kind), ?, dispatcher_pid, worker_pid, boot_id FROM executor_jobs "
-                       "WHERE run_id=?", (run_id, kind, time.time(), first_run_id))
+            db.execute(
+                "INSERT OR IGNORE INTO executor_jobs (run_id, kind, created, dispatcher_pid, worker_pid, boot_id) "
+                "SELECT ?, COALESCE(?, kind), ?, dispatcher_pid, worker_pid, boot_id FROM executor_jobs "
+                "WHERE run_id=?",
+                (run_id, kind, time.time(), first_run_id),
+            )
 
     def unfinished_on(self, worker_pid: int) -> list[str]:
         """The unfinished runs a worker process holds (its job, and any runs that job started itself)."""
         unfinished = self.store.run_ids_with_status(UNFINISHED)
         with self.connect() as db:
-            rows = db.execute(f"SELECT run_id FROM executor_jobs WHERE worker_pid=? AND dispatcher_pid > 0 "
-                              f"AND {_AMONG}", (worker_pid, _ids(unfinished))).fetchall()
+            rows = db.execute(
+                f"SELECT run_id FROM executor_jobs WHERE worker_pid=? AND dispatcher_pid > 0 AND {_AMONG}",
+                (worker_pid, _ids(unfinished)),
+            ).fetchall()
         return [row[0] for row in rows]
 
     def cancel_times(self, worker_pids: list[int]) -> dict[int, float]:
@@ -145,22 +163,26 @@ class JobTable:
         unfinished = self.store.run_ids_with_status(UNFINISHED)
         pid_marks = ",".join("?" * len(worker_pids))
         with self.connect() as db:
-            rows = db.execute(f"SELECT worker_pid, MIN(cancel_at) FROM executor_jobs WHERE cancel_at IS NOT NULL "
-                              f"AND worker_pid IN ({pid_marks}) AND {_AMONG} GROUP BY worker_pid",
-                              (*worker_pids, _ids(unfinished))).fetchall()
+            rows = db.execute(
+                f"SELECT worker_pid, MIN(cancel_at) FROM executor_jobs WHERE cancel_at IS NOT NULL "
+                f"AND worker_pid IN ({pid_marks}) AND {_AMONG} GROUP BY worker_pid",
+                (*worker_pids, _ids(unfinished)),
+            ).fetchall()
         return dict(rows)
 
     def latest(self, kind: str) -> str | None:
         """The run id of the newest job of a kind, or None when there is none."""
         with self.connect() as db:
-            row = db.execute("SELECT run_id FROM executor_jobs WHERE kind=? ORDER BY created DESC, rowid DESC LIMIT 1",
-                             (kind,)).fetchone()
+            row = db.execute(
+                "SELECT run_id FROM executor_jobs WHERE kind=? ORDER BY created DESC, rowid DESC LIMIT 1", (kind,)
+            ).fetchone()
         return row[0] if row else None
 
     def progress(self, run_ids: list[str]) -> dict[str, Progress]:
         """Steps done (the last recorded step) and the total, per run."""
         done = self.store.last_steps(run_ids)
         with self.connect() as db:
-            totals = dict(db.execute(f"SELECT run_id, total_steps FROM executor_jobs WHERE {_AMONG}",
-                                     (_ids(run_ids),)).fetchall())
+            totals = dict(
+                db.execute(f"SELECT run_id, total_steps FROM executor_jobs WHERE {_AMONG}", (_ids(run_ids),)).fetchall()
+            )
         return {run_id: Progress(done.get(run_id, 0), int(totals.get(run_id) or 0)) for run_id in run_ids}

@@ -6,6 +6,7 @@ so a submitted run begins training within a fraction of a second. Cancelling a q
 at once; a running one gets the store's cancel flag (the engine polls it twice a second) and its worker is
 terminated when it has not stopped after a grace period. A running job whose worker process is gone (a crash,
 a server restart) is marked failed."""
+
 from __future__ import annotations
 
 import atexit
@@ -62,8 +63,15 @@ class Executor:
     interpreter. With `inline=True` a submitted job runs at once in the caller's thread (tests,
     notebooks); no dispatcher thread or worker process is used."""
 
-    def __init__(self, runs_dir: str | Path, *, max_workers: int | None = None, inline: bool = False,
-                 grace_seconds: float = 5.0, poll_seconds: float = 0.25) -> None:
+    def __init__(
+        self,
+        runs_dir: str | Path,
+        *,
+        max_workers: int | None = None,
+        inline: bool = False,
+        grace_seconds: float = 5.0,
+        poll_seconds: float = 0.25,
+    ) -> None:
         self.store = RunStore(runs_dir)
         self.runs_dir = self.store.root
         self.jobs = JobTable(self.store)
@@ -97,8 +105,16 @@ class Executor:
             self._wake.set()
         return run_id
 
-    def submit_teacher(self, arch: str, dataset: str, *, seed: int = 0, epochs: int | None = None,
-                       owner: str = "", device: str = "auto") -> str:
+    def submit_teacher(
+        self,
+        arch: str,
+        dataset: str,
+        *,
+        seed: int = 0,
+        epochs: int | None = None,
+        owner: str = "",
+        device: str = "auto",
+    ) -> str:
         """Queue the training of a teacher (saved to the teacher cache when done); returns the run id."""
         config = teacher_job_config(arch, dataset, seed=seed, epochs=epochs, device=device)
         return self.submit(config, owner=owner, kind="teacher")
@@ -110,8 +126,10 @@ class Executor:
         With `owner` (the asking session's id) a run recorded with another owner is refused: WorkbenchError."""
         record = self.store.get_run(run_id)
         if owner is not None and record.owner != owner:
-            raise WorkbenchError(f"cancel: run {record.name!r} belongs to another session; only the session that "
-                                 "started it can cancel it")
+            raise WorkbenchError(
+                f"cancel: run {record.name!r} belongs to another session; only the session that "
+                "started it can cancel it"
+            )
         if record.status in FINISHED:
             return record.status
         if self.jobs.claim(run_id, _WITHDRAWN):
@@ -178,7 +196,9 @@ class Executor:
             for worker in self._pool:
                 worker.process.join(2.0)
                 if worker.run_id and self.store.get_run(worker.run_id).status not in FINISHED:
-                    self.store.finish(worker.run_id, "failed", message="the app server stopped while this run was going")
+                    self.store.finish(
+                        worker.run_id, "failed", message="the app server stopped while this run was going"
+                    )
             self._pool.clear()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(2.0)
@@ -212,8 +232,14 @@ class Executor:
             if not self.jobs.claim(run_id, os.getpid()):
                 continue
             worker = idle.pop(0)
-            worker.conn.send({"runs_dir": str(self.runs_dir), "run_id": run_id, "kind": kind,
-                              "threads": max(1, (os.cpu_count() or 1) // self.max_workers)})
+            worker.conn.send(
+                {
+                    "runs_dir": str(self.runs_dir),
+                    "run_id": run_id,
+                    "kind": kind,
+                    "threads": max(1, (os.cpu_count() or 1) // self.max_workers),
+                }
+            )
             worker.run_id = run_id
             self.jobs.set_worker(run_id, worker.process.pid or 0)
             self.store.mark_running(run_id)
@@ -269,5 +295,9 @@ class Executor:
             pid = worker_pid or dispatcher_pid  # no worker yet: the dispatcher (or inline caller) holds it
             if recorded_boot == boot_id() and (pid == os.getpid() or pid_alive(pid)):
                 continue
-            self.store.finish(run_id, "failed", message=f"its worker process (pid {pid}) is gone: the app server "
-                                                        "restarted or the worker crashed; start the run again")
+            self.store.finish(
+                run_id,
+                "failed",
+                message=f"its worker process (pid {pid}) is gone: the app server "
+                "restarted or the worker crashed; start the run again",
+            )

@@ -2,6 +2,7 @@
 each through `runner.run_recorded` (or `runner.train_teacher_recorded` for a teacher job), so every step and epoch
 lands in the store. A run whose teacher is not cached trains it first as a run of its own, recorded as a follow-on
 job of the same worker. `execute_job` runs one job in the calling process (also the inline executor's path)."""
+
 from __future__ import annotations
 
 from multiprocessing.connection import Connection
@@ -14,8 +15,9 @@ from ..store import FINISHED, RunStore
 from .jobs import JobTable
 
 
-def teacher_job_config(arch: str, dataset: str, *, seed: int = 0, epochs: int | None = None,
-                       device: str = "auto") -> RunConfig:
+def teacher_job_config(
+    arch: str, dataset: str, *, seed: int = 0, epochs: int | None = None, device: str = "auto"
+) -> RunConfig:
     """The run config a teacher-training job records: a baseline run of `arch` with the dataset's recipe."""
     from ..teachers import TeacherSpec
 
@@ -60,8 +62,9 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
         if kind == "teacher":
             return _train_teacher_job(config, store, run_id, [TotalSteps(run_id)])
         if is_generational(config):
-            run_generations(config, store, callbacks_for=generation_callbacks, first_run_id=run_id,
-                            on_teacher=teacher_callbacks)
+            run_generations(
+                config, store, callbacks_for=generation_callbacks, first_run_id=run_id, on_teacher=teacher_callbacks
+            )
         else:
             run_recorded(config, store, run_id=run_id, callbacks=[TotalSteps(run_id)], on_teacher=teacher_callbacks)
     except WorkbenchError as error:
@@ -81,8 +84,14 @@ def _train_teacher_job(config: RunConfig, store: RunStore, run_id: str, callback
     from ..teachers import TeacherSpec
 
     spec = TeacherSpec(config.student, config.dataset, config.seed, epochs=config.epochs)
-    train_teacher_recorded(spec, store, run_id=run_id, callbacks=callbacks, device=config.device,
-                           command=f"app: train teacher {config.student} on {config.dataset}")
+    train_teacher_recorded(
+        spec,
+        store,
+        run_id=run_id,
+        callbacks=callbacks,
+        device=config.device,
+        command=f"app: train teacher {config.student} on {config.dataset}",
+    )
     return "done"
 
 

@@ -5,6 +5,7 @@ hide chosen controls (`?lesson=temperature-too-low&hide=alpha,method`).
 A lesson file: `version` (int), `title`, `commentary`, `hide` (control names), `config` (RunConfig fields) and
 `claim` (what it shows, as arms and expected comparisons: `lessons.claims`; checked by `kdw lessons check`).
 Used by `kdw lessons list|show|check`, `kdw train --lesson NAME` and the app's sidebar loader."""
+
 from __future__ import annotations
 
 import re
@@ -58,20 +59,27 @@ def _read_lesson(path: Path) -> Lesson:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as error:
         raise WorkbenchError(f"lesson {path.stem}: cannot read {path}: {str(error).splitlines()[0]}") from None
-    if not isinstance(data, dict) or set(data) - set(LESSON_KEYS) or not {"version", "title", "commentary",
-                                                                           "config", "claim"} <= set(data):
-        raise WorkbenchError(f"lesson {path.stem}: a lesson file holds {', '.join(LESSON_KEYS)} "
-                             "(hide is optional, the others are needed)")
+    if (
+        not isinstance(data, dict)
+        or set(data) - set(LESSON_KEYS)
+        or not {"version", "title", "commentary", "config", "claim"} <= set(data)
+    ):
+        raise WorkbenchError(
+            f"lesson {path.stem}: a lesson file holds {', '.join(LESSON_KEYS)} "
+            "(hide is optional, the others are needed)"
+        )
     if not isinstance(data["config"], dict) or not isinstance(data["version"], int):
         raise WorkbenchError(f"lesson {path.stem}: config must be a mapping and version an integer")
     hide = tuple(str(name) for name in data.get("hide") or ())
     unknown = [name for name in hide if name not in HIDEABLE]
     if unknown:
-        raise WorkbenchError(f"lesson {path.stem}: hide: {unknown[0]!r} is not a control; "
-                             f"allowed: {', '.join(HIDEABLE)}")
+        raise WorkbenchError(
+            f"lesson {path.stem}: hide: {unknown[0]!r} is not a control; allowed: {', '.join(HIDEABLE)}"
+        )
     claim = parse_claim(data["claim"], dict(data["config"]), f"lesson {path.stem}")
-    return Lesson(path.stem, data["version"], str(data["title"]), str(data["commentary"]), hide, dict(data["config"]),
-                  claim, path)
+    return Lesson(
+        path.stem, data["version"], str(data["title"]), str(data["commentary"]), hide, dict(data["config"]), claim, path
+    )
 
 
 def list_lessons(folder: Path = LESSONS_DIR) -> list[Lesson]:
@@ -91,6 +99,7 @@ def get_lesson(name: str, folder: Path = LESSONS_DIR) -> Lesson:
 
 # -- lesson links --------------------------------------------------------------------------------------
 
+
 def lesson_query(lesson: Lesson, hide: tuple[str, ...] | list[str] | None = None) -> dict[str, str]:
     """The URL query of a lesson link: the lesson's name and config (what differs from the defaults) and
     the controls to hide (the lesson's own list unless `hide` is given)."""
@@ -100,8 +109,9 @@ def lesson_query(lesson: Lesson, hide: tuple[str, ...] | list[str] | None = None
     return params
 
 
-def lesson_link(lesson: Lesson, base_url: str = DEFAULT_APP_URL,
-                hide: tuple[str, ...] | list[str] | None = None) -> str:
+def lesson_link(
+    lesson: Lesson, base_url: str = DEFAULT_APP_URL, hide: tuple[str, ...] | list[str] | None = None
+) -> str:
     """A URL opening the app at `base_url` with the lesson's setup and hidden controls."""
     return f"{base_url}?{urlencode(lesson_query(lesson, hide))}"
 
@@ -158,8 +168,9 @@ def read_link(params: Mapping[str, str]) -> LinkState:
     return LinkState(setup_params, lesson, frozenset(hidden), tuple(notices))
 
 
-def hidden_widget_keys(hidden: frozenset[str] | set[str], method_names: list[str] | tuple[str, ...],
-                       prefix: str = "w.") -> list[str]:
+def hidden_widget_keys(
+    hidden: frozenset[str] | set[str], method_names: list[str] | tuple[str, ...], prefix: str = "w."
+) -> list[str]:
     """The app's widget keys (`prefix` + name, as the pages bind them) that show the hidden controls: a config
     field's own widget; for `method`/`methods` every method's tick box; for `baseline` both baseline boxes."""
     keys: list[str] = []
@@ -176,6 +187,7 @@ def hidden_widget_keys(hidden: frozenset[str] | set[str], method_names: list[str
 def hidden_css(widget_keys: list[str]) -> str:
     """A style sheet hiding the widgets with these keys (Streamlit gives each keyed element the class
     `st-key-<key>`, characters other than letters, digits, _ and - turned into -)."""
-    rules = [f".st-key-{re.sub(r'[^a-zA-Z0-9_-]', '-', key.strip())} {{ display: none !important; }}"
-             for key in widget_keys]
+    rules = [
+        f".st-key-{re.sub(r'[^a-zA-Z0-9_-]', '-', key.strip())} {{ display: none !important; }}" for key in widget_keys
+    ]
     return f"<style>\n{chr(10).join(rules)}\n</style>" if rules else ""

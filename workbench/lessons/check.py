@@ -1,6 +1,7 @@
 """`kdw lessons check`: run each lesson's arms over seeds and judge its claim (holds / within seed noise /
 contradicted), print the figures, and keep them: runs in the run store, verdicts in `<runs>/lessons/verdicts.json`
 (what the app's lesson list shows) and a section per lesson in a markdown file (docs/lessons.md)."""
+
 from __future__ import annotations
 
 import datetime
@@ -12,8 +13,17 @@ from typing import Callable, Sequence
 
 from ..config import RunConfig
 from ..data import dataset_info
-from ..evidence import (CONTRADICTED, HOLDS, NOISE, ONE_SEED, combine, equivalence_verdict, format_effect,
-                        measure_effect, verdict)
+from ..evidence import (
+    CONTRADICTED,
+    HOLDS,
+    NOISE,
+    ONE_SEED,
+    combine,
+    equivalence_verdict,
+    format_effect,
+    measure_effect,
+    verdict,
+)
 from ..reproduce.report import machine_description, write_section
 from ..store import RunRecord, RunStore
 from ..sweep import run_configs
@@ -89,8 +99,11 @@ def run_value(record: RunRecord, metric: str) -> float:
 
 def lesson_configs(lesson: Lesson, seeds: int) -> dict[tuple[str, int], RunConfig]:
     """Every (arm, seed) run a lesson's check needs."""
-    return {(arm, seed): lesson.claim.arm_config(lesson.config_values(), arm, seed)
-            for arm in lesson.claim.arms for seed in range(seeds)}
+    return {
+        (arm, seed): lesson.claim.arm_config(lesson.config_values(), arm, seed)
+        for arm in lesson.claim.arms
+        for seed in range(seeds)
+    }
 
 
 def planned_runs(lessons: Sequence[Lesson], seeds: int) -> dict[str, RunConfig]:
@@ -102,18 +115,31 @@ def planned_runs(lessons: Sequence[Lesson], seeds: int) -> dict[str, RunConfig]:
     return unique
 
 
-def check_lessons(lessons: Sequence[Lesson], store: RunStore, *, seeds: int, workers: int,
-                  on_run_end: Callable[[RunRecord, int, int], None] | None = None) -> list[LessonResult]:
+def check_lessons(
+    lessons: Sequence[Lesson],
+    store: RunStore,
+    *,
+    seeds: int,
+    workers: int,
+    on_run_end: Callable[[RunRecord, int, int], None] | None = None,
+) -> list[LessonResult]:
     """Run every lesson's arms over `seeds` seeds (a run shared by several lessons trains once) and judge them."""
     wanted = {lesson.name: lesson_configs(lesson, seeds) for lesson in lessons}
     unique = planned_runs(lessons, seeds)
     group_id = "lessons-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_ids = run_configs([config.replace(threads=1) for config in unique.values()], store, group_id,
-                          max_concurrent=workers, on_run_end=on_run_end)
+    run_ids = run_configs(
+        [config.replace(threads=1) for config in unique.values()],
+        store,
+        group_id,
+        max_concurrent=workers,
+        on_run_end=on_run_end,
+    )
     records = {record.id: record for record in store.recent_runs(len(run_ids), ids=run_ids)}
     by_identity = {key: records[run_id] for key, run_id in zip(unique, run_ids)}
-    return [judge(lesson, {key: by_identity[_identity(config)] for key, config in wanted[lesson.name].items()},
-                  seeds) for lesson in lessons]
+    return [
+        judge(lesson, {key: by_identity[_identity(config)] for key, config in wanted[lesson.name].items()}, seeds)
+        for lesson in lessons
+    ]
 
 
 def _identity(config: RunConfig) -> str:
@@ -125,19 +151,34 @@ def judge(lesson: Lesson, runs: dict[tuple[str, int], RunRecord], seeds: int) ->
     """A lesson's verdict from its finished runs, keyed by (arm, seed)."""
     claim = lesson.claim
     metrics = {claim.metric, *(e.metric for e in claim.expect)}
-    values = {(arm, metric): [run_value(runs[arm, seed], metric) for seed in range(seeds)]
-              for arm in claim.arms for metric in metrics}
-    arms = tuple(ArmResult(arm, tuple(values[arm, claim.metric]),
-                           tuple(runs[arm, seed].status for seed in range(seeds)),
-                           tuple(runs[arm, seed].id for seed in range(seeds))) for arm in claim.arms)
+    values = {
+        (arm, metric): [run_value(runs[arm, seed], metric) for seed in range(seeds)]
+        for arm in claim.arms
+        for metric in metrics
+    }
+    arms = tuple(
+        ArmResult(
+            arm,
+            tuple(values[arm, claim.metric]),
+            tuple(runs[arm, seed].status for seed in range(seeds)),
+            tuple(runs[arm, seed].id for seed in range(seeds)),
+        )
+        for arm in claim.arms
+    )
     comparisons = []
     for expectation in claim.expect:
-        effect = measure_effect(side_values(values, expectation.first, expectation.metric),
-                                side_values(values, expectation.second, expectation.metric))
-        result = equivalence_verdict(effect, expectation.tolerance) if expectation.kind == "same" else \
-            verdict(effect, min_effect=expectation.min_effect, every_seed=expectation.every_seed)
-        text = format_effect(effect, scale=metric_scale(expectation.metric),
-                             unit="pts" if "acc" in expectation.metric else "")
+        effect = measure_effect(
+            side_values(values, expectation.first, expectation.metric),
+            side_values(values, expectation.second, expectation.metric),
+        )
+        result = (
+            equivalence_verdict(effect, expectation.tolerance)
+            if expectation.kind == "same"
+            else verdict(effect, min_effect=expectation.min_effect, every_seed=expectation.every_seed)
+        )
+        text = format_effect(
+            effect, scale=metric_scale(expectation.metric), unit="pts" if "acc" in expectation.metric else ""
+        )
         comparisons.append(ComparisonResult(expectation.describe(), expectation.metric, text, result))
     overall = combine([c.verdict for c in comparisons])
     return LessonResult(lesson.name, lesson.version, claim.says, seeds, arms, tuple(comparisons), overall)
@@ -166,10 +207,15 @@ def markdown_section(result: LessonResult, metric: str, command: str) -> tuple[s
     """The heading and body of a lesson's section in docs/lessons.md."""
     scale = metric_scale(metric)
     unit = " (%)" if scale == 100.0 else ""
-    body = [f"Claim: {result.says}", "",
-            f"`{command}` — {result.seeds} seeds (0 to {result.seeds - 1}); mean ± sample std over seeds. "
-            f"Machine: {machine_description()}; checked {datetime.date.today().isoformat()}.", "",
-            f"| arm | {metric}{unit} | runs |", "|---|---:|---|"]
+    body = [
+        f"Claim: {result.says}",
+        "",
+        f"`{command}` — {result.seeds} seeds (0 to {result.seeds - 1}); mean ± sample std over seeds. "
+        f"Machine: {machine_description()}; checked {datetime.date.today().isoformat()}.",
+        "",
+        f"| arm | {metric}{unit} | runs |",
+        "|---|---:|---|",
+    ]
     body += [f"| {arm.name} | {arm.summary(scale)} | {', '.join(arm.run_ids)} |" for arm in result.arms]
     body += ["", "| expected | effect (mean ± s.e. over seeds) | verdict |", "|---|---:|---|"]
     body += [f"| {c.description} | {c.effect_text} | **{c.verdict}** |" for c in result.comparisons]
@@ -184,9 +230,14 @@ def record_verdicts(results: Sequence[LessonResult], path: Path) -> None:
     except (OSError, ValueError):
         known = {}
     for result in results:
-        known[result.lesson] = {"verdict": result.verdict, "version": result.version, "seeds": result.seeds,
-                                "checked": datetime.date.today().isoformat(), "machine": machine_description(),
-                                "comparisons": [asdict(c) for c in result.comparisons]}
+        known[result.lesson] = {
+            "verdict": result.verdict,
+            "version": result.version,
+            "seeds": result.seeds,
+            "checked": datetime.date.today().isoformat(),
+            "machine": machine_description(),
+            "comparisons": [asdict(c) for c in result.comparisons],
+        }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(known, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
@@ -213,7 +264,7 @@ def last_verdicts(runs_dir: Path | None = None) -> dict[str, dict]:
             data = json.loads(path.read_text()) if path.exists() else {}
         except (OSError, ValueError):
             continue
-        for name, entry in (data.items() if isinstance(data, dict) else ()):
+        for name, entry in data.items() if isinstance(data, dict) else ():
             if isinstance(entry, dict) and entry.get("version") == versions.get(name):
                 merged[name] = {**entry, "where": where}
     return merged

@@ -16,6 +16,7 @@ In a lesson file:
 A side of a comparison is an arm, or a gain `A - B` (per seed, arm A's value minus arm B's): `{better: KD 1k -
 baseline 1k, worse: KD 10k - baseline 10k}` says KD gains more with 1k images than with 10k.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -95,11 +96,18 @@ def parse_claim(data: Any, base: dict[str, Any], source: str) -> Claim:
 
 def _parse_expectation(item: Any, arms: dict[str, dict[str, Any]], metric: str, source: str) -> Expectation:
     ordered = isinstance(item, dict) and {"better", "worse"} <= set(item) and "same" not in item
-    equal = isinstance(item, dict) and "same" in item and isinstance(item["same"], list) and len(item["same"]) == 2 \
+    equal = (
+        isinstance(item, dict)
+        and "same" in item
+        and isinstance(item["same"], list)
+        and len(item["same"]) == 2
         and "tolerance" in item
+    )
     if not isinstance(item, dict) or set(item) - set(EXPECT_KEYS) or not (ordered or equal):
-        raise WorkbenchError(f"{source}: each expected comparison holds better and worse (optionally metric, "
-                             "min_effect, every_seed), or same: [A, B] with a tolerance")
+        raise WorkbenchError(
+            f"{source}: each expected comparison holds better and worse (optionally metric, "
+            "min_effect, every_seed), or same: [A, B] with a tolerance"
+        )
     first, second = (item["better"], item["worse"]) if ordered else item["same"]
     for side in (str(first), str(second)):
         for arm in side.split(GAIN_SEPARATOR):
@@ -109,5 +117,12 @@ def _parse_expectation(item: Any, arms: dict[str, dict[str, Any]], metric: str, 
         min_effect, tolerance = float(item.get("min_effect", 0.0)), float(item.get("tolerance", 0.0))
     except (TypeError, ValueError):
         raise WorkbenchError(f"{source}: min_effect and tolerance must be numbers") from None
-    return Expectation(str(first), str(second), str(item.get("metric", metric)), "better" if ordered else "same",
-                       min_effect, bool(item.get("every_seed", False)), tolerance)
+    return Expectation(
+        str(first),
+        str(second),
+        str(item.get("metric", metric)),
+        "better" if ordered else "same",
+        min_effect,
+        bool(item.get("every_seed", False)),
+        tolerance,
+    )

@@ -1,4 +1,5 @@
 """The method registry: name -> Method class. A new method is one file plus its class in _METHOD_CLASSES."""
+
 from __future__ import annotations
 
 from ..errors import ConfigError
@@ -19,9 +20,19 @@ from .speq import StochasticPrecisionEnsemble
 from .tfkd import TeacherFreeKD
 
 _METHOD_CLASSES: tuple[type[Method], ...] = (
-    Baseline, VanillaKD, TeacherFreeKD, QuantizedStudentKD, StochasticPrecisionEnsemble,  # logit-based
-    Dafl, PreDfkd, LightweightTeacherKD,  # data-free and lightweight-teacher
-    FitNets, AttentionTransfer, RelationalKD, FeedParallel, FeedSequential,  # feature- and relation-based
+    Baseline,
+    VanillaKD,
+    TeacherFreeKD,
+    QuantizedStudentKD,
+    StochasticPrecisionEnsemble,  # logit-based
+    Dafl,
+    PreDfkd,
+    LightweightTeacherKD,  # data-free and lightweight-teacher
+    FitNets,
+    AttentionTransfer,
+    RelationalKD,
+    FeedParallel,
+    FeedSequential,  # feature- and relation-based
     DeepMutualLearning,  # online (mutual learning)
 )
 _REGISTRY: dict[str, type[Method]] = {cls.name: cls for cls in _METHOD_CLASSES}

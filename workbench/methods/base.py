@@ -1,4 +1,5 @@
 """The interface every distillation method follows, read by the engine, CLI, app and notebooks."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,11 @@ class HyperParam:
         if self.choices is not None and converted not in self.choices:
             raise ConfigError(label, f"{converted!r} is not allowed; allowed: {self.allowed()}")
         if kind in (int, float):
-            if converted != converted or (self.low is not None and converted < self.low) or (
-                    self.high is not None and converted > self.high):
+            if (
+                converted != converted
+                or (self.low is not None and converted < self.low)
+                or (self.high is not None and converted > self.high)
+            ):
                 raise ConfigError(label, f"{converted} is out of range; allowed: {self.allowed()}")
         return converted
 
@@ -135,8 +139,7 @@ class Method:
     # the hyperparameter counting the runs of a chain, each student teaching the next (`generations`); None: one run
     generations_param: ClassVar[str | None] = None
 
-    def __init__(self, student: nn.Module, teachers: "TeacherBank", params: dict[str, Any],
-                 num_classes: int) -> None:
+    def __init__(self, student: nn.Module, teachers: "TeacherBank", params: dict[str, Any], num_classes: int) -> None:
         self.student = student
         self.teachers = teachers
         self.params = params
@@ -155,8 +158,9 @@ class Method:
         return clean
 
     @classmethod
-    def unavailable_reason(cls, *, teacher_count: int, dataset: str, student: str, w_bits: str = "32",
-                           a_bits: str = "32") -> str | None:
+    def unavailable_reason(
+        cls, *, teacher_count: int, dataset: str, student: str, w_bits: str = "32", a_bits: str = "32"
+    ) -> str | None:
         """Why this method cannot run with this setup (w_bits/a_bits: the student's bit widths), or None when it can."""
         if cls.needs_student_maps:
             from .features import arch_has_maps  # features builds models: imported on use, not with the base class
@@ -210,8 +214,7 @@ class Method:
         """The student's logits and the weighted loss terms for one batch."""
         raise NotImplementedError
 
-    def train_step(self, batch: Batch, state: StepState, optimizer: torch.optim.Optimizer,
-                   autocast: Any) -> StepOutput:
+    def train_step(self, batch: Batch, state: StepState, optimizer: torch.optim.Optimizer, autocast: Any) -> StepOutput:
         """One optimisation step: by default the sum of `loss_terms`, backpropagated through the student."""
         with autocast():
             output = self.loss_terms(batch, state)
@@ -238,14 +241,20 @@ class Method:
     def card(cls) -> dict[str, Any]:
         """Everything a method card, `kdw methods` or a notebook shows about the method."""
         return {
-            "name": cls.name, "title": cls.title, "category": cls.category, "scheme": cls.scheme,
-            "teachers": cls.teacher_need, "summary": cls.summary, "loss_latex": cls.loss_latex,
-            "reads_features": cls.reads_features, "reference": cls.reference,
-            "uses_temperature": cls.uses_temperature, "uses_alpha": cls.uses_alpha,
+            "name": cls.name,
+            "title": cls.title,
+            "category": cls.category,
+            "scheme": cls.scheme,
+            "teachers": cls.teacher_need,
+            "summary": cls.summary,
+            "loss_latex": cls.loss_latex,
+            "reads_features": cls.reads_features,
+            "reference": cls.reference,
+            "uses_temperature": cls.uses_temperature,
+            "uses_alpha": cls.uses_alpha,
             "extra_modules": cls.extra_modules,
             "hyperparams": [
                 {"name": hp.name, "default": hp.default, "allowed": hp.allowed(), "help": hp.help}
                 for hp in cls.hyperparams
             ],
         }
-

@@ -1,4 +1,5 @@
 """The student trained on hard labels alone: the reference every distillation method is compared with."""
+
 from __future__ import annotations
 
 import torch.nn.functional as F

@@ -4,6 +4,7 @@ A generator learns, against the frozen teacher used as a fixed discriminator, to
 teacher classifies confidently (one-hot term), in balanced classes (information-entropy term) and with
 strong features (activation term); the student learns the teacher's outputs on those images. The
 training split is never read. `GeneratorMethod` is the generator side that PRE-DFKD shares."""
+
 from __future__ import annotations
 
 import math
@@ -64,8 +65,15 @@ ENTROPY_LOGS = ("log10", "natural")  # the authors' code takes log10; the paper 
 ACTIVATION_NORMS = ("mean", "l1")  # the authors' code: mean |f|; the paper: the L1 norm ‖f‖₁ per image
 
 
-def dafl_generator_terms(teacher_logits: Tensor, teacher_embedding: Tensor, w_oh: float, w_ie: float,
-                         w_a: float, entropy_log: str = "log10", activation_norm: str = "mean") -> dict[str, Tensor]:
+def dafl_generator_terms(
+    teacher_logits: Tensor,
+    teacher_embedding: Tensor,
+    w_oh: float,
+    w_ie: float,
+    w_a: float,
+    entropy_log: str = "log10",
+    activation_norm: str = "mean",
+) -> dict[str, Tensor]:
     """The weighted DAFL generator loss, term by term: w_oh·CE(t, argmax t), w_ie·Σ_k p̄_k log p̄_k (p̄ the
     batch-mean teacher softmax; log10 as in the authors' code, or the natural log, ln 10 ≈ 2.3 times stronger)
     and −w_a·mean|f_T| (the authors' code) or −w_a·‖f_T‖₁ averaged over the batch (the paper's L1 norm, as many
@@ -97,18 +105,32 @@ def data_free_params() -> tuple[HyperParam, ...]:
     return (
         HyperParam("iterations", DEFAULT_ITERATIONS, "generated batches (optimisation steps) per epoch", 1, 100_000),
         HyperParam("latent_dim", 100, "length of the generator's noise vector", 2, 4096),
-        HyperParam("gen_width", DEFAULT_GEN_WIDTH, "channels of the generator's hidden maps (128 in the paper; 64 "
-                   "taught as well on digits at half the step time on a CPU)", 8, 1024),
+        HyperParam(
+            "gen_width",
+            DEFAULT_GEN_WIDTH,
+            "channels of the generator's hidden maps (128 in the paper; 64 "
+            "taught as well on digits at half the step time on a CPU)",
+            8,
+            1024,
+        ),
         HyperParam("gen_lr", 1e-3, "the generator's Adam learning rate", 1e-6, 1.0),
         HyperParam("w_oh", 1.0, "weight of the one-hot term (teacher confident on generated images)", 0.0, 100.0),
         HyperParam("w_ie", 5.0, "weight of the information-entropy term (balanced classes)", 0.0, 100.0),
         HyperParam("w_a", 0.1, "weight of the activation term (large teacher features)", 0.0, 100.0),
-        HyperParam("entropy_log", "log10", "logarithm of the information-entropy term: log10 as in the authors' code, "
-                   "or natural (as the paper writes it; ln 10 ≈ 2.3 times stronger at the same w_ie)",
-                   choices=ENTROPY_LOGS),
-        HyperParam("activation_norm", "mean", "activation term: mean |f_T| as in the authors' code, or l1, the "
-                   "paper's L1 norm per image (as many times stronger as the teacher embedding has features)",
-                   choices=ACTIVATION_NORMS),
+        HyperParam(
+            "entropy_log",
+            "log10",
+            "logarithm of the information-entropy term: log10 as in the authors' code, "
+            "or natural (as the paper writes it; ln 10 ≈ 2.3 times stronger at the same w_ie)",
+            choices=ENTROPY_LOGS,
+        ),
+        HyperParam(
+            "activation_norm",
+            "mean",
+            "activation term: mean |f_T| as in the authors' code, or l1, the "
+            "paper's L1 norm per image (as many times stronger as the teacher embedding has features)",
+            choices=ACTIVATION_NORMS,
+        ),
     )
 
 
@@ -144,8 +166,9 @@ class GeneratorMethod(OwnOptimised, Method):
         """Build the generator for the dataset's image size and channels, with its own Adam."""
         self.device = next(self.student.parameters()).device
         self.batch_size = batch_size
-        self.generator = DaflGenerator(int(self.params["latent_dim"]), info.in_channels, info.image_size,
-                                       int(self.params["gen_width"])).to(self.device)
+        self.generator = DaflGenerator(
+            int(self.params["latent_dim"]), info.in_channels, info.image_size, int(self.params["gen_width"])
+        ).to(self.device)
         self.generator_optimizer = torch.optim.Adam(self.generator.parameters(), lr=float(self.params["gen_lr"]))
         self.owned = {"generator": (self.generator, self.generator_optimizer)}
 
@@ -160,9 +183,15 @@ class GeneratorMethod(OwnOptimised, Method):
         images = self.generator(noise)
         teacher_logits, features = self.teachers.models[0].forward_features(images)
         teacher_logits = full_precision(teacher_logits)
-        terms = dafl_generator_terms(teacher_logits, full_precision(features["embedding"]), float(self.params["w_oh"]),
-                                     float(self.params["w_ie"]), float(self.params["w_a"]),
-                                     str(self.params["entropy_log"]), str(self.params["activation_norm"]))
+        terms = dafl_generator_terms(
+            teacher_logits,
+            full_precision(features["embedding"]),
+            float(self.params["w_oh"]),
+            float(self.params["w_ie"]),
+            float(self.params["w_a"]),
+            str(self.params["entropy_log"]),
+            str(self.params["activation_norm"]),
+        )
         return GeneratedBatch(images, teacher_logits, terms)
 
 
@@ -172,24 +201,29 @@ class Dafl(GeneratorMethod):
     name = "dafl"
     title = "DAFL (data-free, generator)"
     category = "response"
-    summary = ("No training image is read. A generator learns to make images the frozen teacher classifies "
-               "confidently (one-hot), spread over all classes (information entropy) and with large features "
-               "(activation); each step the student matches the teacher's softened outputs on a fresh "
-               "generated batch. Train accuracy is agreement with the teacher on generated images. As in the "
-               "authors' code, the entropy term takes log10 and the activation term the mean |f_T| (the paper writes "
-               "the natural log and the L1 norm per image: entropy_log, activation_norm).")
-    loss_latex = (r"\mathcal{L}_G = w_{oh}\,\mathrm{CE}\big(T(G(z)), \arg\max T(G(z))\big) + w_{ie}\sum_k \bar p_k"
-                  r"\log_{10} \bar p_k - w_a\,\overline{|f_T(G(z))|},\quad \mathcal{L}_S = T^2\,"
-                  r"\mathrm{KL}\big(\sigma(z_t/T)\,\|\,\sigma(z_s/T)\big)\ \text{on}\ G(z)")
+    summary = (
+        "No training image is read. A generator learns to make images the frozen teacher classifies "
+        "confidently (one-hot), spread over all classes (information entropy) and with large features "
+        "(activation); each step the student matches the teacher's softened outputs on a fresh "
+        "generated batch. Train accuracy is agreement with the teacher on generated images. As in the "
+        "authors' code, the entropy term takes log10 and the activation term the mean |f_T| (the paper writes "
+        "the natural log and the L1 norm per image: entropy_log, activation_norm)."
+    )
+    loss_latex = (
+        r"\mathcal{L}_G = w_{oh}\,\mathrm{CE}\big(T(G(z)), \arg\max T(G(z))\big) + w_{ie}\sum_k \bar p_k"
+        r"\log_{10} \bar p_k - w_a\,\overline{|f_T(G(z))|},\quad \mathcal{L}_S = T^2\,"
+        r"\mathrm{KL}\big(\sigma(z_t/T)\,\|\,\sigma(z_s/T)\big)\ \text{on}\ G(z)"
+    )
     hyperparams = data_free_params()
     uses_alpha = False
     reference = "Chen et al., Data-Free Learning of Student Networks, ICCV 2019"
-    extra_modules = ("a generator with its own Adam (checkpointed with the run), used only in training: the "
-                     "deployed student is unchanged")
+    extra_modules = (
+        "a generator with its own Adam (checkpointed with the run), used only in training: the "
+        "deployed student is unchanged"
+    )
     last_generated: Tensor | None = None
 
-    def train_step(self, batch: None, state: StepState, optimizer: torch.optim.Optimizer,
-                   autocast: Any) -> StepOutput:
+    def train_step(self, batch: None, state: StepState, optimizer: torch.optim.Optimizer, autocast: Any) -> StepOutput:
         """One generated batch: the generator's loss and the student's KL backpropagated together, each
         reaching only its own network (the student sees the images detached)."""
         with autocast():

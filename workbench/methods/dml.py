@@ -1,4 +1,5 @@
 """Deep mutual learning (Zhang, Xiang, Hospedales & Lu, 2018): a cohort of students teach each other online."""
+
 from __future__ import annotations
 
 import copy
@@ -24,8 +25,10 @@ EVAL_BATCH = 1024
 def mutual_kl(logits: list[Tensor]) -> list[Tensor]:
     """For each student k: the mean over the others l of KL(p_l ‖ p_k) at T = 1, the others' p_l detached."""
     probs = [F.softmax(z.detach().float(), dim=1) for z in logits]
-    return [sum(soft_kl(z, probs[other], 1.0) for other in range(len(logits)) if other != k) / (len(logits) - 1)
-            for k, z in enumerate(logits)]
+    return [
+        sum(soft_kl(z, probs[other], 1.0) for other in range(len(logits)) if other != k) / (len(logits) - 1)
+        for k, z in enumerate(logits)
+    ]
 
 
 @torch.no_grad()
@@ -34,7 +37,7 @@ def eval_logits(model: nn.Module, x: Tensor) -> Tensor:
     was_training = model.training
     model.eval()
     try:
-        return torch.cat([model(x[start:start + EVAL_BATCH]).float() for start in range(0, x.shape[0], EVAL_BATCH)])
+        return torch.cat([model(x[start : start + EVAL_BATCH]).float() for start in range(0, x.shape[0], EVAL_BATCH)])
     finally:
         model.train(was_training)
 
@@ -62,11 +65,15 @@ class DeepMutualLearning(Method):
     category = "response"
     scheme = "online"
     teacher_need = "none"
-    summary = ("No pretrained teacher: the student and its peers start from different random weights and train "
-               "together, each learning the labels and the others' current predictions (KL, targets held fixed "
-               "within the step). Each peer's test accuracy and the cohort's averaged prediction are reported.")
-    loss_latex = (r"\mathcal{L} = \sum_{k=1}^{K}\Big[\mathrm{CE}(y, p_k) + \frac{\lambda}{K-1}\sum_{l\neq k}"
-                  r"\mathrm{KL}\big(\mathrm{sg}[p_l]\,\|\,p_k\big)\Big]")
+    summary = (
+        "No pretrained teacher: the student and its peers start from different random weights and train "
+        "together, each learning the labels and the others' current predictions (KL, targets held fixed "
+        "within the step). Each peer's test accuracy and the cohort's averaged prediction are reported."
+    )
+    loss_latex = (
+        r"\mathcal{L} = \sum_{k=1}^{K}\Big[\mathrm{CE}(y, p_k) + \frac{\lambda}{K-1}\sum_{l\neq k}"
+        r"\mathrm{KL}\big(\mathrm{sg}[p_l]\,\|\,p_k\big)\Big]"
+    )
     hyperparams = (
         HyperParam("peers", 2, "students in the cohort K, this run's student included", 2, 8),
         HyperParam("peer_model", SAME, "architecture of the other students: 'same' as the student, or a zoo name"),
@@ -74,15 +81,18 @@ class DeepMutualLearning(Method):
     )
     uses_temperature = False
     uses_alpha = False
-    extra_modules = ("K − 1 peer students trained alongside, used only in training: the run keeps the first "
-                     "student, whose parameter count is reported")
+    extra_modules = (
+        "K − 1 peer students trained alongside, used only in training: the run keeps the first "
+        "student, whose parameter count is reported"
+    )
     reference = "Zhang, Xiang, Hospedales & Lu, Deep Mutual Learning, CVPR 2018"
     peer_models: nn.ModuleList | None = None  # built by prepare
 
     def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
         """Build the K − 1 peers, each freshly initialised."""
-        self.peer_models = nn.ModuleList(fresh_peer(self.student, str(self.params["peer_model"]), info)
-                                         for _ in range(int(self.params["peers"]) - 1))
+        self.peer_models = nn.ModuleList(
+            fresh_peer(self.student, str(self.params["peer_model"]), info) for _ in range(int(self.params["peers"]) - 1)
+        )
 
     def trainable_modules(self) -> dict[str, nn.Module]:
         """The peers, once prepared."""
@@ -94,10 +104,15 @@ class DeepMutualLearning(Method):
         weight = float(self.params["mimicry_weight"])
         kls = mutual_kl(logits)
         ces = [F.cross_entropy(z, batch.y) for z in logits]
-        return StepOutput(logits[0], {
-            "ce": ces[0], "kl": weight * kls[0],
-            "peer_ce": sum(ces[1:]), "peer_kl": weight * sum(kls[1:]),
-        })
+        return StepOutput(
+            logits[0],
+            {
+                "ce": ces[0],
+                "kl": weight * kls[0],
+                "peer_ce": sum(ces[1:]),
+                "peer_kl": weight * sum(kls[1:]),
+            },
+        )
 
     def evaluate_extra(self, test_x: Tensor, test_y: Tensor) -> dict[str, float]:
         """Each peer's test accuracy and that of the cohort's averaged probabilities."""

@@ -1,5 +1,6 @@
 """Methods that read intermediate features: their shared base (`FeatureMethod`), feature shapes, layer choice
 by name, map pooling."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,8 +59,10 @@ def resolve_layer(choice: str, shapes: Shapes, *, field: str, owner: str) -> str
         maps = map_names(shapes)
         return maps[-1] if maps else "embedding"
     if choice not in shapes:
-        raise ConfigError(field, f"{owner} has no feature {choice!r}; its features: {', '.join(shapes)} "
-                                 f"(or '{LAST}' for its deepest map)")
+        raise ConfigError(
+            field,
+            f"{owner} has no feature {choice!r}; its features: {', '.join(shapes)} (or '{LAST}' for its deepest map)",
+        )
     return choice
 
 
@@ -67,8 +70,9 @@ def require_maps(shapes: Shapes, *, field: str, owner: str, method: str) -> list
     """The owner's feature-map names; ConfigError(field) when it has none (e.g. an MLP)."""
     maps = map_names(shapes)
     if not maps:
-        raise ConfigError(field, f"{method} needs spatial feature maps, but {owner} has none "
-                                 f"(its features: {', '.join(shapes)})")
+        raise ConfigError(
+            field, f"{method} needs spatial feature maps, but {owner} has none (its features: {', '.join(shapes)})"
+        )
     return maps
 
 
@@ -109,11 +113,13 @@ def model_features(model: nn.Module, role: str, input_shape: tuple[int, int, int
     return ModelFeatures(model_label(model), role, feature_shapes(model, input_shape))
 
 
-def feature_match(student: ModelFeatures, student_layer: str, teacher: ModelFeatures, teacher_layer: str,
-                  link: str) -> FeatureMatch:
+def feature_match(
+    student: ModelFeatures, student_layer: str, teacher: ModelFeatures, teacher_layer: str, link: str
+) -> FeatureMatch:
     """The `FeatureMatch` of a student feature and a teacher feature, with their shapes and how they are joined."""
-    return FeatureMatch(student_layer, student.shapes[student_layer], teacher.label, teacher_layer,
-                        teacher.shapes[teacher_layer], link)
+    return FeatureMatch(
+        student_layer, student.shapes[student_layer], teacher.label, teacher_layer, teacher.shapes[teacher_layer], link
+    )
 
 
 class FeatureMethod(Method):
@@ -129,8 +135,12 @@ class FeatureMethod(Method):
         """Read each compared model's feature shapes once, then choose and link the pairs (`match`)."""
         input_shape = (info.in_channels, info.image_size, info.image_size)
         teachers = self.teachers.models if self.teacher_need == "several" else self.teachers.models[:1]
-        self.matches = tuple(self.match(model_features(self.student, "student", input_shape),
-                                        [model_features(teacher, "teacher", input_shape) for teacher in teachers]))
+        self.matches = tuple(
+            self.match(
+                model_features(self.student, "student", input_shape),
+                [model_features(teacher, "teacher", input_shape) for teacher in teachers],
+            )
+        )
 
     def match(self, student: ModelFeatures, teachers: list[ModelFeatures]) -> list[FeatureMatch]:
         """Choose the student/teacher feature pairs (keeping what `loss_terms` needs and building any trainable

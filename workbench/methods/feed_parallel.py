@@ -1,4 +1,5 @@
 """FEED, parallel: feature-level ensemble distillation from several teachers (Park & Kwak, 2019)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -20,8 +21,10 @@ class FeedTransform(nn.Sequential):
 
     def __init__(self, student_channels: int, teacher_channels: int) -> None:
         super().__init__(
-            nn.Conv2d(student_channels, teacher_channels, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(teacher_channels, teacher_channels, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(student_channels, teacher_channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(teacher_channels, teacher_channels, 3, padding=1),
+            nn.ReLU(),
             nn.Conv2d(teacher_channels, teacher_channels, 3, padding=1),
         )
 
@@ -43,18 +46,24 @@ class FeedParallel(FeatureMethod):
     category = "feature"
     scheme = "offline"
     teacher_need = "several"
-    summary = ("Several frozen teachers, possibly of different architectures, each get a transformation layer "
-               "(three 3×3 convolutions) mapping the student's deepest feature map to that teacher's deepest map; "
-               "the student learns the labels and all the normalised teacher maps at once, so their knowledge is "
-               "ensembled at the feature level. The transformation layers are dropped after training.")
-    loss_latex = (r"\mathcal{L} = \mathrm{CE}(y, \sigma(z_s)) + \beta \sum_{n=1}^{N} \frac{1}{D_n}\Big\|"
-                  r"\frac{T_n(F_s)}{\|T_n(F_s)\|_2} - \frac{F_{t_n}}{\|F_{t_n}\|_2}\Big\|_1")
+    summary = (
+        "Several frozen teachers, possibly of different architectures, each get a transformation layer "
+        "(three 3×3 convolutions) mapping the student's deepest feature map to that teacher's deepest map; "
+        "the student learns the labels and all the normalised teacher maps at once, so their knowledge is "
+        "ensembled at the feature level. The transformation layers are dropped after training."
+    )
+    loss_latex = (
+        r"\mathcal{L} = \mathrm{CE}(y, \sigma(z_s)) + \beta \sum_{n=1}^{N} \frac{1}{D_n}\Big\|"
+        r"\frac{T_n(F_s)}{\|T_n(F_s)\|_2} - \frac{F_{t_n}}{\|F_{t_n}\|_2}\Big\|_1"
+    )
     hyperparams = (FEED_BETA,)
     uses_temperature = False
     uses_alpha = False
     reads_features = "the deepest spatial feature map (C×H×W) of the student and of every teacher"
-    extra_modules = ("one transformation layer per teacher (three 3×3 convolutions), used only in training: they are "
-                     "dropped afterwards, so the deployed student's parameter count is its own")
+    extra_modules = (
+        "one transformation layer per teacher (three 3×3 convolutions), used only in training: they are "
+        "dropped afterwards, so the deployed student's parameter count is its own"
+    )
     needs_student_maps = True
     reference = "Park & Kwak, FEED: Feature-level Ensemble for Knowledge Distillation, 2019 (arXiv:1909.10754)"
     student_layer = ""
@@ -84,9 +93,16 @@ class FeedParallel(FeatureMethod):
             teacher_shape = teacher.shapes[layer]
             layers.append(layer)
             transforms.append(FeedTransform(student_shape[0], teacher_shape[0]))
-            matches.append(feature_match(student, self.student_layer, teacher, layer,
-                                         f"3×(3×3 conv) transform, {student_shape[0]}→{teacher_shape[0]} channels, "
-                                         f"compared at {shape_text(common_size(student_shape, teacher_shape))}"))
+            matches.append(
+                feature_match(
+                    student,
+                    self.student_layer,
+                    teacher,
+                    layer,
+                    f"3×(3×3 conv) transform, {student_shape[0]}→{teacher_shape[0]} channels, "
+                    f"compared at {shape_text(common_size(student_shape, teacher_shape))}",
+                )
+            )
         self.teacher_layers = tuple(layers)
         self.transforms = nn.ModuleList(transforms)
         return matches

@@ -1,4 +1,5 @@
 """FitNets: hints from a teacher's intermediate feature (Romero et al., 2015), trained in one stage."""
+
 from __future__ import annotations
 
 import torch.nn.functional as F
@@ -49,25 +50,37 @@ class FitNets(FeatureMethod):
     category = "feature"
     scheme = "offline"
     teacher_need = "one"
-    summary = ("The student's guided layer, passed through a trainable regressor, is pulled towards the teacher's "
-               "hint layer (mean squared error), alongside the label loss and an optional KD term. Trained in one "
-               "stage (the paper first trains up to the guided layer on the hint alone).")
-    loss_latex = (r"\mathcal{L} = (1-w)\,\mathrm{CE}(y, \sigma(z_s)) + \lambda\,\tfrac{1}{D}\,"
-                  r"\big\| r(F_s^{g}) - F_t^{h} \big\|_2^2"
-                  r" + w\,T^2\,\mathrm{KL}\big(\sigma(z_t/T)\,\|\,\sigma(z_s/T)\big)")
+    summary = (
+        "The student's guided layer, passed through a trainable regressor, is pulled towards the teacher's "
+        "hint layer (mean squared error), alongside the label loss and an optional KD term. Trained in one "
+        "stage (the paper first trains up to the guided layer on the hint alone)."
+    )
+    loss_latex = (
+        r"\mathcal{L} = (1-w)\,\mathrm{CE}(y, \sigma(z_s)) + \lambda\,\tfrac{1}{D}\,"
+        r"\big\| r(F_s^{g}) - F_t^{h} \big\|_2^2"
+        r" + w\,T^2\,\mathrm{KL}\big(\sigma(z_t/T)\,\|\,\sigma(z_s/T)\big)"
+    )
     hyperparams = (
-        HyperParam("hint_layer", LAST, "teacher feature giving the hint: 'last' (its deepest map) or a feature name "
-                                       "such as block2 or embedding"),
+        HyperParam(
+            "hint_layer",
+            LAST,
+            "teacher feature giving the hint: 'last' (its deepest map) or a feature name such as block2 or embedding",
+        ),
         HyperParam("guided_layer", LAST, "student feature that is guided: 'last' (its deepest map) or a feature name"),
         HyperParam("hint_weight", 1.0, "weight λ of the hint loss", 0.0, 1000.0),
-        HyperParam("kd_weight", 0.0, "weight w of the optional KD term on the logits (0 = none; 1 − w weighs CE)",
-                   0.0, 1.0),
+        HyperParam(
+            "kd_weight", 0.0, "weight w of the optional KD term on the logits (0 = none; 1 − w weighs CE)", 0.0, 1.0
+        ),
     )
     uses_alpha = False
-    reads_features = ("one student feature (guided_layer) and one teacher feature (hint_layer), by default each "
-                      "model's deepest feature map; logits too when kd_weight > 0")
-    extra_modules = ("a regressor (1×1 convolution between maps, linear layer between vectors), used only in "
-                     "training: the deployed student has no extra parameters")
+    reads_features = (
+        "one student feature (guided_layer) and one teacher feature (hint_layer), by default each "
+        "model's deepest feature map; logits too when kd_weight > 0"
+    )
+    extra_modules = (
+        "a regressor (1×1 convolution between maps, linear layer between vectors), used only in "
+        "training: the deployed student has no extra parameters"
+    )
     reference = "Romero, Ballas, Kahou, Chassang, Gatta & Bengio, FitNets: Hints for Thin Deep Nets, ICLR 2015"
     regressor: HintRegressor | None = None  # built by prepare
 
@@ -94,8 +107,8 @@ class FitNets(FeatureMethod):
         kd_weight = float(self.params["kd_weight"])
         terms = {
             "ce": (1.0 - kd_weight) * F.cross_entropy(logits, batch.y),
-            "hint": float(self.params["hint_weight"]) * hint_loss(
-                self.regressor(features[self.guided]), self.regressor.target(teacher_features[self.hint])),
+            "hint": float(self.params["hint_weight"])
+            * hint_loss(self.regressor(features[self.guided]), self.regressor.target(teacher_features[self.hint])),
         }
         if kd_weight > 0:
             terms["kd"] = kd_weight * distillation_kl(logits, teacher_logits, state.temperature)

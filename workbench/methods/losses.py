@@ -1,4 +1,5 @@
 """Loss functions shared by several methods, each written out from its formula."""
+
 from __future__ import annotations
 
 import torch
@@ -20,4 +21,4 @@ def soft_kl(student_logits: Tensor, target_probs: Tensor, temperature: float) ->
 def distillation_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float) -> Tensor:
     """Hinton's soft-target term: T² · KL(softmax(t/T) ‖ softmax(s/T)), averaged over the batch."""
     teacher_probs = F.softmax(full_precision(teacher_logits) / temperature, dim=1)
-    return temperature ** 2 * soft_kl(student_logits, teacher_probs, temperature)
+    return temperature**2 * soft_kl(student_logits, teacher_probs, temperature)

@@ -4,6 +4,7 @@ The teacher is a small network trained in seconds on a rendered glyph dataset wi
 the target (workbench.glyphs); it never sees the target data. The student is trained on the target
 data with an enhanced KD loss: KD on the teacher's soft targets plus an adversarial term that makes
 the student's output distributions indistinguishable from the teacher's to a small discriminator."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -30,8 +31,10 @@ class OutputDiscriminator(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         self.net = nn.Sequential(
-            nn.Linear(2 * num_classes, DISCRIMINATOR_WIDTH), nn.LeakyReLU(0.2),
-            nn.Linear(DISCRIMINATOR_WIDTH, DISCRIMINATOR_WIDTH), nn.LeakyReLU(0.2),
+            nn.Linear(2 * num_classes, DISCRIMINATOR_WIDTH),
+            nn.LeakyReLU(0.2),
+            nn.Linear(DISCRIMINATOR_WIDTH, DISCRIMINATOR_WIDTH),
+            nn.LeakyReLU(0.2),
             nn.Linear(DISCRIMINATOR_WIDTH, 1),
         )
 
@@ -43,8 +46,9 @@ class OutputDiscriminator(nn.Module):
 
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """−mean log σ(D(teacher)) − mean log(1 − σ(D(student))): the discriminator's binary cross-entropy."""
-    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    return F.binary_cross_entropy_with_logits(
+        real_logits, torch.ones_like(real_logits)
+    ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
 
 
 def fooling_loss(fake_logits: Tensor) -> Tensor:
@@ -70,24 +74,39 @@ class LightweightTeacherKD(OwnOptimised, Method):
         "against teacher-free KD). Student loss: (1−α)·CE(y, s) + α·T²·KL(p_t^T ‖ p_s^T) "
         "+ w_adv·(−log D(p_s^T, y)); "
         "a small discriminator D (MLP on the probability vector concatenated with the one-hot label) is "
-        "trained by its own Adam to tell the teacher's distributions p_t^T from the student's.")
-    loss_latex = (r"\mathcal{L}_S = (1-\alpha)\,\mathrm{CE}(y, \sigma(z_s)) + \alpha\,T^2\,"
-                  r"\mathrm{KL}\big(\sigma(t(g_y)/T)\,\|\,\sigma(z_s/T)\big) - w_{adv}\log D\big(\sigma(z_s/T), y\big),\ "
-                  r"\mathcal{L}_D = -\log D\big(\sigma(t(g_y)/T), y\big) - \log\big(1 - D(\sigma(z_s/T), y)\big),\ "
-                  r"g_y \sim \text{glyphs of class } y")
+        "trained by its own Adam to tell the teacher's distributions p_t^T from the student's."
+    )
+    loss_latex = (
+        r"\mathcal{L}_S = (1-\alpha)\,\mathrm{CE}(y, \sigma(z_s)) + \alpha\,T^2\,"
+        r"\mathrm{KL}\big(\sigma(t(g_y)/T)\,\|\,\sigma(z_s/T)\big) - w_{adv}\log D\big(\sigma(z_s/T), y\big),\ "
+        r"\mathcal{L}_D = -\log D\big(\sigma(t(g_y)/T), y\big) - \log\big(1 - D(\sigma(z_s/T), y)\big),\ "
+        r"g_y \sim \text{glyphs of class } y"
+    )
     hyperparams = (
         HyperParam("w_adv", 0.1, "weight of the student's adversarial (fool the discriminator) term", 0.0, 100.0),
         HyperParam("disc_lr", 1e-3, "the discriminator's Adam learning rate", 1e-6, 1.0),
-        HyperParam("glyph_arch", "lenet5", "architecture of the lightweight teacher",
-                   choices=("lenet5", "lenet5_half", "mlp", "cnn")),
-        HyperParam("glyphs_per_class", 300, "rendered glyphs per class, for the teacher's training and for "
-                   "the held-out pool soft targets are drawn from", 10, 5000),
+        HyperParam(
+            "glyph_arch",
+            "lenet5",
+            "architecture of the lightweight teacher",
+            choices=("lenet5", "lenet5_half", "mlp", "cnn"),
+        ),
+        HyperParam(
+            "glyphs_per_class",
+            300,
+            "rendered glyphs per class, for the teacher's training and for "
+            "the held-out pool soft targets are drawn from",
+            10,
+            5000,
+        ),
         HyperParam("glyph_seed", 0, "seed of the glyph rendering and of the glyph teacher", 0, 2**31 - 1),
     )
     reads_features = "logits only"
     reference = "Liu, Zhang & Wang, Learning from a Lightweight Teacher for Efficient Knowledge Distillation, 2020"
-    extra_modules = ("an output discriminator (small MLP) with its own Adam (checkpointed with the run), used only in "
-                     "training; the glyph teacher is cached like other teachers")
+    extra_modules = (
+        "an output discriminator (small MLP) with its own Adam (checkpointed with the run), used only in "
+        "training; the glyph teacher is cached like other teachers"
+    )
 
     @classmethod
     def glyph_teacher_spec(cls, params: dict[str, Any]) -> tuple[str, int, int] | None:
@@ -103,14 +122,16 @@ class LightweightTeacherKD(OwnOptimised, Method):
         per_class, seed = int(self.params["glyphs_per_class"]), int(self.params["glyph_seed"])
         self.teacher_record = self.teachers.glyph
         teacher = self.teacher_record.model
-        pool = glyph_dataset(info.name, per_class=per_class, test_per_class=per_class, seed=seed,
-                             device=self.device).test
+        pool = glyph_dataset(
+            info.name, per_class=per_class, test_per_class=per_class, seed=seed, device=self.device
+        ).test
         with torch.no_grad():
             self.glyph_logits = torch.cat([full_precision(teacher(chunk)) for chunk in pool.x.split(1024)])
         self.per_class = per_class
         self.discriminator = OutputDiscriminator(self.num_classes).to(self.device)
-        self.discriminator_optimizer = torch.optim.Adam(self.discriminator.parameters(),
-                                                        lr=float(self.params["disc_lr"]), betas=(0.5, 0.999))
+        self.discriminator_optimizer = torch.optim.Adam(
+            self.discriminator.parameters(), lr=float(self.params["disc_lr"]), betas=(0.5, 0.999)
+        )
         self.owned = {"discriminator": (self.discriminator, self.discriminator_optimizer)}
 
     def glyph_soft_logits(self, labels: Tensor) -> Tensor:
@@ -119,8 +140,7 @@ class LightweightTeacherKD(OwnOptimised, Method):
         pick = torch.randint(0, self.per_class, labels.shape, device=labels.device)
         return self.glyph_logits[labels * self.per_class + pick]
 
-    def train_step(self, batch: Batch, state: StepState, optimizer: torch.optim.Optimizer,
-                   autocast: Any) -> StepOutput:
+    def train_step(self, batch: Batch, state: StepState, optimizer: torch.optim.Optimizer, autocast: Any) -> StepOutput:
         """Student step on CE + KD + fooling term, then one discriminator step on teacher vs student outputs."""
         temperature = state.temperature
         teacher_probs = F.softmax(self.glyph_soft_logits(batch.y) / temperature, dim=1)
@@ -129,7 +149,7 @@ class LightweightTeacherKD(OwnOptimised, Method):
             student_probs = F.softmax(full_precision(logits) / temperature, dim=1)
             terms = {
                 "ce": (1.0 - state.alpha) * F.cross_entropy(logits, batch.y),
-                "kd": state.alpha * temperature ** 2 * soft_kl(logits, teacher_probs, temperature),
+                "kd": state.alpha * temperature**2 * soft_kl(logits, teacher_probs, temperature),
                 "adv": float(self.params["w_adv"]) * fooling_loss(self.discriminator(student_probs, batch.y)),
             }
         optimizer.zero_grad(set_to_none=True)
@@ -148,5 +168,7 @@ class LightweightTeacherKD(OwnOptimised, Method):
 
     def evaluate_extra(self, test_x: Tensor, test_y: Tensor) -> dict[str, float]:
         """The glyph teacher's accuracy on its own glyph test split and its training time (rendering included)."""
-        return {"glyph_teacher_acc": self.teacher_record.test_acc,
-                "glyph_teacher_seconds": self.teacher_record.train_seconds}
+        return {
+            "glyph_teacher_acc": self.teacher_record.test_acc,
+            "glyph_teacher_seconds": self.teacher_record.train_seconds,
+        }

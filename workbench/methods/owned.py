@@ -1,4 +1,5 @@
 """Checkpoint state for methods that train networks of their own with their own optimisers."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,10 @@ class OwnOptimised:
 
     def state_dict(self) -> dict[str, Any]:
         """Each owned network's weights and its optimiser's state."""
-        return {name: {"weights": module.state_dict(), "optimizer": optimizer.state_dict()}
-                for name, (module, optimizer) in self.owned.items()}
+        return {
+            name: {"weights": module.state_dict(), "optimizer": optimizer.state_dict()}
+            for name, (module, optimizer) in self.owned.items()
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` returned."""

@@ -4,6 +4,7 @@ A novel-sample generator (DAFL's terms plus an adversarial term seeking teacher�
 feeds the student; a VAE trained on the novel and on its own replayed samples is the memory: its
 decoder regenerates past pseudo samples, which the student rehearses beside the new ones, so the
 student does not forget earlier generator modes and its accuracy rises steadily. No sample is stored."""
+
 from __future__ import annotations
 
 import math
@@ -56,9 +57,13 @@ class ReplayVAE(nn.Module):
         self.latent_dim, self.width = latent_dim, width
         self.side = seed_size(image_size)
         self.encoder = nn.Sequential(
-            nn.Conv2d(channels, width // 2, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(width // 2, width, 3, stride=2, padding=1), nn.BatchNorm2d(width), nn.LeakyReLU(0.2),
-            nn.AdaptiveAvgPool2d(self.side), nn.Flatten(1),
+            nn.Conv2d(channels, width // 2, 3, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(width // 2, width, 3, stride=2, padding=1),
+            nn.BatchNorm2d(width),
+            nn.LeakyReLU(0.2),
+            nn.AdaptiveAvgPool2d(self.side),
+            nn.Flatten(1),
             nn.Linear(width * self.side * self.side, 2 * latent_dim),
         )
         self.project = nn.Linear(latent_dim, width * self.side * self.side)
@@ -84,8 +89,17 @@ class ReplayVAE(nn.Module):
         return self.decode(torch.randn(count, self.latent_dim, device=self.project.weight.device))
 
 
-def vae_terms(images: Tensor, reconstruction: Tensor, teacher_on_images: Tensor, teacher_on_reconstruction: Tensor,
-              mu: Tensor, log_var: Tensor, w_pixel: float, w_logit: float, w_kl: float) -> dict[str, Tensor]:
+def vae_terms(
+    images: Tensor,
+    reconstruction: Tensor,
+    teacher_on_images: Tensor,
+    teacher_on_reconstruction: Tensor,
+    mu: Tensor,
+    log_var: Tensor,
+    w_pixel: float,
+    w_logit: float,
+    w_kl: float,
+) -> dict[str, Tensor]:
     """The weighted VAE loss: w_pixel·mean|x − x̂|, w_logit·mean|T(x) − T(x̂)| and
     w_kl·KL(N(μ, σ²) ‖ N(0, I)) (summed over latent dimensions, averaged over the batch)."""
     kl = (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp()).sum(1)).mean()
@@ -102,17 +116,21 @@ class PreDfkd(GeneratorMethod):
     name = "pre-dfkd"
     title = "PRE-DFKD (data-free, generative pseudo replay)"
     category = "response"
-    summary = ("Data-free KD that does not forget: a DAFL-style generator also seeks images where teacher and "
-               "student disagree (Jensen–Shannon at temperature T); a VAE trained on those and on its own "
-               "replays is a memory whose decoder regenerates past pseudo samples, rehearsed by the student "
-               "beside the new ones (L1 between student and teacher logits). Nothing is stored but the VAE's "
-               "weights: memory_vae_bytes is recorded next to what a buffer of the same samples would take. In the "
-               "generator step the student runs in eval mode, so its BatchNorm statistics are updated only by its own "
-               "step, on the novel and replayed samples it learns from.")
-    loss_latex = (r"\mathcal{L}_G = \mathcal{L}_{DAFL} - w_{adv}\,\mathrm{JS}\big(\sigma(t/T), \sigma(s/T)\big),\ "
-                  r"\mathcal{L}_{VAE} = w_{px}\|x-\hat x\|_1 + w_{lg}\|T(x)-T(\hat x)\|_1 + w_{kl}\,"
-                  r"\mathrm{KL}(q(z|x)\,\|\,\mathcal{N}(0,I)),\ \mathcal{L}_S = \|s(x)-t(x)\|_1,\ "
-                  r"x \in G_N(z) \cup D_M(z')")
+    summary = (
+        "Data-free KD that does not forget: a DAFL-style generator also seeks images where teacher and "
+        "student disagree (Jensen–Shannon at temperature T); a VAE trained on those and on its own "
+        "replays is a memory whose decoder regenerates past pseudo samples, rehearsed by the student "
+        "beside the new ones (L1 between student and teacher logits). Nothing is stored but the VAE's "
+        "weights: memory_vae_bytes is recorded next to what a buffer of the same samples would take. In the "
+        "generator step the student runs in eval mode, so its BatchNorm statistics are updated only by its own "
+        "step, on the novel and replayed samples it learns from."
+    )
+    loss_latex = (
+        r"\mathcal{L}_G = \mathcal{L}_{DAFL} - w_{adv}\,\mathrm{JS}\big(\sigma(t/T), \sigma(s/T)\big),\ "
+        r"\mathcal{L}_{VAE} = w_{px}\|x-\hat x\|_1 + w_{lg}\|T(x)-T(\hat x)\|_1 + w_{kl}\,"
+        r"\mathrm{KL}(q(z|x)\,\|\,\mathcal{N}(0,I)),\ \mathcal{L}_S = \|s(x)-t(x)\|_1,\ "
+        r"x \in G_N(z) \cup D_M(z')"
+    )
     hyperparams = (
         *data_free_params(),
         HyperParam("w_adv", 1.0, "weight of the generator's disagreement (Jensen–Shannon) term", 0.0, 100.0),
@@ -124,17 +142,22 @@ class PreDfkd(GeneratorMethod):
         HyperParam("replay_ratio", 1.0, "memory samples per novel sample in each student step", 0.0, 8.0),
     )
     uses_alpha = False
-    reference = ("Binici, Aggarwal, Pham, Leman & Mitra, Robust and Resource-Efficient Data-Free Knowledge "
-                 "Distillation by Generative Pseudo Replay, AAAI 2022")
-    extra_modules = ("a novel-sample generator and a VAE memory, each with its own Adam (checkpointed with the run), "
-                     "used only in training: the deployed student is unchanged")
+    reference = (
+        "Binici, Aggarwal, Pham, Leman & Mitra, Robust and Resource-Efficient Data-Free Knowledge "
+        "Distillation by Generative Pseudo Replay, AAAI 2022"
+    )
+    extra_modules = (
+        "a novel-sample generator and a VAE memory, each with its own Adam (checkpointed with the run), "
+        "used only in training: the deployed student is unchanged"
+    )
 
     def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
         """Build the novel generator and the VAE memory for the dataset's images, each with its own Adam."""
         super().prepare(info, batch_size)
         self.replay_count = round(float(self.params["replay_ratio"]) * batch_size)
-        self.vae = ReplayVAE(info.in_channels, info.image_size, int(self.params["vae_latent"]),
-                             int(self.params["gen_width"])).to(self.device)
+        self.vae = ReplayVAE(
+            info.in_channels, info.image_size, int(self.params["vae_latent"]), int(self.params["gen_width"])
+        ).to(self.device)
         self.vae_optimizer = torch.optim.Adam(self.vae.parameters(), lr=float(self.params["vae_lr"]))
         self.owned["vae"] = (self.vae, self.vae_optimizer)
         self.sample_shape = (info.in_channels, info.image_size, info.image_size)
@@ -142,8 +165,7 @@ class PreDfkd(GeneratorMethod):
         self.samples_absorbed = 0
         self.last_images: dict[str, Tensor] = {}
 
-    def train_step(self, batch: None, state: StepState, optimizer: torch.optim.Optimizer,
-                   autocast: Any) -> StepOutput:
+    def train_step(self, batch: None, state: StepState, optimizer: torch.optim.Optimizer, autocast: Any) -> StepOutput:
         """Generator step, VAE (memory) step, then the student step on novel + replayed samples. In the generator
         step the student runs in eval mode: its BatchNorm statistics are updated only by its own step, on the
         batch it learns from (novel and replayed samples together), not a second time by the novel samples alone."""
@@ -152,7 +174,8 @@ class PreDfkd(GeneratorMethod):
             generated = self.generate()
             terms = generated.terms
             terms["g_adv"] = -float(self.params["w_adv"]) * js_divergence(
-                generated.teacher_logits, self.student(generated.images), state.temperature)
+                generated.teacher_logits, self.student(generated.images), state.temperature
+            )
         optimise(sum(terms.values()), self.generator_optimizer)
 
         novel = generated.images.detach().float()
@@ -184,17 +207,28 @@ class PreDfkd(GeneratorMethod):
             with torch.no_grad():
                 on_images = full_precision(teacher(images))
             on_reconstruction = full_precision(teacher(reconstruction))
-            terms = vae_terms(images, full_precision(reconstruction), on_images, on_reconstruction,
-                              full_precision(mu), full_precision(log_var), float(self.params["w_pixel"]),
-                              float(self.params["w_logit"]), float(self.params["w_kl"]))
+            terms = vae_terms(
+                images,
+                full_precision(reconstruction),
+                on_images,
+                on_reconstruction,
+                full_precision(mu),
+                full_precision(log_var),
+                float(self.params["w_pixel"]),
+                float(self.params["w_logit"]),
+                float(self.params["w_kl"]),
+            )
         optimise(sum(terms.values()), self.vae_optimizer)
         return terms
 
     def evaluate_extra(self, test_x: Tensor, test_y: Tensor) -> dict[str, float]:
         """The memory's footprint (VAE weights in bytes) next to a buffer holding the same samples (float32)."""
         vae_bytes = sum(p.numel() * p.element_size() for p in self.vae.parameters())
-        return {"memory_vae_bytes": float(vae_bytes), "memory_samples": float(self.samples_absorbed),
-                "memory_buffer_bytes": float(self.samples_absorbed * self.sample_bytes)}
+        return {
+            "memory_vae_bytes": float(vae_bytes),
+            "memory_samples": float(self.samples_absorbed),
+            "memory_buffer_bytes": float(self.samples_absorbed * self.sample_bytes),
+        }
 
     def state_dict(self) -> dict[str, Any]:
         """The generator's and VAE's weights and optimiser states, and how many samples the memory absorbed."""

@@ -1,4 +1,5 @@
 """KD for quantised students (Shin, Boo & Sung, 2019): temperature, α schedule and teacher size together."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -30,27 +31,35 @@ class QuantizedStudentKD(VanillaKD):
 
     name = "qkd"
     title = "KD for quantised students (Shin, Boo & Sung)"
-    summary = ("KD into a low-bit student (set --w-bits/--a-bits), where temperature, the soft/hard coefficient α "
-               "and the teacher's size interact: a small teacher at a good temperature can match a large one. "
-               "Gradual soft-loss reduction is the run's α schedule: with --alpha-schedule linear, "
-               "α(p) = α₀ + (α_end − α₀)·min(p/f, 1) at training progress p ∈ [0, 1] "
-               "(α₀ = --alpha, α_end = --alpha-end, f = --schedule-fraction), updated every step; "
-               "constant keeps α₀. The teacher can be quantised too (teacher_w_bits). Presets qkd_resnet20_cifar10 and "
-               "qkd_resnet20_cifar100 (kdw presets) hold the paper's setup, for a GPU with CIFAR downloaded; not "
-               "verified here (the paper reports 92.7% and 67.0% for a ternary ResNet20).")
-    loss_latex = (r"\mathcal{L} = (1-\alpha(p))\,\mathrm{CE}(y, \sigma(z_s^{Q})) + \alpha(p)\,T^2\,"
-                  r"\mathrm{KL}\big(\sigma(z_t/T)\,\|\,\sigma(z_s^{Q}/T)\big),\ "
-                  r"\alpha(p) = \alpha_0 + (\alpha_{\mathrm{end}} - \alpha_0)\min(p/f, 1)")
-    hyperparams = (
-        HyperParam("teacher_w_bits", FULL_PRECISION,
-                   "weight precision of the (frozen) teacher's copy used in the run; 32 = the teacher as trained",
-                   choices=FIELD_BY_NAME["w_bits"].choice_list()),
+    summary = (
+        "KD into a low-bit student (set --w-bits/--a-bits), where temperature, the soft/hard coefficient α "
+        "and the teacher's size interact: a small teacher at a good temperature can match a large one. "
+        "Gradual soft-loss reduction is the run's α schedule: with --alpha-schedule linear, "
+        "α(p) = α₀ + (α_end − α₀)·min(p/f, 1) at training progress p ∈ [0, 1] "
+        "(α₀ = --alpha, α_end = --alpha-end, f = --schedule-fraction), updated every step; "
+        "constant keeps α₀. The teacher can be quantised too (teacher_w_bits). Presets qkd_resnet20_cifar10 and "
+        "qkd_resnet20_cifar100 (kdw presets) hold the paper's setup, for a GPU with CIFAR downloaded; not "
+        "verified here (the paper reports 92.7% and 67.0% for a ternary ResNet20)."
     )
-    reference = ("Shin, Boo & Sung, Knowledge Distillation for Optimization of Quantized Deep Neural Networks, "
-                 "IEEE SiPS 2020 (arXiv:1909.01688)")
+    loss_latex = (
+        r"\mathcal{L} = (1-\alpha(p))\,\mathrm{CE}(y, \sigma(z_s^{Q})) + \alpha(p)\,T^2\,"
+        r"\mathrm{KL}\big(\sigma(z_t/T)\,\|\,\sigma(z_s^{Q}/T)\big),\ "
+        r"\alpha(p) = \alpha_0 + (\alpha_{\mathrm{end}} - \alpha_0)\min(p/f, 1)"
+    )
+    hyperparams = (
+        HyperParam(
+            "teacher_w_bits",
+            FULL_PRECISION,
+            "weight precision of the (frozen) teacher's copy used in the run; 32 = the teacher as trained",
+            choices=FIELD_BY_NAME["w_bits"].choice_list(),
+        ),
+    )
+    reference = (
+        "Shin, Boo & Sung, Knowledge Distillation for Optimization of Quantized Deep Neural Networks, "
+        "IEEE SiPS 2020 (arXiv:1909.01688)"
+    )
 
-    def __init__(self, student: nn.Module, teachers: "TeacherBank", params: dict[str, Any],
-                 num_classes: int) -> None:
+    def __init__(self, student: nn.Module, teachers: "TeacherBank", params: dict[str, Any], num_classes: int) -> None:
         super().__init__(student, teachers, params, num_classes)
         bits = str(params["teacher_w_bits"])
         if bits != FULL_PRECISION and len(teachers):

@@ -1,4 +1,5 @@
 """Relational knowledge distillation (Park, Kim, Lu & Cho, 2019): distances and angles between samples."""
+
 from __future__ import annotations
 
 import torch
@@ -40,8 +41,9 @@ def rkd_distance_loss(student: Tensor, teacher: Tensor) -> Tensor:
     n = student.shape[0]
     if n < 2:
         return student.sum() * 0.0
-    difference = F.smooth_l1_loss(distance_potentials(as_rows(student)), distance_potentials(as_rows(teacher)),
-                                  reduction="sum")
+    difference = F.smooth_l1_loss(
+        distance_potentials(as_rows(student)), distance_potentials(as_rows(teacher)), reduction="sum"
+    )
     return difference / (n * (n - 1))
 
 
@@ -51,8 +53,9 @@ def rkd_angle_loss(student: Tensor, teacher: Tensor) -> Tensor:
     n = student.shape[0]
     if n < 3:
         return student.sum() * 0.0
-    difference = F.smooth_l1_loss(angle_potentials(as_rows(student)), angle_potentials(as_rows(teacher)),
-                                  reduction="sum")
+    difference = F.smooth_l1_loss(
+        angle_potentials(as_rows(student)), angle_potentials(as_rows(teacher)), reduction="sum"
+    )
     return difference / (n * (n - 1) * (n - 2))
 
 
@@ -69,22 +72,31 @@ class RelationalKD(FeatureMethod):
     category = "relation"
     scheme = "offline"
     teacher_need = "one"
-    summary = ("Instead of single outputs, the student copies the structure of the batch in the teacher's "
-               "embedding space: the distances between pairs of samples (normalised by their mean) and the angles "
-               "formed by triplets, both compared with a Huber loss. Embedding widths need not match. Both losses "
-               "ignore scale, so their gradients grow as the student's embedding shrinks: the step's gradient norm "
-               "is clipped (max_grad_norm) to keep a small student from diverging.")
-    loss_latex = (r"\mathcal{L} = \mathrm{CE}(y, \sigma(z_s)) + \lambda_D \sum_{i\neq j} \ell_\delta\big("
-                  r"\psi_D(t_i,t_j), \psi_D(s_i,s_j)\big) + \lambda_A \sum_{i,j,k} \ell_\delta\big("
-                  r"\psi_A(t_i,t_j,t_k), \psi_A(s_i,s_j,s_k)\big),\ \psi_D = \frac{\|x_i-x_j\|_2}{\mu},\ "
-                  r"\psi_A = \Big\langle \frac{x_i-x_j}{\|x_i-x_j\|_2}, \frac{x_k-x_j}{\|x_k-x_j\|_2}\Big\rangle")
+    summary = (
+        "Instead of single outputs, the student copies the structure of the batch in the teacher's "
+        "embedding space: the distances between pairs of samples (normalised by their mean) and the angles "
+        "formed by triplets, both compared with a Huber loss. Embedding widths need not match. Both losses "
+        "ignore scale, so their gradients grow as the student's embedding shrinks: the step's gradient norm "
+        "is clipped (max_grad_norm) to keep a small student from diverging."
+    )
+    loss_latex = (
+        r"\mathcal{L} = \mathrm{CE}(y, \sigma(z_s)) + \lambda_D \sum_{i\neq j} \ell_\delta\big("
+        r"\psi_D(t_i,t_j), \psi_D(s_i,s_j)\big) + \lambda_A \sum_{i,j,k} \ell_\delta\big("
+        r"\psi_A(t_i,t_j,t_k), \psi_A(s_i,s_j,s_k)\big),\ \psi_D = \frac{\|x_i-x_j\|_2}{\mu},\ "
+        r"\psi_A = \Big\langle \frac{x_i-x_j}{\|x_i-x_j\|_2}, \frac{x_k-x_j}{\|x_k-x_j\|_2}\Big\rangle"
+    )
     hyperparams = (
         HyperParam("distance_weight", 25.0, "weight λ_D of the distance-wise loss (25 in the paper)", 0.0, 1000.0),
         HyperParam("angle_weight", 50.0, "weight λ_A of the angle-wise loss (50 in the paper)", 0.0, 1000.0),
-        HyperParam("rkd_layer", "embedding", "feature whose sample relations are copied (both models): embedding, "
-                                             "'last' (deepest map, flattened) or a feature name"),
-        HyperParam("max_grad_norm", 5.0, "clip the norm of each step's gradient to this (0 = no clipping)",
-                   0.0, 1000.0),
+        HyperParam(
+            "rkd_layer",
+            "embedding",
+            "feature whose sample relations are copied (both models): embedding, "
+            "'last' (deepest map, flattened) or a feature name",
+        ),
+        HyperParam(
+            "max_grad_norm", 5.0, "clip the norm of each step's gradient to this (0 = no clipping)", 0.0, 1000.0
+        ),
     )
     uses_temperature = False
     uses_alpha = False
@@ -97,8 +109,15 @@ class RelationalKD(FeatureMethod):
         """Resolve the layer in both models: the one pair whose sample relations are compared."""
         teacher, choice = teachers[0], str(self.params["rkd_layer"])
         self.layers = (student.resolve(choice, "rkd.rkd_layer"), teacher.resolve(choice, "rkd.rkd_layer"))
-        return [feature_match(student, self.layers[0], teacher, self.layers[1],
-                              "pairwise distances and triplet angles within the batch")]
+        return [
+            feature_match(
+                student,
+                self.layers[0],
+                teacher,
+                self.layers[1],
+                "pairwise distances and triplet angles within the batch",
+            )
+        ]
 
     def before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Clip the gradient norm to max_grad_norm (when above 0) before the step."""

@@ -1,4 +1,5 @@
 """Stochastic precision ensemble (SPEQ, Boo et al., 2021): a quantised student taught by itself at mixed precision."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -56,25 +57,34 @@ class StochasticPrecisionEnsemble(Method):
     category = "response"
     scheme = "self"
     teacher_need = "self"
-    summary = ("No external teacher: the teacher is the quantised student's own weights run with each quantised "
-               "layer's activation precision drawn at random per forward pass (the student's a_bits, or "
-               "teacher_a_bits with probability p_high), its output detached. The student learns from the labels "
-               "and from the cosine similarity of its softened outputs to that ensemble's. Needs a_bits below 32.")
-    loss_latex = (r"\mathcal{L} = \mathrm{CE}(y, \sigma(z_s)) + \lambda\,\big(1 - \cos(\sigma(z_s/T),\,"
-                  r"\mathrm{sg}[\sigma(z_{\tilde s}/T)])\big),\ z_{\tilde s}: \text{each layer at } b_{\mathrm{high}}"
-                  r"\text{ w.p. } u \text{ else } b")
+    summary = (
+        "No external teacher: the teacher is the quantised student's own weights run with each quantised "
+        "layer's activation precision drawn at random per forward pass (the student's a_bits, or "
+        "teacher_a_bits with probability p_high), its output detached. The student learns from the labels "
+        "and from the cosine similarity of its softened outputs to that ensemble's. Needs a_bits below 32."
+    )
+    loss_latex = (
+        r"\mathcal{L} = \mathrm{CE}(y, \sigma(z_s)) + \lambda\,\big(1 - \cos(\sigma(z_s/T),\,"
+        r"\mathrm{sg}[\sigma(z_{\tilde s}/T)])\big),\ z_{\tilde s}: \text{each layer at } b_{\mathrm{high}}"
+        r"\text{ w.p. } u \text{ else } b"
+    )
     hyperparams = (
         HyperParam("p_high", 0.5, "probability u that a layer of the teacher pass runs at teacher_a_bits", 0.0, 1.0),
-        HyperParam("teacher_a_bits", str(FULL_PRECISION), "the higher activation precision of the teacher pass",
-                   choices=FIELD_BY_NAME["a_bits"].choice_list()),
+        HyperParam(
+            "teacher_a_bits",
+            str(FULL_PRECISION),
+            "the higher activation precision of the teacher pass",
+            choices=FIELD_BY_NAME["a_bits"].choice_list(),
+        ),
         HyperParam("cos_weight", 1.0, "weight λ of the cosine-similarity loss", 0.0, 1000.0),
     )
     uses_alpha = False
-    reference = ("Boo, Shin, Choi & Sung, Stochastic Precision Ensemble: Self-Knowledge Distillation for Quantized "
-                 "Deep Neural Networks, AAAI 2021")
+    reference = (
+        "Boo, Shin, Choi & Sung, Stochastic Precision Ensemble: Self-Knowledge Distillation for Quantized "
+        "Deep Neural Networks, AAAI 2021"
+    )
 
-    def __init__(self, student: nn.Module, teachers: "TeacherBank", params: dict[str, Any],
-                 num_classes: int) -> None:
+    def __init__(self, student: nn.Module, teachers: "TeacherBank", params: dict[str, Any], num_classes: int) -> None:
         super().__init__(student, teachers, params, num_classes)
         bits = activation_bits(student)
         if bits is None or bits >= FULL_PRECISION:
@@ -88,8 +98,9 @@ class StochasticPrecisionEnsemble(Method):
         self.last_precisions: dict[str, int] = {}
 
     @classmethod
-    def unavailable_reason(cls, *, teacher_count: int, dataset: str, student: str, w_bits: str = "32",
-                           a_bits: str = "32") -> str | None:
+    def unavailable_reason(
+        cls, *, teacher_count: int, dataset: str, student: str, w_bits: str = "32", a_bits: str = "32"
+    ) -> str | None:
         """SPEQ varies activation precision, so it needs a student with a_bits below 32."""
         if str(a_bits) == str(FULL_PRECISION):
             return "needs a student with quantised activations (a_bits below 32)"
@@ -99,9 +110,12 @@ class StochasticPrecisionEnsemble(Method):
     def teacher_logits(self, x: Tensor) -> Tensor:
         """The student's logits with each quantised layer at a freshly drawn precision; no gradient, and the
         BatchNorm running statistics untouched."""
-        with kept_batchnorm_stats(self.student), stochastic_activation_precision(
-                self.student, self.student_a_bits, self.teacher_a_bits, float(self.params["p_high"]),
-                self.generator) as chosen:
+        with (
+            kept_batchnorm_stats(self.student),
+            stochastic_activation_precision(
+                self.student, self.student_a_bits, self.teacher_a_bits, float(self.params["p_high"]), self.generator
+            ) as chosen,
+        ):
             logits = self.student(x)
         self.last_precisions = dict(chosen)
         return logits.detach()
@@ -110,10 +124,13 @@ class StochasticPrecisionEnsemble(Method):
         """Cross-entropy on the labels and the weighted cosine distance to the stochastic-precision pass."""
         teacher = self.teacher_logits(batch.x)
         logits = self.student(batch.x)
-        return StepOutput(logits, {
-            "ce": F.cross_entropy(logits, batch.y),
-            "cos": float(self.params["cos_weight"]) * cosine_distance(logits, teacher, state.temperature),
-        })
+        return StepOutput(
+            logits,
+            {
+                "ce": F.cross_entropy(logits, batch.y),
+                "cos": float(self.params["cos_weight"]) * cosine_distance(logits, teacher, state.temperature),
+            },
+        )
 
     def state_dict(self) -> dict[str, Any]:
         """The precision generator's state, so a resumed run draws the same precisions."""

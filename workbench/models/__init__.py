@@ -1,8 +1,9 @@
 """The model zoo: FeatureModel, the registry of named models, and size/cost/checkpoint helpers."""
-from workbench.models.base import FeatureModel
-from workbench.models.checkpoint import load_state_dict_checked
-from workbench.models.registry import MODELS, create_model, list_models, model_description
-from workbench.models.stats import ModelInfo, count_macs, count_params, describe_model
+
+from .base import FeatureModel
+from .checkpoint import load_state_dict_checked
+from .registry import MODELS, create_model, list_models, model_description
+from .stats import ModelInfo, count_macs, count_params, describe_model
 
 __all__ = [
     "MODELS",

@@ -1,4 +1,5 @@
 """FeatureModel: the base class every model of the zoo subclasses."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

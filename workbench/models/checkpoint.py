@@ -1,4 +1,5 @@
 """Loading a state_dict with a one-line ModelMismatch instead of PyTorch's long error."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -6,7 +7,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from workbench.errors import ModelMismatch
+from ..errors import ModelMismatch
 
 _SHOWN_KEYS = 3
 

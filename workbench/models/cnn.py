@@ -1,10 +1,11 @@
 """A plain VGG-style small CNN with a width parameter."""
+
 from __future__ import annotations
 
 from torch import nn
 
-from workbench.models.base import FeatureModel
-from workbench.models.layers import conv_bn_relu, global_pool
+from .base import FeatureModel
+from .layers import conv_bn_relu, global_pool
 
 _STAGE_MULTIPLIERS = (1, 2, 4)
 

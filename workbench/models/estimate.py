@@ -3,6 +3,7 @@
 
 The training estimate is rough but stated: float32 weights, their gradients and two Adam moments (4 copies of the
 parameters), plus every module's output kept for the backward pass for one batch (float32)."""
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from workbench.errors import ConfigError
-from workbench.models.registry import create_model
-from workbench.models.stats import count_macs, count_params
+from ..errors import ConfigError
+from .registry import create_model
+from .stats import count_macs, count_params
 
 BYTES_PER_FLOAT = 4
 PARAMETER_COPIES = 4  # weights, gradients, Adam's two moments
@@ -89,21 +90,25 @@ def _machine_memory_bytes() -> int:
         return 16 * GIB
 
 
-def check_memory(field: str, spec: str, num_classes: int, in_channels: int, image_size: int,
-                 batch_size: int = 64) -> Estimate:
+def check_memory(
+    field: str, spec: str, num_classes: int, in_channels: int, image_size: int, batch_size: int = 64
+) -> Estimate:
     """The estimate of `spec`, or ConfigError(field, one line) when training it would pass the memory budget."""
     found = estimate(spec, num_classes, in_channels, image_size, batch_size)
     budget = memory_budget_bytes()
     if found.train_bytes > budget:
-        raise ConfigError(field, f"{found.spec} needs about {found.train_bytes / GIB:.1f} GiB to train "
-                                 f"({found.params / 1e9:.2f} G parameters, batch {batch_size}); this server's memory "
-                                 f"budget is {budget / GIB:.1f} GiB (KDW_MEMORY_BUDGET_GB)")
+        raise ConfigError(
+            field,
+            f"{found.spec} needs about {found.train_bytes / GIB:.1f} GiB to train "
+            f"({found.params / 1e9:.2f} G parameters, batch {batch_size}); this server's memory "
+            f"budget is {budget / GIB:.1f} GiB (KDW_MEMORY_BUDGET_GB)",
+        )
     return found
 
 
 def check_config_memory(config: object) -> None:
     """Refuse a run config whose student or teachers would pass the memory budget (ConfigError, one line)."""
-    from workbench.data import dataset_info
+    from ..data import dataset_info
 
     info = dataset_info(config.dataset)  # type: ignore[attr-defined]
     shape = (info.num_classes, info.in_channels, info.image_size)

@@ -1,4 +1,5 @@
 """Small layer builders shared by the convolutional models."""
+
 from __future__ import annotations
 
 from torch import nn

@@ -1,9 +1,10 @@
 """LeNet-5 and the half-width LeNet-5 of the DAFL paper, padded so that 8x8 inputs work."""
+
 from __future__ import annotations
 
 from torch import nn
 
-from workbench.models.base import FeatureModel
+from .base import FeatureModel
 
 _POOLED_SIZE = 5  # the classic 5x5 map fed to the first fully connected layer
 

@@ -1,9 +1,10 @@
 """A two-hidden-layer perceptron on flattened images."""
+
 from __future__ import annotations
 
 from torch import nn
 
-from workbench.models.base import FeatureModel
+from .base import FeatureModel
 
 
 class MLP(FeatureModel):

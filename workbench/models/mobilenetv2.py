@@ -1,10 +1,11 @@
 """MobileNetV2 (Sandler et al. 2018) adapted to small inputs: stride-1 stem, 8x total downsampling."""
+
 from __future__ import annotations
 
 from torch import Tensor, nn
 
-from workbench.models.base import FeatureModel
-from workbench.models.layers import conv1x1, global_pool
+from .base import FeatureModel
+from .layers import conv1x1, global_pool
 
 # Per feature block: the (expansion, channels, repeats, first stride) of its inverted-residual runs.
 # ImageNet MobileNetV2 uses stride 2 in the stem and in the 24-channel run; both are 1 here.

@@ -1,18 +1,19 @@
 """The model registry: names, descriptions and ``create_model`` for "name" / "name:width" specs."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from workbench.errors import ConfigError
-from workbench.models.base import FeatureModel
-from workbench.models.cnn import SimpleCNN
-from workbench.models.lenet import lenet5, lenet5_half
-from workbench.models.mlp import MLP
-from workbench.models.mobilenetv2 import MobileNetV2
-from workbench.models.resnet import WIDE_WIDTHS, CifarResNet
-from workbench.models.wrn import WideResNet
+from ..errors import ConfigError
+from .base import FeatureModel
+from .cnn import SimpleCNN
+from .lenet import lenet5, lenet5_half
+from .mlp import MLP
+from .mobilenetv2 import MobileNetV2
+from .resnet import WIDE_WIDTHS, CifarResNet
+from .wrn import WideResNet
 
 MAX_WIDTH = 4096
 
@@ -60,9 +61,7 @@ MODELS: dict[str, ModelEntry] = {
     "lenet5_half": ModelEntry(
         lenet5_half, "LeNet-5-half of the DAFL paper: 3-8 channel 5x5 convs, 60-42 unit FC layers."
     ),
-    "lenet5": ModelEntry(
-        lenet5, "Classic LeNet-5: 6-16 channel 5x5 convs with max-pooling, 120-84 unit FC layers."
-    ),
+    "lenet5": ModelEntry(lenet5, "Classic LeNet-5: 6-16 channel 5x5 convs with max-pooling, 120-84 unit FC layers."),
     "cnn": ModelEntry(
         SimpleCNN,
         "Small VGG-style CNN: three stages of two 3x3 conv-BN-ReLU, w/2w/4w channels (width: w, default 32).",

@@ -1,4 +1,5 @@
 """CIFAR-style ResNets (He et al. 2016, depth 6n+2, basic blocks) and the CRD 4x-wide variants."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,8 +7,8 @@ from collections.abc import Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from workbench.models.base import FeatureModel
-from workbench.models.layers import conv1x1, conv3x3, global_pool
+from .base import FeatureModel
+from .layers import conv1x1, conv3x3, global_pool
 
 STANDARD_WIDTHS = (16, 16, 32, 64)
 WIDE_WIDTHS = (32, 64, 128, 256)  # resnet8x4 / resnet32x4 of the CRD repository
@@ -52,9 +53,7 @@ class CifarResNet(FeatureModel):
         if depth < 8 or (depth - 2) % 6:
             raise ValueError(f"CIFAR ResNet depth must be 6n+2 with n >= 1, got {depth}")
         blocks_per_group = (depth - 2) // 6
-        stem = nn.Sequential(
-            conv3x3(in_channels, widths[0]), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
-        )
+        stem = nn.Sequential(conv3x3(in_channels, widths[0]), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
         groups: dict[str, nn.Module] = {}
         channels = widths[0]
         for index, width in enumerate(widths[1:], start=1):

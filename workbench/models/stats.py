@@ -1,4 +1,5 @@
 """Model size and cost: parameter counts, multiply-accumulates and feature shapes."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from workbench.models.base import FeatureModel
+from .base import FeatureModel
 
 
 @dataclass(frozen=True)

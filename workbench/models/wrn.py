@@ -1,11 +1,12 @@
 """Wide ResNets (Zagoruyko & Komodakis 2016) with pre-activation basic blocks."""
+
 from __future__ import annotations
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from workbench.models.base import FeatureModel
-from workbench.models.layers import conv1x1, conv3x3, global_pool
+from .base import FeatureModel
+from .layers import conv1x1, conv3x3, global_pool
 
 
 class PreActBlock(nn.Module):

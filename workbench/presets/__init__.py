@@ -1,4 +1,5 @@
 """Ready-made run configurations shipped as YAML files beside this module (`kdw presets`, `kdw train --config`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

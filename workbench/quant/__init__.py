@@ -7,8 +7,9 @@ Typical use::
         teacher_logits = qmodel(x)
     model_size_kb(qmodel)
 """
-from workbench.quant.convert import quantize
-from workbench.quant.layers import (
+
+from .convert import quantize
+from .layers import (
     PACT_INIT_ALPHA,
     QConv2d,
     QLinear,
@@ -17,16 +18,16 @@ from workbench.quant.layers import (
     quantized_weight,
     weight_levels,
 )
-from workbench.quant.precision import set_activation_bits, stochastic_activation_precision
-from workbench.quant.quantizers import (
+from .precision import set_activation_bits, stochastic_activation_precision
+from .quantizers import (
     binarize,
     quantize_activation,
     quantize_weight,
     ternarize,
     uniform_quantize,
 )
-from workbench.quant.size import bits_per_weight, model_size_bits, model_size_kb
-from workbench.quant.spec import (
+from .size import bits_per_weight, model_size_bits, model_size_kb
+from .spec import (
     ACTIVATION_BITS,
     TERNARY,
     WEIGHT_BITS,

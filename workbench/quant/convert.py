@@ -1,13 +1,14 @@
 """Model conversion: replace every nn.Conv2d / nn.Linear by its fake-quantised version."""
+
 from __future__ import annotations
 
 import copy
 
 from torch import nn
 
-from workbench.errors import ConfigError
-from workbench.quant.layers import QConv2d, QLinear, QuantLayer
-from workbench.quant.spec import FULL_PRECISION, ActClip, QuantSpec, WeightBits
+from ..errors import ConfigError
+from .layers import QConv2d, QLinear, QuantLayer
+from .spec import FULL_PRECISION, ActClip, QuantSpec, WeightBits
 
 
 def _convert_layer(layer: nn.Module, spec: QuantSpec, quantize_input: bool) -> nn.Module:

@@ -4,6 +4,7 @@ Each layer quantises its weights in every forward pass and, when ``quantize_inpu
 set, its *input* activation (unsigned, clipped to [0, alpha]). ``quantize`` turns input
 quantisation off for the model's first Conv2d/Linear only, whose input is the image.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from workbench.quant.quantizers import quantize_activation, quantize_weight
-from workbench.quant.spec import QuantSpec, check_a_bits
+from .quantizers import quantize_activation, quantize_weight
+from .spec import QuantSpec, check_a_bits
 
 PACT_INIT_ALPHA = 6.0
 

@@ -1,4 +1,5 @@
 """Activation precision control for SPEQ: fixed or per-layer stochastic bits for one forward pass."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,15 +8,13 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from workbench.errors import ConfigError
-from workbench.quant.layers import QuantLayer
-from workbench.quant.spec import check_a_bits
+from ..errors import ConfigError
+from .layers import QuantLayer
+from .spec import check_a_bits
 
 
 def _input_quantizers(model: nn.Module) -> dict[str, QuantLayer]:
-    return {
-        name: m for name, m in model.named_modules() if isinstance(m, QuantLayer) and m.quantize_input
-    }
+    return {name: m for name, m in model.named_modules() if isinstance(m, QuantLayer) and m.quantize_input}
 
 
 def set_activation_bits(model: nn.Module, bits: int) -> None:

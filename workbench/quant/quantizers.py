@@ -14,6 +14,7 @@ straight-through estimate:
 Weights have their output channels on dim 0; "per channel" means one scale per
 output channel, otherwise one scale for the whole tensor.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from workbench.quant.spec import FULL_PRECISION, TERNARY, WeightBits
+from .spec import FULL_PRECISION, TERNARY, WeightBits
 
 TERNARY_THRESHOLD = 0.7
 _MIN_ALPHA = 1e-8

@@ -1,4 +1,5 @@
 """Data for the quantisation figures: the accuracy-versus-size Pareto front and per-layer weight histograms."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,8 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from workbench.quant.layers import QuantLayer, quantized_weight
-from workbench.quant.spec import FULL_PRECISION
+from .layers import QuantLayer, quantized_weight
+from .spec import FULL_PRECISION
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[bool]:
@@ -15,8 +16,10 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[bool]:
     at least as accurate while strictly better in one of the two (equal points are all on the front)."""
     flags = []
     for size, accuracy in points:
-        dominated = any(other_size <= size and other_acc >= accuracy and (other_size < size or other_acc > accuracy)
-                        for other_size, other_acc in points)
+        dominated = any(
+            other_size <= size and other_acc >= accuracy and (other_size < size or other_acc > accuracy)
+            for other_size, other_acc in points
+        )
         flags.append(not dominated)
     return flags
 

@@ -1,10 +1,11 @@
 """Storage size of a (possibly quantised) model."""
+
 from __future__ import annotations
 
 from torch import nn
 
-from workbench.quant.layers import QuantLayer
-from workbench.quant.spec import FULL_PRECISION, TERNARY, WeightBits
+from .layers import QuantLayer
+from .spec import FULL_PRECISION, TERNARY, WeightBits
 
 FLOAT_BITS = 32
 

@@ -1,10 +1,11 @@
 """Bit-width vocabulary: allowed values, parsing, validation and the per-layer ``QuantSpec``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal, Union
 
-from workbench.errors import ConfigError
+from ..errors import ConfigError
 
 TERNARY: Literal["ternary"] = "ternary"
 FULL_PRECISION = 32

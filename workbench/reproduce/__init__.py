@@ -2,6 +2,7 @@
 
 An experiment is a module with `run(*, quick: bool, runs_dir: Path, results_file: Path) -> str` (it trains,
 writes its section and returns the section's markdown); register it here with one line."""
+
 from __future__ import annotations
 
 import importlib

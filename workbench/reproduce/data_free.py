@@ -2,6 +2,7 @@
 student without a teacher) on digits and Fashion-MNIST over several seeds, with the test accuracy's mean,
 variance and best over training, training time and what each needs to store; writes the "## Data-free and
 lightweight-teacher distillation" section of the results file."""
+
 from __future__ import annotations
 
 import time
@@ -51,9 +52,12 @@ class Scale:
     workers: int
 
 
-FULL_SCALE = Scale((DatasetScale("digits", 30, 0, 64, 12, 50, 64, 128),
-                    DatasetScale("fashion-mnist", 3, 0, 128, 12, 40, 32, 128)), seeds=(0, 1, 2),
-                   glyphs_per_class=300, workers=2)
+FULL_SCALE = Scale(
+    (DatasetScale("digits", 30, 0, 64, 12, 50, 64, 128), DatasetScale("fashion-mnist", 3, 0, 128, 12, 40, 32, 128)),
+    seeds=(0, 1, 2),
+    glyphs_per_class=300,
+    workers=2,
+)
 QUICK_SCALE = Scale((DatasetScale("digits", 1, 300, 32, 1, 2, 8, 32),), seeds=(0,), glyphs_per_class=20, workers=1)
 
 ARMS: dict[str, dict[str, Any]] = {
@@ -73,14 +77,31 @@ def arm_config(label: str, scale: DatasetScale, seed: int, experiment: Scale) ->
     recipe = dict(ARMS[label])
     method = recipe["method"]
     values: dict[str, Any] = {
-        "name": f"data-free {scale.dataset} {label} s{seed}", "dataset": scale.dataset, "student": STUDENT,
-        "teachers": [TEACHER], "seed": seed, "device": "cpu", "threads": 1, "augment": "none",
-        "batch_size": scale.real_batch, "lr_schedule": "cosine", "train_subset": scale.train_subset, **recipe,
+        "name": f"data-free {scale.dataset} {label} s{seed}",
+        "dataset": scale.dataset,
+        "student": STUDENT,
+        "teachers": [TEACHER],
+        "seed": seed,
+        "device": "cpu",
+        "threads": 1,
+        "augment": "none",
+        "batch_size": scale.real_batch,
+        "lr_schedule": "cosine",
+        "train_subset": scale.train_subset,
+        **recipe,
     }
     if method in DATA_FREE:
-        values.update(epochs=scale.free_epochs, train_subset=0, batch_size=scale.free_batch,
-                      method_params={"iterations": scale.iterations, "gen_width": scale.gen_width,
-                                     "gen_lr": GENERATOR_LR, "entropy_log": "natural"})
+        values.update(
+            epochs=scale.free_epochs,
+            train_subset=0,
+            batch_size=scale.free_batch,
+            method_params={
+                "iterations": scale.iterations,
+                "gen_width": scale.gen_width,
+                "gen_lr": GENERATOR_LR,
+                "entropy_log": "natural",
+            },
+        )
     else:
         values["epochs"] = scale.real_epochs
     if method == "lwkd":
@@ -121,8 +142,9 @@ def stored_bytes(label: str, scale: DatasetScale, last: dict[str, float]) -> tup
     return float(images * sample), "training images"
 
 
-def results_frame(store: RunStore, runs: list[tuple[str, DatasetScale, RunConfig]],
-                  outcomes: list[tuple[str, dict[str, float]]]) -> pd.DataFrame:
+def results_frame(
+    store: RunStore, runs: list[tuple[str, DatasetScale, RunConfig]], outcomes: list[tuple[str, dict[str, float]]]
+) -> pd.DataFrame:
     """One row per run: dataset, arm, seed, final test accuracy, its mean/variance/best over the epochs,
     training time, stored bytes and (PRE-DFKD) the bytes of a buffer of the same samples."""
     rows = []
@@ -131,11 +153,22 @@ def results_frame(store: RunStore, runs: list[tuple[str, DatasetScale, RunConfig
         over_training = accuracy_over_training(epochs)
         last = epochs.sort_values("epoch").groupby("name")["value"].last().to_dict()
         stored, what = stored_bytes(label, scale, last)
-        rows.append({"dataset": scale.dataset, "arm": label, "seed": config.seed, "final": final["test_acc"],
-                     "mean": over_training["mean"], "var": over_training["var"], "best": over_training["best"],
-                     "seconds": final["train_seconds"], "stored": stored, "stored_what": what,
-                     "buffer": last.get("memory_buffer_bytes", float("nan")),
-                     "samples": last.get("memory_samples", float("nan"))})
+        rows.append(
+            {
+                "dataset": scale.dataset,
+                "arm": label,
+                "seed": config.seed,
+                "final": final["test_acc"],
+                "mean": over_training["mean"],
+                "var": over_training["var"],
+                "best": over_training["best"],
+                "seconds": final["train_seconds"],
+                "stored": stored,
+                "stored_what": what,
+                "buffer": last.get("memory_buffer_bytes", float("nan")),
+                "samples": last.get("memory_samples", float("nan")),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -147,16 +180,19 @@ def size_text(count: float) -> str:
 def dataset_table(frame: pd.DataFrame, dataset: str, scale: DatasetScale) -> list[str]:
     """Markdown rows of one dataset: the teacher, then each arm with mean ± std over seeds."""
     teacher = get_teacher(TEACHER, dataset, 0, train_if_missing=False)[1]
-    lines = [f"**{dataset_info(dataset).title}** (real-data arms: {scale.real_epochs} epoch(s)"
-             + (f" on {scale.train_subset} images" if scale.train_subset else "") + f", batch {scale.real_batch}; "
-             f"data-free arms: {scale.free_epochs} epoch(s) × {scale.iterations} generated batches of "
-             f"{scale.free_batch}, generator width {scale.gen_width})",
-             "",
-             "| arm | final test acc (%) | mean over training (%) | variance over training (%²) | best (%) | "
-             "train time (s) | stored for training |",
-             "|---|---:|---:|---:|---:|---:|---|",
-             f"| teacher {TEACHER} (cached, seed 0) | {teacher.test_acc * 100:.2f} | | | | {teacher.train_seconds:.0f} "
-             f"({teacher.epochs} epochs, from its record) | training images |"]
+    lines = [
+        f"**{dataset_info(dataset).title}** (real-data arms: {scale.real_epochs} epoch(s)"
+        + (f" on {scale.train_subset} images" if scale.train_subset else "")
+        + f", batch {scale.real_batch}; "
+        f"data-free arms: {scale.free_epochs} epoch(s) × {scale.iterations} generated batches of "
+        f"{scale.free_batch}, generator width {scale.gen_width})",
+        "",
+        "| arm | final test acc (%) | mean over training (%) | variance over training (%²) | best (%) | "
+        "train time (s) | stored for training |",
+        "|---|---:|---:|---:|---:|---:|---|",
+        f"| teacher {TEACHER} (cached, seed 0) | {teacher.test_acc * 100:.2f} | | | | {teacher.train_seconds:.0f} "
+        f"({teacher.epochs} epochs, from its record) | training images |",
+    ]
     for label in ARMS:
         rows = frame[(frame.dataset == dataset) & (frame.arm == label)]
         if rows.empty:
@@ -164,9 +200,11 @@ def dataset_table(frame: pd.DataFrame, dataset: str, scale: DatasetScale) -> lis
         stored = size_text(rows.stored.iloc[0]) + f" ({rows.stored_what.iloc[0]})"
         if rows.buffer.notna().any():
             stored += f"; a buffer of its {rows.samples.iloc[0]:.0f} samples: {size_text(rows.buffer.iloc[0])}"
-        lines.append(f"| {label} | {mean_std(rows.final.tolist(), 100)} | {mean_std(rows['mean'].tolist(), 100)} | "
-                     f"{mean_std(rows['var'].tolist(), 1e4)} | {mean_std(rows.best.tolist(), 100)} | "
-                     f"{mean_std(rows.seconds.tolist(), 1.0, 1)} | {stored} |")
+        lines.append(
+            f"| {label} | {mean_std(rows.final.tolist(), 100)} | {mean_std(rows['mean'].tolist(), 100)} | "
+            f"{mean_std(rows['var'].tolist(), 1e4)} | {mean_std(rows.best.tolist(), 100)} | "
+            f"{mean_std(rows.seconds.tolist(), 1.0, 1)} | {stored} |"
+        )
     return lines
 
 
@@ -176,9 +214,11 @@ def glyph_line(experiment: Scale) -> str:
     for scale in experiment.datasets:
         _, glyph = get_glyph_teacher(scale.dataset, TEACHER, experiment.glyphs_per_class)
         conventional = get_teacher(TEACHER, scale.dataset, 0, train_if_missing=False)[1]
-        parts.append(f"{scale.dataset}: glyph {TEACHER} {glyph.test_acc * 100:.1f}% on held-out glyphs in "
-                     f"{glyph.train_seconds:.1f} s (rendering included) vs {conventional.train_seconds:.0f} s for the "
-                     f"{TEACHER} teacher on the real data")
+        parts.append(
+            f"{scale.dataset}: glyph {TEACHER} {glyph.test_acc * 100:.1f}% on held-out glyphs in "
+            f"{glyph.train_seconds:.1f} s (rendering included) vs {conventional.train_seconds:.0f} s for the "
+            f"{TEACHER} teacher on the real data"
+        )
     return "; ".join(parts)
 
 
@@ -188,11 +228,14 @@ def section(frame: pd.DataFrame, scale: Scale, wall_seconds: float, quick: bool)
     lines = [
         *([QUICK_NOTE, ""] if quick else []),
         f"`{command}`: student {STUDENT}, teacher {TEACHER} (the packaged or cached one, seed 0), "
-        f"{len(scale.seeds)} seed(s) ({', '.join(map(str, scale.seeds))}), cosine learning rate, no augmentation; test accuracy on the full test split after every epoch. Per run: final "
+        f"{len(scale.seeds)} seed(s) ({', '.join(map(str, scale.seeds))}), cosine learning rate, no augmentation; "
+        "test accuracy on the full test split after every epoch. Per run: final "
         "accuracy, and the mean, variance and best of the per-epoch test accuracies (`workbench.stability`); "
         "cells are mean ± sample std over seeds. Recipes: baseline, KD and LW-KD by SGD lr 0.02 (KD and LW-KD "
-        f"α 0.9, T 2: at T 4 the KD student collapsed to chance in one of three seeds in a trial run); DAFL by Adam lr 2e-3 for the student, T 1, generator Adam lr {GENERATOR_LR:g} (the paper's "
-        "MNIST setting), w_oh 1, w_ie 5, w_a 0.1 (the paper's weights; the entropy term with the natural log); PRE-DFKD by Adam lr 5e-3 for the student "
+        "α 0.9, T 2: at T 4 the KD student collapsed to chance in one of three seeds in a trial run); DAFL by Adam "
+        f"lr 2e-3 for the student, T 1, generator Adam lr {GENERATOR_LR:g} (the paper's "
+        "MNIST setting), w_oh 1, w_ie 5, w_a 0.1 (the paper's weights; the entropy term with the natural log); "
+        "PRE-DFKD by Adam lr 5e-3 for the student "
         "(L1 on logits), the same generator terms plus w_adv 1 (JS at T 1), VAE latent 32, pixel and logit L1 "
         "weights 1, KL weight 1e-3, one replayed sample per novel one. The data-free arms never read the training "
         "split. Train time: the sum "
@@ -221,8 +264,12 @@ def run(*, quick: bool, runs_dir: Path, results_file: Path) -> str:
     from ..runner import prepare_teachers
 
     scale = QUICK_SCALE if quick else FULL_SCALE
-    runs = [(label, dataset_scale, arm_config(label, dataset_scale, seed, scale))
-            for dataset_scale in scale.datasets for label in ARMS for seed in scale.seeds]
+    runs = [
+        (label, dataset_scale, arm_config(label, dataset_scale, seed, scale))
+        for dataset_scale in scale.datasets
+        for label in ARMS
+        for seed in scale.seeds
+    ]
     # the teachers and glyph teachers, trained here first (recorded runs) when missing, not by two workers at once
     prepare_teachers([config for _, _, config in runs], RunStore(runs_dir))
     started = time.perf_counter()

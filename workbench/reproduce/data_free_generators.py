@@ -3,6 +3,7 @@ own hyperparameter defaults, every run-config field at its default) with the len
 accuracy, the accuracy's mean, variance and best over training (`workbench.stability`), training time and the
 time per step; and PRE-DFKD's claim (a higher mean and a lower variance over training than DAFL's, with a comparable
 best) judged by `workbench.evidence`. Writes the "## Data-free generators: accuracy over training" section."""
+
 from __future__ import annotations
 
 import time
@@ -47,35 +48,47 @@ PROFILE_NOTE = (
     "a 90 s run (wall time minus train time). The step is the networks' arithmetic: the generator's width×width 3×3 "
     "convolution on a 4×4 map costs as much as the cnn teacher. Narrower generators (width 64) and the lenet5 teacher "
     "(66 k MACs an image against the cnn's 2.4 M) cut it to 14–25 ms (DAFL) and about 60–90 ms (PRE-DFKD, which "
-    "runs the teacher three times and a VAE besides). The 0.23 s a step recorded for DAFL in the section \"Data-free "
-    "and lightweight-teacher distillation\" (batch 128, width 64, lenet5 teacher) was not reproduced: the same "
+    'runs the teacher three times and a VAE besides). The 0.23 s a step recorded for DAFL in the section "Data-free '
+    'and lightweight-teacher distillation" (batch 128, width 64, lenet5 teacher) was not reproduced: the same '
     "config took 25 ms a step here (15.4 s for 600 steps), so that figure is most likely contention with other "
-    "jobs on the 2 cores.")
+    "jobs on the 2 cores."
+)
 PILOT_NOTE = (
-    'How the defaults were chosen (pilots, 2026-11-30, digits, seed 0, 10 epochs, one thread, two runs at a time '
-    'under other load; final test accuracy): at the earlier defaults (50 batches an epoch, width 128) DAFL reached 59'
-    ' % with the cnn teacher and 71 % with lenet5, PRE-DFKD (log10 entropy term) 66 % and 84 %: the lenet5 teacher '
+    "How the defaults were chosen (pilots, 2026-11-30, digits, seed 0, 10 epochs, one thread, two runs at a time "
+    "under other load; final test accuracy): at the earlier defaults (50 batches an epoch, width 128) DAFL reached 59"
+    " % with the cnn teacher and 71 % with lenet5, PRE-DFKD (log10 entropy term) 66 % and 84 %: the lenet5 teacher "
     "taught more. For DAFL with lenet5: the authors' log10 entropy term 76 % (natural log 71 %); the paper's L1 "
-    'activation norm 46 %; generator lr 3e-4 71 %, 1e-2 68 %, 0.1 57 % (1e-3 kept); Adam lr 2e-3 at T 1 for the '
-    'student 59 %, T 1 with SGD 78 %; w_ie 20 60 %, w_a 0 66 %, w_oh 0.3 56 %; batch 256 78 % at 2.5 times the time; '
-    'width 64 with 150, 300 and 1000 batches an epoch 80, 85 and 85 %. PRE-DFKD with lenet5, width 64: 150 batches 82'
+    "activation norm 46 %; generator lr 3e-4 71 %, 1e-2 68 %, 0.1 57 % (1e-3 kept); Adam lr 2e-3 at T 1 for the "
+    "student 59 %, T 1 with SGD 78 %; w_ie 20 60 %, w_a 0 66 %, w_oh 0.3 56 %; batch 256 78 % at 2.5 times the time; "
+    "width 64 with 150, 300 and 1000 batches an epoch 80, 85 and 85 %. PRE-DFKD with lenet5, width 64: 150 batches 82"
     " %, 500 batches 92 %. A generator left untrained (lr 1e-6) taught DAFL's student about as much as the trained "
-    'one (over 5 seeds in the lesson data-free-generator: 78.6 ± 5.9 against 76.4 ± 2.7 %).')
-NOT_MEASURED = ("Not measured here: Fashion-MNIST (issue 16 asks for 70 % within 30 minutes there; no run of "
-                "these defaults on it yet) and the cnn teacher (the default teacher) at these defaults.")
+    "one (over 5 seeds in the lesson data-free-generator: 78.6 ± 5.9 against 76.4 ± 2.7 %)."
+)
+NOT_MEASURED = (
+    "Not measured here: Fashion-MNIST (issue 16 asks for 70 % within 30 minutes there; no run of "
+    "these defaults on it yet) and the cnn teacher (the default teacher) at these defaults."
+)
 QUICK_NOTE = "Quick check (digits, one seed, two steps): the numbers say nothing about the methods."
 
 
 def arm_config(method: str, setup: Setup, seed: int) -> RunConfig:
     """The run a user gets by picking `method` on `setup.dataset` with the lenet5 teacher (seed `seed`)."""
-    values = {"name": f"data-free generators {setup.dataset} {method} s{seed}", "method": method,
-              "dataset": setup.dataset, "teachers": [TEACHER], "seed": seed, "device": "cpu", "threads": 1,
-              **setup.changes}
+    values = {
+        "name": f"data-free generators {setup.dataset} {method} s{seed}",
+        "method": method,
+        "dataset": setup.dataset,
+        "teachers": [TEACHER],
+        "seed": seed,
+        "device": "cpu",
+        "threads": 1,
+        **setup.changes,
+    }
     return RunConfig.from_dict(values)
 
 
-def results_frame(store: RunStore, runs: list[tuple[str, Setup, RunConfig]],
-                  outcomes: list[tuple[str, dict[str, float]]]) -> pd.DataFrame:
+def results_frame(
+    store: RunStore, runs: list[tuple[str, Setup, RunConfig]], outcomes: list[tuple[str, dict[str, float]]]
+) -> pd.DataFrame:
     """One row per run: dataset, arm, seed, final accuracy, its mean/variance/best over the epochs, training time,
     steps and the run's wall time (evaluation and saving included)."""
     rows = []
@@ -83,39 +96,62 @@ def results_frame(store: RunStore, runs: list[tuple[str, Setup, RunConfig]],
         over_training = accuracy_over_training(store.metrics_frame(run_id, scope="epoch"))
         record = store.get_run(run_id)
         steps = config.epochs * int(get_method(config.method).validate_params(config.method_params)["iterations"])
-        rows.append({"dataset": setup.dataset, "arm": label, "seed": config.seed, "final": final["test_acc"],
-                     "mean": over_training["mean"], "var": over_training["var"], "best": over_training["best"],
-                     "seconds": final["train_seconds"], "steps": steps,
-                     "wall": record.wall_seconds or float("nan")})
+        rows.append(
+            {
+                "dataset": setup.dataset,
+                "arm": label,
+                "seed": config.seed,
+                "final": final["test_acc"],
+                "mean": over_training["mean"],
+                "var": over_training["var"],
+                "best": over_training["best"],
+                "seconds": final["train_seconds"],
+                "steps": steps,
+                "wall": record.wall_seconds or float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def dataset_lines(frame: pd.DataFrame, dataset: str) -> list[str]:
     """The table of one dataset (mean ± std over seeds) and PRE-DFKD's claim against DAFL."""
     rows = frame[frame.dataset == dataset]
-    lines = ["| arm | final test acc (%) | mean over training (%) | variance over training (%²) | best (%) | "
-             "train time (s) | ms per step | run wall time (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| arm | final test acc (%) | mean over training (%) | variance over training (%²) | best (%) | "
+        "train time (s) | ms per step | run wall time (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for label in ARMS:
         arm = rows[rows.arm == label].sort_values("seed")
         if arm.empty:
             continue
         per_step = (arm.seconds / arm.steps * 1000).tolist()
-        lines.append(f"| {label} | {mean_std(arm.final.tolist(), 100)} | {mean_std(arm['mean'].tolist(), 100)} | "
-                     f"{mean_std(arm['var'].tolist(), 1e4)} | {mean_std(arm.best.tolist(), 100)} | "
-                     f"{mean_std(arm.seconds.tolist(), 1.0, 1)} | {mean_std(per_step, 1.0, 1)} | "
-                     f"{mean_std(arm.wall.tolist(), 1.0, 1)} |")
+        lines.append(
+            f"| {label} | {mean_std(arm.final.tolist(), 100)} | {mean_std(arm['mean'].tolist(), 100)} | "
+            f"{mean_std(arm['var'].tolist(), 1e4)} | {mean_std(arm.best.tolist(), 100)} | "
+            f"{mean_std(arm.seconds.tolist(), 1.0, 1)} | {mean_std(per_step, 1.0, 1)} | "
+            f"{mean_std(arm.wall.tolist(), 1.0, 1)} |"
+        )
     dafl, pre = (rows[rows.arm == label].sort_values("seed") for label in ("DAFL", "PRE-DFKD"))
     if dafl.empty or pre.empty:
         return lines
-    claims = [("mean over training: PRE-DFKD − DAFL", pre["mean"].tolist(), dafl["mean"].tolist(), 100.0, "pts"),
-              ("variance over training: DAFL − PRE-DFKD", dafl["var"].tolist(), pre["var"].tolist(), 1e4, "%²"),
-              ("best: PRE-DFKD − DAFL", pre.best.tolist(), dafl.best.tolist(), 100.0, "pts"),
-              ("final: PRE-DFKD − DAFL", pre.final.tolist(), dafl.final.tolist(), 100.0, "pts")]
-    finals = "; ".join(f"{label} " + ", ".join(f"{value * 100:.1f}" for value in arm.final)
-                       for label, arm in (("DAFL", dafl), ("PRE-DFKD", pre)))
+    claims = [
+        ("mean over training: PRE-DFKD − DAFL", pre["mean"].tolist(), dafl["mean"].tolist(), 100.0, "pts"),
+        ("variance over training: DAFL − PRE-DFKD", dafl["var"].tolist(), pre["var"].tolist(), 1e4, "%²"),
+        ("best: PRE-DFKD − DAFL", pre.best.tolist(), dafl.best.tolist(), 100.0, "pts"),
+        ("final: PRE-DFKD − DAFL", pre.final.tolist(), dafl.final.tolist(), 100.0, "pts"),
+    ]
+    finals = "; ".join(
+        f"{label} " + ", ".join(f"{value * 100:.1f}" for value in arm.final)
+        for label, arm in (("DAFL", dafl), ("PRE-DFKD", pre))
+    )
     lines += ["", f"Final test accuracy per seed (%): {finals}."]
-    lines += ["", "PRE-DFKD's claim, paired by seed (a positive effect is in the claim's direction; *holds*: by at "
-              "least 2 standard errors):", ""]
+    lines += [
+        "",
+        "PRE-DFKD's claim, paired by seed (a positive effect is in the claim's direction; *holds*: by at "
+        "least 2 standard errors):",
+        "",
+    ]
     for text, first, second, scale, unit in claims:
         effect = measure_effect(first, second)
         lines.append(f"- {text}: {format_effect(effect, scale=scale, unit=unit)}: {verdict(effect)}")
@@ -141,11 +177,22 @@ def section(frame: pd.DataFrame, setups: tuple[Setup, ...], wall_seconds: float,
         "",
     ]
     for setup in setups:
-        lines += [f"**{dataset_info(setup.dataset).title}** (seeds {', '.join(map(str, setup.seeds))})", "",
-                  *dataset_lines(frame, setup.dataset), ""]
-    lines += [NOT_MEASURED, "", PILOT_NOTE, "", PROFILE_NOTE, "",
-              f"Machine: {machine_description()}; {WORKERS} run(s) at a time, one thread each, under other load "
-              f"where there was any; wall time {wall_seconds / 60:.1f} min for {len(frame)} runs."]
+        lines += [
+            f"**{dataset_info(setup.dataset).title}** (seeds {', '.join(map(str, setup.seeds))})",
+            "",
+            *dataset_lines(frame, setup.dataset),
+            "",
+        ]
+    lines += [
+        NOT_MEASURED,
+        "",
+        PILOT_NOTE,
+        "",
+        PROFILE_NOTE,
+        "",
+        f"Machine: {machine_description()}; {WORKERS} run(s) at a time, one thread each, under other load "
+        f"where there was any; wall time {wall_seconds / 60:.1f} min for {len(frame)} runs.",
+    ]
     return "\n".join(lines)
 
 
@@ -154,8 +201,12 @@ def run(*, quick: bool, runs_dir: Path, results_file: Path) -> str:
     from ..runner import prepare_teachers
 
     setups = QUICK if quick else FULL
-    runs = [(label, setup, arm_config(method, setup, seed))
-            for setup in setups for label, method in ARMS.items() for seed in setup.seeds]
+    runs = [
+        (label, setup, arm_config(method, setup, seed))
+        for setup in setups
+        for label, method in ARMS.items()
+        for seed in setup.seeds
+    ]
     # the teachers, trained here first (recorded runs) when missing, not by two workers at once
     prepare_teachers([config for _, _, config in runs], RunStore(runs_dir))
     started = time.perf_counter()

@@ -4,6 +4,7 @@ Every method trains the same student on the same fixed training subset for a few
 the table (mean ± std test accuracy, training time) goes to the results file's section. Jobs run in worker
 processes of one thread each (one per core). A run already finished in the run store with the very same config is
 reused rather than trained again, so an interrupted invocation continues where it stopped."""
+
 from __future__ import annotations
 
 import os
@@ -68,8 +69,13 @@ class Setup:
             Entry("FitNets", "fitnets", (single,)),
             Entry("Attention transfer", "at", (single,)),
             Entry("RKD", "rkd", (single,)),
-            Entry("Control: RKD with both weights 0 (CE + its gradient clipping)", "rkd", (single,),
-                  {"distance_weight": 0.0, "angle_weight": 0.0}, control=True),
+            Entry(
+                "Control: RKD with both weights 0 (CE + its gradient clipping)",
+                "rkd",
+                (single,),
+                {"distance_weight": 0.0, "angle_weight": 0.0},
+                control=True,
+            ),
             Entry("DML (2 students)", "dml", (), {"peers": 2}),
             Entry("FEED parallel, 2 teachers", "feed-parallel", (single, second)),
             Entry("FEED parallel, 3 teachers", "feed-parallel", (single, second, third)),
@@ -78,19 +84,52 @@ class Setup:
 
     def config(self, entry: Entry, seed: int) -> RunConfig:
         """The run config of one entry and seed."""
-        return RunConfig.from_dict({
-            "name": f"reproduce feature: {entry.label} s{seed}", "dataset": self.dataset, "student": self.student,
-            "train_subset": self.train_subset, "epochs": self.epochs, "batch_size": self.batch_size,
-            "optimizer": self.optimizer, "lr": self.lr,
-            "seed": seed, "device": "cpu", "augment": "none", "method": entry.method,
-            "teachers": list(entry.teachers or self.teachers[:1]), "method_params": dict(entry.params)})
+        return RunConfig.from_dict(
+            {
+                "name": f"reproduce feature: {entry.label} s{seed}",
+                "dataset": self.dataset,
+                "student": self.student,
+                "train_subset": self.train_subset,
+                "epochs": self.epochs,
+                "batch_size": self.batch_size,
+                "optimizer": self.optimizer,
+                "lr": self.lr,
+                "seed": seed,
+                "device": "cpu",
+                "augment": "none",
+                "method": entry.method,
+                "teachers": list(entry.teachers or self.teachers[:1]),
+                "method_params": dict(entry.params),
+            }
+        )
 
 
-FULL = Setup(dataset="fashion-mnist", student="lenet5_half", train_subset=10_000, epochs=5, batch_size=128,
-             optimizer="sgd", lr=0.02, seeds=(0, 1, 2), teachers=("lenet5", "cnn", "lenet5_half"), generations=3,
-             workers=max(1, min(2, os.cpu_count() or 1)))
-QUICK = Setup(dataset="digits", student="lenet5_half", train_subset=300, epochs=1, batch_size=64, optimizer="sgd",
-              lr=0.02, seeds=(0,), teachers=("cnn", "lenet5", "cnn"), generations=2, workers=1)
+FULL = Setup(
+    dataset="fashion-mnist",
+    student="lenet5_half",
+    train_subset=10_000,
+    epochs=5,
+    batch_size=128,
+    optimizer="sgd",
+    lr=0.02,
+    seeds=(0, 1, 2),
+    teachers=("lenet5", "cnn", "lenet5_half"),
+    generations=3,
+    workers=max(1, min(2, os.cpu_count() or 1)),
+)
+QUICK = Setup(
+    dataset="digits",
+    student="lenet5_half",
+    train_subset=300,
+    epochs=1,
+    batch_size=64,
+    optimizer="sgd",
+    lr=0.02,
+    seeds=(0,),
+    teachers=("cnn", "lenet5", "cnn"),
+    generations=2,
+    workers=1,
+)
 
 
 @dataclass
@@ -113,22 +152,38 @@ def train_job(setup: Setup, entry: Entry, seed: int, runs_dir: Path) -> list[Out
     if is_generational(config):
         finished = finished_chain(store, config)
         if finished:
-            return [Outcome(entry.label, seed, number, "done", record.final_metrics, reused=True)
-                    for number, record in enumerate(finished, start=1)]
+            return [
+                Outcome(entry.label, seed, number, "done", record.final_metrics, reused=True)
+                for number, record in enumerate(finished, start=1)
+            ]
         chain = run_generations(config, store)
         return [Outcome(entry.label, seed, g.number, g.result.status, g.result.final_metrics) for g in chain]
     record = finished_run(store, config.to_dict())
     if record is not None:
-        return [Outcome(entry.label, seed, 0, "done", {**last_epoch_extras(store, record.id), **record.final_metrics},
-                        reused=True)]
+        return [
+            Outcome(
+                entry.label,
+                seed,
+                0,
+                "done",
+                {**last_epoch_extras(store, record.id), **record.final_metrics},
+                reused=True,
+            )
+        ]
     run_id, result = run_recorded(config, store)
     return [Outcome(entry.label, seed, 0, result.status, {**last_epoch_extras(store, run_id), **result.final_metrics})]
 
 
 def finished_run(store: RunStore, config: dict[str, Any], parent_id: str | None = None) -> RunRecord | None:
     """A finished run of exactly this config (and parent, when given) in the store, if there is one."""
-    return next((record for record in store.list_runs(status="done") if record.config == config
-                 and (parent_id is None or record.parent_id == parent_id)), None)
+    return next(
+        (
+            record
+            for record in store.list_runs(status="done")
+            if record.config == config and (parent_id is None or record.parent_id == parent_id)
+        ),
+        None,
+    )
 
 
 def finished_chain(store: RunStore, config: RunConfig) -> list[RunRecord]:
@@ -137,9 +192,11 @@ def finished_chain(store: RunStore, config: RunConfig) -> list[RunRecord]:
     chain: list[RunRecord] = []
     for number in range(1, total + 1):
         previous = chain[-1] if chain else None
-        record = finished_run(store, generation_config(config, number, total,
-                                                       previous.artifacts["student"] if previous else None).to_dict(),
-                              previous.id if previous else None)
+        record = finished_run(
+            store,
+            generation_config(config, number, total, previous.artifacts["student"] if previous else None).to_dict(),
+            previous.id if previous else None,
+        )
         if record is None:
             return []
         chain.append(record)
@@ -156,8 +213,10 @@ def last_epoch_extras(store: RunStore, run_id: str) -> dict[str, float]:
 def ensure_teachers(setup: Setup, store: RunStore) -> dict[str, float]:
     """Every teacher's test accuracy, training (into the user's teacher cache, each as a recorded run in `store`)
     those that are missing."""
-    return {arch: cached_or_recorded(TeacherSpec(arch, setup.dataset, 0), store).test_acc
-            for arch in dict.fromkeys(setup.teachers)}
+    return {
+        arch: cached_or_recorded(TeacherSpec(arch, setup.dataset, 0), store).test_acc
+        for arch in dict.fromkeys(setup.teachers)
+    }
 
 
 def run_jobs(setup: Setup, runs_dir: Path) -> list[Outcome]:
@@ -182,11 +241,17 @@ def table_rows(setup: Setup, outcomes: list[Outcome]) -> list[list[str]]:
             if generation:
                 label = f"{entry.label}, generation {generation}"
                 teachers = teachers if generation == 1 else f"generation {generation - 1} student"
-            rows.append([label, teachers, f"{len(done)}/{len(setup.seeds)}",
-                         mean_std([o.metrics["test_acc"] for o in done], 100.0),
-                         mean_std([o.metrics["train_seconds"] for o in done], 1.0, 1),
-                         str(int(done[0].metrics["params"])) if done else "–",
-                         extras(entry, done, dataset_info(setup.dataset).num_classes)])
+            rows.append(
+                [
+                    label,
+                    teachers,
+                    f"{len(done)}/{len(setup.seeds)}",
+                    mean_std([o.metrics["test_acc"] for o in done], 100.0),
+                    mean_std([o.metrics["train_seconds"] for o in done], 1.0, 1),
+                    str(int(done[0].metrics["params"])) if done else "–",
+                    extras(entry, done, dataset_info(setup.dataset).num_classes),
+                ]
+            )
     return rows
 
 
@@ -194,8 +259,10 @@ def extras(entry: Entry, done: list[Outcome], num_classes: int) -> str:
     """What else a row should say: DML's peer and cohort accuracy, RKD's clipping, seeds stuck at chance level."""
     notes = []
     if entry.method == "dml" and done:
-        notes.append(f"peer {mean_std([o.metrics['peer1_test_acc'] for o in done], 100.0)}, "
-                     f"cohort {mean_std([o.metrics['cohort_test_acc'] for o in done], 100.0)}")
+        notes.append(
+            f"peer {mean_std([o.metrics['peer1_test_acc'] for o in done], 100.0)}, "
+            f"cohort {mean_std([o.metrics['cohort_test_acc'] for o in done], 100.0)}"
+        )
     if entry.method == "rkd":
         notes.append("gradient norm clipped at 5 (max_grad_norm)")
     stuck = [o for o in done if o.metrics["test_acc"] <= CHANCE_FACTOR / num_classes]
@@ -207,16 +274,25 @@ def extras(entry: Entry, done: list[Outcome], num_classes: int) -> str:
 
 def accuracies_of(outcomes: list[Outcome], label: str, generation: int = 0) -> list[float]:
     """Test accuracies (in %) of the finished runs of one row."""
-    return [100.0 * o.metrics["test_acc"] for o in outcomes
-            if o.label == label and o.generation == generation and o.status == "done"]
+    return [
+        100.0 * o.metrics["test_acc"]
+        for o in outcomes
+        if o.label == label and o.generation == generation and o.status == "done"
+    ]
 
 
 def reading(setup: Setup, outcomes: list[Outcome]) -> str:
     """Sentences comparing parallel FEED with the best single-teacher feature method, from the numbers."""
-    singles = [(entry.label, accuracies_of(outcomes, entry.label)) for entry in setup.entries()
-               if entry.method in SINGLE_TEACHER_METHODS and not entry.control]
-    singles += [(f"single-teacher FEED ({entry.label}, generation 1)", accuracies_of(outcomes, entry.label, 1))
-                for entry in setup.entries() if entry.method == "feed-sequential"]
+    singles = [
+        (entry.label, accuracies_of(outcomes, entry.label))
+        for entry in setup.entries()
+        if entry.method in SINGLE_TEACHER_METHODS and not entry.control
+    ]
+    singles += [
+        (f"single-teacher FEED ({entry.label}, generation 1)", accuracies_of(outcomes, entry.label, 1))
+        for entry in setup.entries()
+        if entry.method == "feed-sequential"
+    ]
     singles = [(label, values) for label, values in singles if values]
     if not singles:
         return ""
@@ -229,16 +305,23 @@ def reading(setup: Setup, outcomes: list[Outcome]) -> str:
         if not values:
             continue
         gap = statistics.mean(values) - statistics.mean(best)
-        spread = max(statistics.stdev(values) if len(values) > 1 else 0.0,
-                     statistics.stdev(best) if len(best) > 1 else 0.0)
-        verdict = ("beats it" if gap > spread else "falls below it" if gap < -spread
-                   else "is within one standard deviation of it")
+        spread = max(
+            statistics.stdev(values) if len(values) > 1 else 0.0, statistics.stdev(best) if len(best) > 1 else 0.0
+        )
+        verdict = (
+            "beats it"
+            if gap > spread
+            else "falls below it"
+            if gap < -spread
+            else "is within one standard deviation of it"
+        )
         lines.append(f"{entry.label} ({mean_std(values)} %) {verdict}: {gap:+.2f} points.")
     return " ".join(lines)
 
 
-def markdown(setup: Setup, outcomes: list[Outcome], teacher_accuracy: dict[str, float], wall_seconds: float,
-             quick: bool) -> str:
+def markdown(
+    setup: Setup, outcomes: list[Outcome], teacher_accuracy: dict[str, float], wall_seconds: float, quick: bool
+) -> str:
     """The section body: setup, teachers, the table and what it shows."""
     header = ["method", "teachers", "seeds done", "test acc (%)", "train time per run (s)", "student params", "notes"]
     rows = table_rows(setup, outcomes)
@@ -255,8 +338,8 @@ def markdown(setup: Setup, outcomes: list[Outcome], teacher_accuracy: dict[str, 
         f"{setup.workers} run(s) at a time. It is wall-clock time and grows when other work shares the cores, so "
         f"compare times only between runs made together.",
         "",
-        "Teachers (seed 0, test accuracy): " + ", ".join(f"{arch} {100 * acc:.2f} %"
-                                                         for arch, acc in teacher_accuracy.items())
+        "Teachers (seed 0, test accuracy): "
+        + ", ".join(f"{arch} {100 * acc:.2f} %" for arch, acc in teacher_accuracy.items())
         + ". FEED's transformation layers and DML's peer are training-only: the student parameter count is the "
         "deployed student's.",
         "",

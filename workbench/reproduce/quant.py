@@ -1,5 +1,6 @@
 """`kdw reproduce quant`: quantised students trained without KD, with KD (constant and decaying α, small and large
 teacher) and with SPEQ, over several seeds; writes the "## Quantised students" section of the results file."""
+
 from __future__ import annotations
 
 import statistics
@@ -60,8 +61,9 @@ class Scale:
     workers: int
 
 
-FULL_SCALE = Scale("fashion-mnist", "lenet5", "lenet5", "cnn", seeds=(0, 1, 2), epochs=4, train_subset=15_000,
-                   workers=2)
+FULL_SCALE = Scale(
+    "fashion-mnist", "lenet5", "lenet5", "cnn", seeds=(0, 1, 2), epochs=4, train_subset=15_000, workers=2
+)
 QUICK_SCALE = Scale("digits", "lenet5", "lenet5", "cnn", seeds=(0,), epochs=1, train_subset=300, workers=1)
 
 SETTINGS = (
@@ -78,8 +80,14 @@ def arms(scale: Scale) -> tuple[Arm, ...]:
     decaying = (("alpha", DECAY_ALPHA[0]), ("alpha_end", DECAY_ALPHA[1]), ("alpha_schedule", "linear"))
     return (
         Arm("no KD (QAT)", "baseline", None),
-        *(Arm(f"KD α const, {teacher}", "qkd", teacher, constant) for teacher in (scale.small_teacher, scale.large_teacher)),
-        *(Arm(f"KD α decay, {teacher}", "qkd", teacher, decaying) for teacher in (scale.small_teacher, scale.large_teacher)),
+        *(
+            Arm(f"KD α const, {teacher}", "qkd", teacher, constant)
+            for teacher in (scale.small_teacher, scale.large_teacher)
+        ),
+        *(
+            Arm(f"KD α decay, {teacher}", "qkd", teacher, decaying)
+            for teacher in (scale.small_teacher, scale.large_teacher)
+        ),
         Arm("SPEQ", "speq", None),
     )
 
@@ -90,18 +98,35 @@ def experiment_configs(scale: Scale) -> list[tuple[Setting, Arm, RunConfig]]:
     for setting in SETTINGS:
         for arm in arms(scale):
             reason = get_method(arm.method).unavailable_reason(
-                teacher_count=int(arm.teacher is not None), dataset=scale.dataset, student=scale.student,
-                w_bits=setting.w_bits, a_bits=setting.a_bits)
+                teacher_count=int(arm.teacher is not None),
+                dataset=scale.dataset,
+                student=scale.student,
+                w_bits=setting.w_bits,
+                a_bits=setting.a_bits,
+            )
             if reason is not None or (setting.w_bits == "32" and arm.method != "baseline"):
                 continue
             for seed in scale.seeds:
                 values = {
-                    "name": f"quant {setting.label} {arm.label} s{seed}", "dataset": scale.dataset,
-                    "student": scale.student, "teachers": [arm.teacher or scale.small_teacher], "method": arm.method,
-                    "w_bits": setting.w_bits, "a_bits": setting.a_bits, "epochs": scale.epochs,
-                    "train_subset": scale.train_subset, "batch_size": 128, "lr": 0.05, "optimizer": "sgd",
-                    "lr_schedule": "cosine", "temperature": TEMPERATURE, "seed": seed, "device": "cpu", "threads": 1,
-                    "augment": "none", **dict(arm.changes),
+                    "name": f"quant {setting.label} {arm.label} s{seed}",
+                    "dataset": scale.dataset,
+                    "student": scale.student,
+                    "teachers": [arm.teacher or scale.small_teacher],
+                    "method": arm.method,
+                    "w_bits": setting.w_bits,
+                    "a_bits": setting.a_bits,
+                    "epochs": scale.epochs,
+                    "train_subset": scale.train_subset,
+                    "batch_size": 128,
+                    "lr": 0.05,
+                    "optimizer": "sgd",
+                    "lr_schedule": "cosine",
+                    "temperature": TEMPERATURE,
+                    "seed": seed,
+                    "device": "cpu",
+                    "threads": 1,
+                    "augment": "none",
+                    **dict(arm.changes),
                 }
                 runs.append((setting, arm, RunConfig.from_dict(values)))
     return runs
@@ -130,17 +155,24 @@ def results_frame(runs: list[tuple[Setting, Arm, RunConfig]], metrics: list[dict
     rows = []
     for (setting, arm, config), final in zip(runs, metrics):
         accuracy = final["test_acc"] if final["status"] == "done" else float("nan")
-        rows.append({"setting": setting.label, "arm": arm.label, "seed": config.seed, "status": final["status"],
-                     "test_acc": accuracy, "size_kb": final["size_kb"],
-                     "collapsed": accuracy < 2.0 / dataset_info(config.dataset).num_classes})
+        rows.append(
+            {
+                "setting": setting.label,
+                "arm": arm.label,
+                "seed": config.seed,
+                "status": final["status"],
+                "test_acc": accuracy,
+                "size_kb": final["size_kb"],
+                "collapsed": accuracy < 2.0 / dataset_info(config.dataset).num_classes,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def accuracy_table(frame: pd.DataFrame, scale: Scale) -> str:
     """Markdown: a row per precision with its size, and mean ± std test accuracy (%) per recipe."""
     columns = [arm.label for arm in arms(scale)]
-    lines = ["| student precision | size (KB) | " + " | ".join(columns) + " |",
-             "|---|---:|" + "---:|" * len(columns)]
+    lines = ["| student precision | size (KB) | " + " | ".join(columns) + " |", "|---|---:|" + "---:|" * len(columns)]
     for setting in SETTINGS:
         rows = frame[frame.setting == setting.label]
         if rows.empty:
@@ -177,13 +209,22 @@ def claims(frame: pd.DataFrame, scale: Scale) -> list[str]:
     """The papers' claims, each with the measured differences in points (better − worse) per low-bit precision."""
     small, large = scale.small_teacher, scale.large_teacher
     checks: list[tuple[str, list[tuple[str, str, str]]]] = [
-        ("KD helps low-bit students (KD − no KD)",
-         [(f"{kind} {teacher}", f"KD α {kind}, {teacher}", "no KD (QAT)")
-          for kind in ("const", "decay") for teacher in (small, large)]),
-        ("decaying α helps (decay − constant)",
-         [(teacher, f"KD α decay, {teacher}", f"KD α const, {teacher}") for teacher in (small, large)]),
-        (f"a small teacher can match a large one ({small} − {large})",
-         [(kind, f"KD α {kind}, {small}", f"KD α {kind}, {large}") for kind in ("const", "decay")]),
+        (
+            "KD helps low-bit students (KD − no KD)",
+            [
+                (f"{kind} {teacher}", f"KD α {kind}, {teacher}", "no KD (QAT)")
+                for kind in ("const", "decay")
+                for teacher in (small, large)
+            ],
+        ),
+        (
+            "decaying α helps (decay − constant)",
+            [(teacher, f"KD α decay, {teacher}", f"KD α const, {teacher}") for teacher in (small, large)],
+        ),
+        (
+            f"a small teacher can match a large one ({small} − {large})",
+            [(kind, f"KD α {kind}, {small}", f"KD α {kind}, {large}") for kind in ("const", "decay")],
+        ),
         ("SPEQ beats plain QAT (SPEQ − no KD)", [("", "SPEQ", "no KD (QAT)")]),
     ]
     lines = []
@@ -212,30 +253,32 @@ def teacher_lines(scale: Scale) -> list[str]:
 def section(frame: pd.DataFrame, scale: Scale, wall_seconds: float, quick: bool) -> str:
     """The markdown of the results section: set-up, machine, table and the claims with measured differences."""
     command = "kdw reproduce quant" + (" --quick" if quick else "")
-    return "\n".join([
-        f"`{command}`: {scale.dataset}, student {scale.student}, {len(scale.seeds)} seed(s) "
-        f"({', '.join(map(str, scale.seeds))}), {scale.epochs} epochs on a class-balanced subset of "
-        f"{scale.train_subset} training images, SGD lr 0.05 (cosine), batch 128, no augmentation; test accuracy "
-        f"on the full test split after the last epoch, mean ± sample std over seeds (%). Teachers (full "
-        f"precision, packaged or cached, seed 0): " + "; ".join(teacher_lines(scale)) + ".",
-        "",
-        f"KD is `qkd` at T = {TEMPERATURE:g}: constant α = {CONSTANT_ALPHA:g}, or decaying α falling linearly from "
-        f"{DECAY_ALPHA[0]:g} to {DECAY_ALPHA[1]:g} over the run (the same mean α). T = 2 because in a pilot T = 4 "
-        "with α ≥ 0.9 left the W2A2 student dead (10% accuracy) at this learning rate. SPEQ: p_high 0.5, teacher "
-        f"activations at 32 bits, cosine weight 1, T = {TEMPERATURE:g}; it needs quantised activations, so it is "
-        "n/a at A32. W2 is ternary weights; the first convolution and the last linear layer stay full precision; "
-        "activations use PACT clipping. Size: stored bits of all parameters and buffers (`model_size_kb`).",
-        "",
-        accuracy_table(frame, scale),
-        "",
-        "Measured against the papers' claims (mean differences in accuracy points; \"within seed noise\" when "
-        "no larger than the larger seed std of the two cells):",
-        "",
-        *claims(frame, scale),
-        "",
-        f"Machine: {machine_description()}; {scale.workers} run(s) at a time, one thread each, under other load "
-        f"where there was any; wall time {wall_seconds / 60:.1f} min for {len(frame)} runs.",
-    ])
+    return "\n".join(
+        [
+            f"`{command}`: {scale.dataset}, student {scale.student}, {len(scale.seeds)} seed(s) "
+            f"({', '.join(map(str, scale.seeds))}), {scale.epochs} epochs on a class-balanced subset of "
+            f"{scale.train_subset} training images, SGD lr 0.05 (cosine), batch 128, no augmentation; test accuracy "
+            f"on the full test split after the last epoch, mean ± sample std over seeds (%). Teachers (full "
+            f"precision, packaged or cached, seed 0): " + "; ".join(teacher_lines(scale)) + ".",
+            "",
+            f"KD is `qkd` at T = {TEMPERATURE:g}: constant α = {CONSTANT_ALPHA:g}, or decaying α falling linearly from "
+            f"{DECAY_ALPHA[0]:g} to {DECAY_ALPHA[1]:g} over the run (the same mean α). T = 2 because in a pilot T = 4 "
+            "with α ≥ 0.9 left the W2A2 student dead (10% accuracy) at this learning rate. SPEQ: p_high 0.5, teacher "
+            f"activations at 32 bits, cosine weight 1, T = {TEMPERATURE:g}; it needs quantised activations, so it is "
+            "n/a at A32. W2 is ternary weights; the first convolution and the last linear layer stay full precision; "
+            "activations use PACT clipping. Size: stored bits of all parameters and buffers (`model_size_kb`).",
+            "",
+            accuracy_table(frame, scale),
+            "",
+            'Measured against the papers\' claims (mean differences in accuracy points; "within seed noise" when '
+            "no larger than the larger seed std of the two cells):",
+            "",
+            *claims(frame, scale),
+            "",
+            f"Machine: {machine_description()}; {scale.workers} run(s) at a time, one thread each, under other load "
+            f"where there was any; wall time {wall_seconds / 60:.1f} min for {len(frame)} runs.",
+        ]
+    )
 
 
 def run(*, quick: bool, runs_dir: Path, results_file: Path) -> str:

@@ -1,5 +1,6 @@
 """What every results section shares: the machine it ran on, mean ± std cells, and replacing one section of the
 results file while leaving the others' sections as they are."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """What a sweep will cost: short probe runs of its distinct setups (`probe_run`) price every run, and the
 expected wall time at a given concurrency is checked against a budget (`estimate_cost`)."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,25 @@ from ..errors import WorkbenchError
 from .spec import SweepPoint
 
 # Fields that do not change how long a run takes (a probe of one setup stands for all their values).
-COST_NEUTRAL_FIELDS = ("name", "seed", "temperature", "temperature_schedule", "temperature_end", "alpha",
-                       "alpha_schedule", "alpha_end", "schedule_fraction", "schedule_steps", "lr", "momentum",
-                       "weight_decay", "lr_schedule", "optimizer", "epochs", "threads")
+COST_NEUTRAL_FIELDS = (
+    "name",
+    "seed",
+    "temperature",
+    "temperature_schedule",
+    "temperature_end",
+    "alpha",
+    "alpha_schedule",
+    "alpha_end",
+    "schedule_fraction",
+    "schedule_steps",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "lr_schedule",
+    "optimizer",
+    "epochs",
+    "threads",
+)
 
 
 @dataclass(frozen=True)
@@ -67,16 +84,20 @@ class CostEstimate:
 
     def summary(self) -> str:
         """One line: runs, at once, expected wall time, from how many probes."""
-        return (f"{len(self.run_seconds)} runs, {self.concurrency} at a time: about {_minutes(self.wall_seconds)} "
-                f"({_minutes(self.startup_seconds)} start-up, {_minutes(self.total_run_seconds)} of training one "
-                f"after another; {len(self.probes)} probe run{'s' if len(self.probes) != 1 else ''})")
+        return (
+            f"{len(self.run_seconds)} runs, {self.concurrency} at a time: about {_minutes(self.wall_seconds)} "
+            f"({_minutes(self.startup_seconds)} start-up, {_minutes(self.total_run_seconds)} of training one "
+            f"after another; {len(self.probes)} probe run{'s' if len(self.probes) != 1 else ''})"
+        )
 
     def warning(self) -> str | None:
         """A warning naming the overrun, or None within budget."""
         if not self.over_budget:
             return None
-        return (f"the sweep would take about {_minutes(self.wall_seconds)}, more than the budget of "
-                f"{_minutes(self.budget_seconds or 0)}: use fewer values, seeds or epochs, or more runs at a time")
+        return (
+            f"the sweep would take about {_minutes(self.wall_seconds)}, more than the budget of "
+            f"{_minutes(self.budget_seconds or 0)}: use fewer values, seeds or epochs, or more runs at a time"
+        )
 
 
 def _minutes(seconds: float) -> str:
@@ -128,9 +149,15 @@ def probe_run(config: RunConfig, steps: int = 20) -> Probe:
     return Probe(timer.started - begun + warm_up, step_seconds, timer.steps_per_epoch, eval_seconds)
 
 
-def estimate_cost(points: Sequence[SweepPoint], *, concurrency: int, budget_minutes: float | None = None,
-                  probe_steps: int = 20, max_probes: int = 3,
-                  probe: Callable[[RunConfig, int], Probe] = probe_run) -> CostEstimate:
+def estimate_cost(
+    points: Sequence[SweepPoint],
+    *,
+    concurrency: int,
+    budget_minutes: float | None = None,
+    probe_steps: int = 20,
+    max_probes: int = 3,
+    probe: Callable[[RunConfig, int], Probe] = probe_run,
+) -> CostEstimate:
     """Probe up to `max_probes` distinct setups (by `cost_key`), then price every run from its setup's probe
     (setups not probed take the slowest probe's epoch time); warn against `budget_minutes`.
 

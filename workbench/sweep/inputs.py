@@ -2,6 +2,7 @@
 count, with their URL form (`sweep.fields`, `sweep.<field>`, `sweep.seeds`: only what differs from the
 defaults) and their reading back from a link, where a bad entry is left out with a short notice. The app keeps
 them in its `Setup`, so a reload or a shared link restores the grid like the rest of the setup."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,8 +15,18 @@ from .spec import parse_axis_values
 if TYPE_CHECKING:
     from ..config import RunConfig
 
-SWEEPABLE = ("temperature", "alpha", "w_bits", "a_bits", "method", "student", "lr", "epochs", "alpha_schedule",
-             "temperature_schedule")
+SWEEPABLE = (
+    "temperature",
+    "alpha",
+    "w_bits",
+    "a_bits",
+    "method",
+    "student",
+    "lr",
+    "epochs",
+    "alpha_schedule",
+    "temperature_schedule",
+)
 DEFAULT_FIELDS = ("temperature", "alpha")
 DEFAULT_VALUES = {"temperature": "1, 4, 8", "alpha": "0.5, 0.9", "lr": "0.01, 0.05", "epochs": "5, 10"}
 DEFAULT_SEEDS = 2
@@ -75,7 +86,7 @@ def sweep_inputs_from_query(params: Mapping[str, str]) -> tuple[SweepInputs, lis
     for key, value in params.items():
         if not key.startswith(URL_PREFIX):
             continue
-        name, text = key[len(URL_PREFIX):], str(value)
+        name, text = key[len(URL_PREFIX) :], str(value)
         if name == "fields":
             fields = _parse_fields(text, notices)
             if fields or text.strip().lower() in ("", "none"):  # only unknown names: the default fields stay

@@ -7,6 +7,7 @@ workbench installed and the datasets/teachers they train on. Ray runs record epo
 per-step rows). A run stopped early by ASHA ends `done` with the final metric `early_stopped` = 1 and a
 message; a run whose cancel flag is set in the store (from the app) is stopped and ends `cancelled`.
 Ray is an optional extra: `pip install 'kd-workbench[ray]'`."""
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,10 @@ def import_ray() -> Any:
         import ray
         import ray.tune  # noqa: F401
     except ImportError:
-        raise WorkbenchError("engine: ray is not installed; install it with: pip install 'kd-workbench[ray]' "
-                             "(or pip install 'ray[tune]'), or use --engine local") from None
+        raise WorkbenchError(
+            "engine: ray is not installed; install it with: pip install 'kd-workbench[ray]' "
+            "(or pip install 'ray[tune]'), or use --engine local"
+        ) from None
     return ray
 
 
@@ -53,12 +56,22 @@ def ray_trial(params: dict[str, Any]) -> None:
             self.info: dict[str, float] = {}
 
         def on_start(self, info: RunInfo) -> None:
-            self.info = {"student_params": float(info.student_params), "student_macs": float(info.student_macs),
-                         "student_size_kb": float(info.student_size_kb)}
+            self.info = {
+                "student_params": float(info.student_params),
+                "student_macs": float(info.student_macs),
+                "student_size_kb": float(info.student_size_kb),
+            }
 
         def on_epoch(self, event: EpochEvent) -> None:
-            tune.report({"epoch": event.epoch, "step": event.step, "test_acc": event.metrics["test_acc"], **self.info,
-                         **{METRIC_PREFIX + name: value for name, value in event.metrics.items()}})
+            tune.report(
+                {
+                    "epoch": event.epoch,
+                    "step": event.step,
+                    "test_acc": event.metrics["test_acc"],
+                    **self.info,
+                    **{METRIC_PREFIX + name: value for name, value in event.metrics.items()},
+                }
+            )
 
     try:
         config = RunConfig.from_dict(params["trial"]["config"])
@@ -95,8 +108,11 @@ class StoreRecording:
         if "run_status" in result:
             self.ended[run_id] = (str(result["run_status"]), str(result.get("run_message", "")))
             return
-        metrics = {key[len(METRIC_PREFIX):]: float(value) for key, value in result.items()
-                   if key.startswith(METRIC_PREFIX) and isinstance(value, (int, float))}
+        metrics = {
+            key[len(METRIC_PREFIX) :]: float(value)
+            for key, value in result.items()
+            if key.startswith(METRIC_PREFIX) and isinstance(value, (int, float))
+        }
         if not metrics:
             return
         self.info[run_id] = {key: float(result[key]) for key in INFO_KEYS if key in result}
@@ -109,8 +125,21 @@ class StoreRecording:
         run_id = self.run_of.get(trial.trial_id) or trial.config["trial"]["run_id"]
         history, config = self.history[run_id], self.configs[run_id]
         info = self.info.get(run_id, {})
-        final = final_metrics(history, RunInfo(config.to_dict(), "", "", 0, 0, 0, int(info.get("student_params", 0)),
-                                               int(info.get("student_macs", 0)), info.get("student_size_kb", 0.0), []))
+        final = final_metrics(
+            history,
+            RunInfo(
+                config.to_dict(),
+                "",
+                "",
+                0,
+                0,
+                0,
+                int(info.get("student_params", 0)),
+                int(info.get("student_macs", 0)),
+                info.get("student_size_kb", 0.0),
+                [],
+            ),
+        )
         if error is not None:
             status, message = "failed", error
         elif run_id in self.ended:
@@ -163,18 +192,29 @@ def start_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
         if address:
             ray.init(address=address, log_to_driver=False, runtime_env=env)
         else:
-            ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                     runtime_env=env)
+            ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False, runtime_env=env)
     except Exception as error:  # Ray raises plain Exceptions, ConnectionErrors and RuntimeErrors here
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         raise WorkbenchError(f"engine: could not start or reach {where}: {first}") from None
 
 
-def run_ray(points: Sequence["SweepPoint"], store: RunStore, sweep_id: str, *, max_concurrent: int | None = None,
-            owner: str = "", on_run_end: "RunEnded | None" = None, address: str | None = None,
-            num_cpus: int | None = None, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0,
-            asha: bool = False, grace_period: int = 1, reduction_factor: float = 2.0) -> list[str]:
+def run_ray(
+    points: Sequence["SweepPoint"],
+    store: RunStore,
+    sweep_id: str,
+    *,
+    max_concurrent: int | None = None,
+    owner: str = "",
+    on_run_end: "RunEnded | None" = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    cpus_per_trial: float = 1.0,
+    gpus_per_trial: float = 0.0,
+    asha: bool = False,
+    grace_period: int = 1,
+    reduction_factor: float = 2.0,
+) -> list[str]:
     """Run the sweep's points as Ray Tune trials and return their run ids (in point order).
 
     Ray is started here unless already initialised (then it is left running): on this machine with
@@ -191,16 +231,37 @@ def run_ray(points: Sequence["SweepPoint"], store: RunStore, sweep_id: str, *, m
     if started_here:
         start_ray(ray, address, num_cpus)
     try:
-        return _tune(points, store, sweep_id, owner, on_run_end, max_concurrent, cpus_per_trial, gpus_per_trial,
-                     asha, grace_period, reduction_factor)
+        return _tune(
+            points,
+            store,
+            sweep_id,
+            owner,
+            on_run_end,
+            max_concurrent,
+            cpus_per_trial,
+            gpus_per_trial,
+            asha,
+            grace_period,
+            reduction_factor,
+        )
     finally:
         if started_here:
             ray.shutdown()
 
 
-def _tune(points: Sequence["SweepPoint"], store: RunStore, sweep_id: str, owner: str, on_run_end: "RunEnded | None",
-          max_concurrent: int | None, cpus_per_trial: float, gpus_per_trial: float, asha: bool, grace_period: int,
-          reduction_factor: float) -> list[str]:
+def _tune(
+    points: Sequence["SweepPoint"],
+    store: RunStore,
+    sweep_id: str,
+    owner: str,
+    on_run_end: "RunEnded | None",
+    max_concurrent: int | None,
+    cpus_per_trial: float,
+    gpus_per_trial: float,
+    asha: bool,
+    grace_period: int,
+    reduction_factor: float,
+) -> list[str]:
     """Record the runs, then fit one Tune trial per run; runs left unfinished end cancelled."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -215,17 +276,28 @@ def _tune(points: Sequence["SweepPoint"], store: RunStore, sweep_id: str, owner:
     recording = StoreRecording(store, configs, on_run_end)
     scheduler = None
     if asha:
-        scheduler = ASHAScheduler(time_attr="epoch", metric="test_acc", mode="max", grace_period=grace_period,
-                                  reduction_factor=reduction_factor,
-                                  max_t=max(config.epochs for config in configs.values()))
+        scheduler = ASHAScheduler(
+            time_attr="epoch",
+            metric="test_acc",
+            mode="max",
+            grace_period=grace_period,
+            reduction_factor=reduction_factor,
+            max_t=max(config.epochs for config in configs.values()),
+        )
     trials = [{"run_id": run_id, "config": config.to_dict()} for run_id, config in configs.items()]
     tuner = tune.Tuner(
         tune.with_resources(ray_trial, {"cpu": cpus_per_trial, "gpu": gpus_per_trial}),
         param_space={"trial": tune.grid_search(trials)},
         # reused actors keep torch imported and the data loaded from one trial to the next
         tune_config=tune.TuneConfig(scheduler=scheduler, max_concurrent_trials=max_concurrent, reuse_actors=True),
-        run_config=tune.RunConfig(name=sweep_id, storage_path=str(Path(store.root).resolve() / "ray_results"),
-                                  verbose=0, stop=recording.should_stop, callbacks=[_tune_callback(recording)]))
+        run_config=tune.RunConfig(
+            name=sweep_id,
+            storage_path=str(Path(store.root).resolve() / "ray_results"),
+            verbose=0,
+            stop=recording.should_stop,
+            callbacks=[_tune_callback(recording)],
+        ),
+    )
     try:
         tuner.fit()
     finally:

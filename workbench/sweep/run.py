@@ -2,6 +2,7 @@
 `<runs>/sweeps/<id>.yaml`. `run_sweep` trains every point on an engine (`ENGINES`: `local`, worker processes
 of a private executor; `ray`, Ray Tune in `sweep.ray`, imported only when used) and waits; `submit_sweep`
 queues them on the app's shared executor; `list_sweeps` names the sweeps in a store with their counts."""
+
 from __future__ import annotations
 
 import os
@@ -58,21 +59,45 @@ def save_spec(store: RunStore, sweep_id: str, spec: SweepSpec, engine: str) -> P
     folder = store.root / "sweeps"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{sweep_id}.yaml"
-    path.write_text(yaml.safe_dump({**spec.to_dict(), "engine": engine, "id": sweep_id}, sort_keys=False,
-                                   allow_unicode=True))
+    path.write_text(
+        yaml.safe_dump({**spec.to_dict(), "engine": engine, "id": sweep_id}, sort_keys=False, allow_unicode=True)
+    )
     return path
 
 
-def run_local(points: Sequence[SweepPoint], store: RunStore, sweep_id: str, *, max_concurrent: int | None = None,
-              owner: str = "", on_run_end: RunEnded | None = None, poll_seconds: float = 0.2) -> list[str]:
+def run_local(
+    points: Sequence[SweepPoint],
+    store: RunStore,
+    sweep_id: str,
+    *,
+    max_concurrent: int | None = None,
+    owner: str = "",
+    on_run_end: RunEnded | None = None,
+    poll_seconds: float = 0.2,
+) -> list[str]:
     """Train every point on a private executor with `max_concurrent` workers (default: one per core) and wait
     for all to finish (Ctrl-C cancels the sweep's runs)."""
-    return run_configs([point.config for point in points], store, sweep_id, max_concurrent=max_concurrent,
-                       owner=owner, on_run_end=on_run_end, poll_seconds=poll_seconds)
+    return run_configs(
+        [point.config for point in points],
+        store,
+        sweep_id,
+        max_concurrent=max_concurrent,
+        owner=owner,
+        on_run_end=on_run_end,
+        poll_seconds=poll_seconds,
+    )
 
 
-def run_configs(configs: Sequence[RunConfig], store: RunStore, group_id: str, *, max_concurrent: int | None = None,
-                owner: str = "", on_run_end: RunEnded | None = None, poll_seconds: float = 0.2) -> list[str]:
+def run_configs(
+    configs: Sequence[RunConfig],
+    store: RunStore,
+    group_id: str,
+    *,
+    max_concurrent: int | None = None,
+    owner: str = "",
+    on_run_end: RunEnded | None = None,
+    poll_seconds: float = 0.2,
+) -> list[str]:
     """Queue the configs under `group_id` on a private executor with `max_concurrent` workers (default: one per
     core) and wait for all to finish; returns their run ids in order (Ctrl-C cancels them)."""
     from ..executor import Executor
@@ -103,8 +128,16 @@ def run_on_ray(points: Sequence[SweepPoint], store: RunStore, sweep_id: str, **o
 ENGINES: dict[str, Engine] = {"local": run_local, "ray": run_on_ray}
 
 
-def run_sweep(spec: SweepSpec, runs_dir: str | Path, *, engine: str = "local", max_concurrent: int | None = None,
-              owner: str = "", on_run_end: RunEnded | None = None, **ray_options: Any) -> SweepResult:
+def run_sweep(
+    spec: SweepSpec,
+    runs_dir: str | Path,
+    *,
+    engine: str = "local",
+    max_concurrent: int | None = None,
+    owner: str = "",
+    on_run_end: RunEnded | None = None,
+    **ray_options: Any,
+) -> SweepResult:
     """Train every run of `spec` on one of the `ENGINES` and wait for all of them; the runs carry the new
     sweep id as group id. Only the `ray` engine takes options (see `run_on_ray`)."""
     if engine not in ENGINES:
@@ -118,8 +151,9 @@ def run_sweep(spec: SweepSpec, runs_dir: str | Path, *, engine: str = "local", m
     sweep_id = new_sweep_id()
     save_spec(store, sweep_id, spec, engine)
     begun = time.monotonic()
-    run_ids = ENGINES[engine](points, store, sweep_id, max_concurrent=max_concurrent, owner=owner,
-                              on_run_end=on_run_end, **ray_options)
+    run_ids = ENGINES[engine](
+        points, store, sweep_id, max_concurrent=max_concurrent, owner=owner, on_run_end=on_run_end, **ray_options
+    )
     statuses = {record.id: record.status for record in store.recent_runs(len(run_ids), ids=run_ids)}
     return SweepResult(sweep_id, run_ids, statuses, time.monotonic() - begun)
 
@@ -137,8 +171,13 @@ def submit_sweep(spec: SweepSpec, executor: "Executor", owner: str = "") -> tupl
     return sweep_id, submit_points(executor, points, sweep_id, owner)
 
 
-def wait_for_runs(store: RunStore, run_ids: list[str], on_run_end: RunEnded | None, poll_seconds: float = 0.2,
-                  timeout: float | None = None) -> None:
+def wait_for_runs(
+    store: RunStore,
+    run_ids: list[str],
+    on_run_end: RunEnded | None,
+    poll_seconds: float = 0.2,
+    timeout: float | None = None,
+) -> None:
     """Poll the store until every run has finished, calling `on_run_end` once per run as it ends."""
     reported: set[str] = set()
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -161,6 +200,13 @@ def list_sweeps(store: RunStore, owners: Collection[str] | None = None) -> list[
     for group in store.group_counts(SWEEP_PREFIX, owners):
         path = store.root / "sweeps" / f"{group.group_id}.yaml"
         saved = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
-        sweeps.append({"id": group.group_id, "name": str(saved.get("name") or group.group_id), "runs": group.runs,
-                       "finished": group.finished, "done": group.done})
+        sweeps.append(
+            {
+                "id": group.group_id,
+                "name": str(saved.get("name") or group.group_id),
+                "runs": group.runs,
+                "finished": group.finished,
+                "done": group.done,
+            }
+        )
     return sweeps

@@ -13,6 +13,7 @@ A sweep file (YAML):
 A swept key is a config field name or `mp.NAME` for a method hyperparameter. Each run trains with one
 CPU thread unless `base` sets `threads` (small models on CPU train fastest single-threaded, one run per core).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -76,8 +77,14 @@ class SweepSpec:
         if self.grid:
             data["grid"] = {key: list(values) for key, values in self.grid.items()}
         if self.random:
-            data["random"] = {key: (dict(low=axis.low, high=axis.high, log=axis.log, integer=axis.integer)
-                                    if isinstance(axis, Range) else list(axis)) for key, axis in self.random.items()}
+            data["random"] = {
+                key: (
+                    dict(low=axis.low, high=axis.high, log=axis.log, integer=axis.integer)
+                    if isinstance(axis, Range)
+                    else list(axis)
+                )
+                for key, axis in self.random.items()
+            }
             data["samples"], data["sample_seed"] = self.samples, self.sample_seed
         return data
 
@@ -100,7 +107,7 @@ def point_label(values: dict[str, Any]) -> str:
     """Swept values as a short label: `T=4 · α=0.5 · w=ternary`."""
     parts = []
     for key, value in values.items():
-        name = SHORT_NAMES.get(key, key[len(METHOD_PARAM_PREFIX):] if key.startswith(METHOD_PARAM_PREFIX) else key)
+        name = SHORT_NAMES.get(key, key[len(METHOD_PARAM_PREFIX) :] if key.startswith(METHOD_PARAM_PREFIX) else key)
         parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
     return " · ".join(parts)
 
@@ -124,11 +131,16 @@ def parse_sweep(data: dict[str, Any], source: str = "sweep") -> SweepSpec:
         raise WorkbenchError(f"{source}: base must be a mapping of config fields to values")
     grid, sampled = data.get("grid") or {}, data.get("random") or {}
     if bool(grid) == bool(sampled):
-        raise WorkbenchError(f"{source}: give either grid (every combination) or random (sampled points), "
-                             "and at least one field to sweep")
-    spec = SweepSpec(name=str(data.get("name") or "sweep"), base=dict(base),
-                     seeds=_count(data, "seeds", 1, MAX_SEEDS, source),
-                     description=str(data.get("description") or ""))
+        raise WorkbenchError(
+            f"{source}: give either grid (every combination) or random (sampled points), "
+            "and at least one field to sweep"
+        )
+    spec = SweepSpec(
+        name=str(data.get("name") or "sweep"),
+        base=dict(base),
+        seeds=_count(data, "seeds", 1, MAX_SEEDS, source),
+        description=str(data.get("description") or ""),
+    )
     if grid:
         spec.grid = {key: _grid_axis(key, values, source) for key, values in _axes(grid, "grid", source)}
     else:
@@ -157,14 +169,16 @@ def _axes(axes: Any, kind: str, source: str) -> list[tuple[str, Any]]:
         if name in ("seed", "name"):
             raise WorkbenchError(f"{source}: {kind}.{key}: not sweepable; use seeds: N for seeds")
         if name not in FIELD_BY_NAME:
-            raise WorkbenchError(f"{source}: {kind}.{key}: unknown config field; known fields: "
-                                 f"{', '.join(FIELD_BY_NAME)} (or mp.NAME for a method hyperparameter)")
+            raise WorkbenchError(
+                f"{source}: {kind}.{key}: unknown config field; known fields: "
+                f"{', '.join(FIELD_BY_NAME)} (or mp.NAME for a method hyperparameter)"
+            )
     return [(str(key), value) for key, value in axes.items()]
 
 
 def _field_name(key: str) -> str:
     if key.startswith(METHOD_PARAM_PREFIX):
-        return key[len(METHOD_PARAM_PREFIX):]
+        return key[len(METHOD_PARAM_PREFIX) :]
     return "teachers" if key == "teacher" else key
 
 
@@ -212,8 +226,10 @@ def sweep_values(spec: SweepSpec) -> list[dict[str, Any]]:
         keys = list(spec.grid)
         return [dict(zip(keys, combo)) for combo in itertools.product(*spec.grid.values())]
     rng = random.Random(spec.sample_seed)
-    return [{key: axis.draw(rng) if isinstance(axis, Range) else rng.choice(axis) for key, axis in spec.random.items()}
-            for _ in range(spec.samples)]
+    return [
+        {key: axis.draw(rng) if isinstance(axis, Range) else rng.choice(axis) for key, axis in spec.random.items()}
+        for _ in range(spec.samples)
+    ]
 
 
 def expand(spec: SweepSpec, source: str = "sweep") -> list[SweepPoint]:
@@ -224,13 +240,22 @@ def expand(spec: SweepSpec, source: str = "sweep") -> list[SweepPoint]:
     points = []
     for values in sweep_values(spec):
         fields = {key: value for key, value in values.items() if not key.startswith(METHOD_PARAM_PREFIX)}
-        params = {**(base.get("method_params") or {}),
-                  **{_field_name(key): value for key, value in values.items() if key.startswith(METHOD_PARAM_PREFIX)}}
+        params = {
+            **(base.get("method_params") or {}),
+            **{_field_name(key): value for key, value in values.items() if key.startswith(METHOD_PARAM_PREFIX)},
+        }
         for offset in range(spec.seeds):
             seed = first_seed + offset
             try:
-                config = RunConfig.from_dict({**base, **fields, "method_params": params, "seed": seed,
-                                              "name": f"{spec.name} · {point_label(values)} · seed {seed}"})
+                config = RunConfig.from_dict(
+                    {
+                        **base,
+                        **fields,
+                        "method_params": params,
+                        "seed": seed,
+                        "name": f"{spec.name} · {point_label(values)} · seed {seed}",
+                    }
+                )
             except WorkbenchError as error:
                 raise WorkbenchError(f"{source}: at {point_label(values)}: {error}") from None
             _check_runnable(config, values, source)
@@ -242,8 +267,12 @@ def _check_runnable(config: RunConfig, values: dict[str, Any], source: str) -> N
     from ..methods import get_method
 
     reason = get_method(config.method).unavailable_reason(
-        teacher_count=len(config.teachers), dataset=config.dataset, student=config.student,
-        w_bits=config.w_bits, a_bits=config.a_bits)
+        teacher_count=len(config.teachers),
+        dataset=config.dataset,
+        student=config.student,
+        w_bits=config.w_bits,
+        a_bits=config.a_bits,
+    )
     if reason:
         raise WorkbenchError(f"{source}: at {point_label(values)}: method {config.method} cannot run: {reason}")
 
@@ -251,8 +280,11 @@ def _check_runnable(config: RunConfig, values: dict[str, Any], source: str) -> N
 def spec_from_config(config: RunConfig, grid: dict[str, list[Any]], seeds: int, name: str = "sweep") -> SweepSpec:
     """A grid sweep around `config` (the app's setup): its fields are the base, less the swept ones, the run
     name and the thread count (sweep runs take one thread each)."""
-    base = {key: value for key, value in config.to_dict().items()
-            if key not in grid and key not in ("name", "threads") and not (key == "method_params" and not value)}
+    base = {
+        key: value
+        for key, value in config.to_dict().items()
+        if key not in grid and key not in ("name", "threads") and not (key == "method_params" and not value)
+    }
     return parse_sweep({"name": name, "base": base, "grid": grid, "seeds": seeds}, source="sweep")
 
 

@@ -2,6 +2,7 @@
 of the temperature on soft targets, and the empty live chart a notebook fills one epoch at a time.
 
 Metric frames are as `RunStore.metrics_frame` returns them (run_id, step, epoch, scope, name, value)."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -31,10 +32,20 @@ def loss_terms_figure(steps: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
             series = thin(rows[(rows["run_id"] == run_id) & (rows["name"] == term)].sort_values("step"))
             if series.empty:
                 continue
-            figure.add_trace(go.Scatter(
-                x=series["step"], y=series["value"], mode="lines", name=f"{escape_html(label)}: {term}",
-                legendgroup=label, line=dict(color=colour(term_index), dash=dashes[run_index % len(dashes)],
-                                             width=2.5 if term == "loss" else 1.5)))
+            figure.add_trace(
+                go.Scatter(
+                    x=series["step"],
+                    y=series["value"],
+                    mode="lines",
+                    name=f"{escape_html(label)}: {term}",
+                    legendgroup=label,
+                    line=dict(
+                        color=colour(term_index),
+                        dash=dashes[run_index % len(dashes)],
+                        width=2.5 if term == "loss" else 1.5,
+                    ),
+                )
+            )
     figure.update_xaxes(title="step")
     figure.update_yaxes(title="loss (weighted)")
     return apply_layout(figure, "Loss terms")
@@ -47,9 +58,15 @@ def accuracy_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
         for name, dash in (("test_acc", "solid"), ("train_acc", "dash")):
             series = _epoch_series(epochs, run_id, name)
             if not series.empty:
-                figure.add_trace(go.Scatter(x=series["epoch"], y=series["value"], mode="lines+markers",
-                                            name=f"{escape_html(label)}: {name.replace('_acc', '')}",
-                                            line=dict(color=colour(index), dash=dash)))
+                figure.add_trace(
+                    go.Scatter(
+                        x=series["epoch"],
+                        y=series["value"],
+                        mode="lines+markers",
+                        name=f"{escape_html(label)}: {name.replace('_acc', '')}",
+                        line=dict(color=colour(index), dash=dash),
+                    )
+                )
     epoch_axis(figure, last_epoch(epochs))
     figure.update_yaxes(title="accuracy", rangemode="tozero")
     return apply_layout(legend_below(figure), "Accuracy", height=380)
@@ -62,9 +79,19 @@ def agreement_kl_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figu
         for column, name in ((1, "agreement"), (2, "kl")):
             series = _epoch_series(epochs, run_id, name)
             if not series.empty:
-                figure.add_trace(go.Scatter(x=series["epoch"], y=series["value"], mode="lines+markers",
-                                            name=escape_html(label), legendgroup=label, showlegend=column == 1,
-                                            line=dict(color=colour(index))), row=1, col=column)
+                figure.add_trace(
+                    go.Scatter(
+                        x=series["epoch"],
+                        y=series["value"],
+                        mode="lines+markers",
+                        name=escape_html(label),
+                        legendgroup=label,
+                        showlegend=column == 1,
+                        line=dict(color=colour(index)),
+                    ),
+                    row=1,
+                    col=column,
+                )
     epoch_axis(figure, last_epoch(epochs))
     return apply_layout(legend_below(figure), "Agreement and KL with the teacher", height=380)
 
@@ -85,15 +112,34 @@ def schedule_figure(config: RunConfig, points: int = 201) -> go.Figure:
     """α (left axis) and the temperature T (right axis) over the epochs of `config`, as the engine sets them."""
     progress = np.linspace(0.0, 1.0, points)
     epochs = progress * config.epochs
-    alpha = [schedule_value(config.alpha_schedule, config.alpha, config.alpha_end, p, config.schedule_fraction,
-                            config.schedule_steps) for p in progress]
-    temperature = [schedule_value(config.temperature_schedule, config.temperature, config.temperature_end, p,
-                                  config.schedule_fraction, config.schedule_steps) for p in progress]
+    alpha = [
+        schedule_value(
+            config.alpha_schedule, config.alpha, config.alpha_end, p, config.schedule_fraction, config.schedule_steps
+        )
+        for p in progress
+    ]
+    temperature = [
+        schedule_value(
+            config.temperature_schedule,
+            config.temperature,
+            config.temperature_end,
+            p,
+            config.schedule_fraction,
+            config.schedule_steps,
+        )
+        for p in progress
+    ]
     figure = make_subplots(specs=[[{"secondary_y": True}]])
-    figure.add_trace(go.Scatter(x=epochs, y=alpha, name=f"α ({config.alpha_schedule})", line=dict(color=colour(0))),
-                     secondary_y=False)
-    figure.add_trace(go.Scatter(x=epochs, y=temperature, name=f"T ({config.temperature_schedule})",
-                                line=dict(color=colour(1), dash="dash")), secondary_y=True)
+    figure.add_trace(
+        go.Scatter(x=epochs, y=alpha, name=f"α ({config.alpha_schedule})", line=dict(color=colour(0))),
+        secondary_y=False,
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=epochs, y=temperature, name=f"T ({config.temperature_schedule})", line=dict(color=colour(1), dash="dash")
+        ),
+        secondary_y=True,
+    )
     figure.update_xaxes(title="epoch", range=[0, config.epochs])
     figure.update_yaxes(title="α (soft-loss weight)", range=[-0.02, 1.02], secondary_y=False)
     figure.update_yaxes(title="temperature T", range=[0, 1.05 * max(temperature)], tickmode="auto", secondary_y=True)
@@ -106,7 +152,7 @@ def soft_gradient_scale(logits: np.ndarray, temperature: float, times_t_squared:
     teacher = soften(logits, temperature)
     student = np.full_like(teacher, 1.0 / teacher.shape[1])
     norms = np.linalg.norm(student - teacher, axis=1) / temperature
-    return float(norms.mean() * (temperature ** 2 if times_t_squared else 1.0))
+    return float(norms.mean() * (temperature**2 if times_t_squared else 1.0))
 
 
 def temperature_effects_figure(preview: SoftTargetPreview, temperatures: Sequence[float]) -> go.Figure:
@@ -117,15 +163,35 @@ def temperature_effects_figure(preview: SoftTargetPreview, temperatures: Sequenc
     for t in temps:
         probs = soften(preview.logits, t)
         wrong_mass.append(float(np.mean([1.0 - probs[i, label] for i, label in enumerate(preview.labels)])))
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("What the soft targets carry",
-                                                           "Soft-loss gradient size (log scale)"))
-    figure.add_trace(go.Scatter(x=temps, y=[float(entropy(soften(preview.logits, t)).mean()) for t in temps],
-                                name="mean entropy (nats)", line=dict(color=colour(0))), row=1, col=1)
-    figure.add_trace(go.Scatter(x=temps, y=wrong_mass, name="mass on wrong classes",
-                                line=dict(color=colour(3), dash="dash")), row=1, col=1)
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=("What the soft targets carry", "Soft-loss gradient size (log scale)")
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=temps,
+            y=[float(entropy(soften(preview.logits, t)).mean()) for t in temps],
+            name="mean entropy (nats)",
+            line=dict(color=colour(0)),
+        ),
+        row=1,
+        col=1,
+    )
+    figure.add_trace(
+        go.Scatter(x=temps, y=wrong_mass, name="mass on wrong classes", line=dict(color=colour(3), dash="dash")),
+        row=1,
+        col=1,
+    )
     for index, (scaled, name) in enumerate(((False, "KL alone"), (True, "T² · KL"))):
-        figure.add_trace(go.Scatter(x=temps, y=[soft_gradient_scale(preview.logits, t, scaled) for t in temps],
-                                    name=name, line=dict(color=colour(4 + index))), row=1, col=2)
+        figure.add_trace(
+            go.Scatter(
+                x=temps,
+                y=[soft_gradient_scale(preview.logits, t, scaled) for t in temps],
+                name=name,
+                line=dict(color=colour(4 + index)),
+            ),
+            row=1,
+            col=2,
+        )
     figure.update_xaxes(title="temperature T")
     figure.update_yaxes(type="log", row=1, col=2)
     return apply_layout(figure, "Temperature: more dark knowledge, smaller gradients unless scaled by T²", height=360)

@@ -2,6 +2,7 @@
 response-based method's soft targets come from and how they reach the student beside the labels, and a data-free
 method's generator making the images teacher and student compare. Boxes and arrows only: nothing is trained,
 loaded or measured here."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
@@ -41,9 +42,16 @@ def _value_text(symbol: str, kind: str, start: float, end: float) -> str:
 
 
 def _box(figure: go.Figure, x: float, y: float, text: str, fill: str, dashed: bool = False) -> None:
-    figure.add_shape(type="rect", x0=x - BOX_HALF_WIDTH, x1=x + BOX_HALF_WIDTH, y0=y - BOX_HALF_HEIGHT,
-                     y1=y + BOX_HALF_HEIGHT, fillcolor=fill, opacity=0.3,
-                     line=dict(color=fill, dash="dot" if dashed else "solid"))
+    figure.add_shape(
+        type="rect",
+        x0=x - BOX_HALF_WIDTH,
+        x1=x + BOX_HALF_WIDTH,
+        y0=y - BOX_HALF_HEIGHT,
+        y1=y + BOX_HALF_HEIGHT,
+        fillcolor=fill,
+        opacity=0.3,
+        line=dict(color=fill, dash="dot" if dashed else "solid"),
+    )
     figure.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=12))
 
 
@@ -54,15 +62,37 @@ def _arrow(figure: go.Figure, start: tuple[float, float], end: tuple[float, floa
     # leave and enter the boxes where the line crosses their edges
     scale = min(BOX_HALF_WIDTH / abs(dx) if dx else float("inf"), BOX_HALF_HEIGHT / abs(dy) if dy else float("inf"))
     sx, sy, ex, ey = x0 + dx * scale, y0 + dy * scale, x1 - dx * scale, y1 - dy * scale
-    figure.add_annotation(x=ex, y=ey, ax=sx, ay=sy, xref="x", yref="y", axref="x", ayref="y", text="",
-                          showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.5, arrowcolor=GREY)
+    figure.add_annotation(
+        x=ex,
+        y=ey,
+        ax=sx,
+        ay=sy,
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        text="",
+        showarrow=True,
+        arrowhead=2,
+        arrowsize=1.2,
+        arrowwidth=1.5,
+        arrowcolor=GREY,
+    )
     if label:
-        figure.add_annotation(x=(sx + ex) / 2, y=(sy + ey) / 2, text=label, showarrow=False, yshift=12,
-                              font=dict(size=11, color="#444"), bgcolor="rgba(255,255,255,0.85)")
+        figure.add_annotation(
+            x=(sx + ex) / 2,
+            y=(sy + ey) / 2,
+            text=label,
+            showarrow=False,
+            yshift=12,
+            font=dict(size=11, color="#444"),
+            bgcolor="rgba(255,255,255,0.85)",
+        )
 
 
-def _frame(figure: go.Figure, title: str, x_range: tuple[float, float], y_range: tuple[float, float],
-           height: int) -> go.Figure:
+def _frame(
+    figure: go.Figure, title: str, x_range: tuple[float, float], y_range: tuple[float, float], height: int
+) -> go.Figure:
     figure.update_xaxes(range=list(x_range), visible=False)
     figure.update_yaxes(range=list(y_range), visible=False)
     figure.update_layout(plot_bgcolor="white")
@@ -117,17 +147,53 @@ def data_free_flow_figure(card: Mapping[str, Any]) -> go.Figure:
     _arrow(figure, images, teacher)
     _arrow(figure, images, student)
     _arrow(figure, teacher, student)
-    figure.add_annotation(x=teacher[0] + 0.1, y=(teacher[1] + student[1]) / 2, text="student matches<br>the teacher",
-                          showarrow=False, xanchor="left", font=dict(size=11, color="#444"))
+    figure.add_annotation(
+        x=teacher[0] + 0.1,
+        y=(teacher[1] + student[1]) / 2,
+        text="student matches<br>the teacher",
+        showarrow=False,
+        xanchor="left",
+        font=dict(size=11, color="#444"),
+    )
     top = generator[1] + BOX_HALF_HEIGHT
-    figure.add_trace(go.Scatter(x=[teacher[0] - BOX_HALF_WIDTH, generator[0], generator[0]],
-                                y=[teacher[1], teacher[1], top + 0.15], mode="lines",
-                                line=dict(color=GREY, dash="dash"), hoverinfo="skip", showlegend=False))
-    figure.add_annotation(x=generator[0], y=top, ax=generator[0], ay=top + 0.15, xref="x", yref="y", axref="x",
-                          ayref="y", text="", showarrow=True, arrowhead=2, arrowsize=1.2, arrowcolor=GREY)
-    figure.add_annotation(x=(generator[0] + teacher[0] - BOX_HALF_WIDTH) / 2, y=teacher[1], yshift=12,
-                          showarrow=False,
-                          text="the generator learns from the teacher's outputs", font=dict(size=11, color="#444"),
-                          bgcolor="rgba(255,255,255,0.85)")
-    return _frame(figure, f"{card['name']}: a generator makes the images; no training image is read",
-                  (-1.1, 9.0), (-0.5, 2.5), 300)
+    figure.add_trace(
+        go.Scatter(
+            x=[teacher[0] - BOX_HALF_WIDTH, generator[0], generator[0]],
+            y=[teacher[1], teacher[1], top + 0.15],
+            mode="lines",
+            line=dict(color=GREY, dash="dash"),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    figure.add_annotation(
+        x=generator[0],
+        y=top,
+        ax=generator[0],
+        ay=top + 0.15,
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        text="",
+        showarrow=True,
+        arrowhead=2,
+        arrowsize=1.2,
+        arrowcolor=GREY,
+    )
+    figure.add_annotation(
+        x=(generator[0] + teacher[0] - BOX_HALF_WIDTH) / 2,
+        y=teacher[1],
+        yshift=12,
+        showarrow=False,
+        text="the generator learns from the teacher's outputs",
+        font=dict(size=11, color="#444"),
+        bgcolor="rgba(255,255,255,0.85)",
+    )
+    return _frame(
+        figure,
+        f"{card['name']}: a generator makes the images; no training image is read",
+        (-1.1, 9.0),
+        (-0.5, 2.5),
+        300,
+    )

@@ -1,5 +1,6 @@
 """Images: a teacher's soft targets under their test images, image batches as one grid, a method's samples
 over the epochs, and sample-grid PNGs enlarged with sharp pixels."""
+
 from __future__ import annotations
 
 import io
@@ -19,29 +20,46 @@ def soft_target_figure(preview: SoftTargetPreview, temperature: float) -> go.Fig
     probs = soften(preview.logits, temperature)
     spread = entropy(probs)
     count = len(preview.labels)
-    titles = [f"label {preview.class_names[label]}" for label in preview.labels] + [
-        f"H = {h:.2f} nats" for h in spread]
-    figure = make_subplots(rows=2, cols=count, subplot_titles=titles, row_heights=[0.45, 0.55],
-                           vertical_spacing=0.12, horizontal_spacing=0.03)
+    titles = [f"label {preview.class_names[label]}" for label in preview.labels] + [f"H = {h:.2f} nats" for h in spread]
+    figure = make_subplots(
+        rows=2,
+        cols=count,
+        subplot_titles=titles,
+        row_heights=[0.45, 0.55],
+        vertical_spacing=0.12,
+        horizontal_spacing=0.03,
+    )
     classes = list(range(probs.shape[1]))
     for column, label in enumerate(preview.labels, start=1):
         image = preview.images[column - 1]
         if image.ndim == 2:
-            figure.add_trace(go.Heatmap(z=image, colorscale="gray", showscale=False,
-                                        hoverinfo="skip"), row=1, col=column)
+            figure.add_trace(
+                go.Heatmap(z=image, colorscale="gray", showscale=False, hoverinfo="skip"), row=1, col=column
+            )
             figure.update_yaxes(autorange="reversed", row=1, col=column)
         else:
             figure.add_trace(go.Image(z=(image * 255).astype(np.uint8), hoverinfo="skip"), row=1, col=column)
-        figure.add_trace(go.Bar(x=classes, y=probs[column - 1], showlegend=False,
-                                marker_color=[colour(3) if c == label else colour(0) for c in classes],
-                                hovertemplate="class %{x}: %{y:.3f}<extra></extra>"), row=2, col=column)
+        figure.add_trace(
+            go.Bar(
+                x=classes,
+                y=probs[column - 1],
+                showlegend=False,
+                marker_color=[colour(3) if c == label else colour(0) for c in classes],
+                hovertemplate="class %{x}: %{y:.3f}<extra></extra>",
+            ),
+            row=2,
+            col=column,
+        )
         figure.update_yaxes(range=[0, 1], row=2, col=column, showticklabels=column == 1)
     figure.update_xaxes(showticklabels=False, row=1)
     figure.update_yaxes(showticklabels=False, row=1)
     figure.update_xaxes(dtick=1 if probs.shape[1] <= 10 else None, row=2)
-    figure.update_layout(title=f"Teacher {preview.teacher}: soft targets at T = {temperature:g} "
-                               f"(red: the hard label)", height=420, margin=dict(l=30, r=10, t=80, b=30),
-                         showlegend=False)
+    figure.update_layout(
+        title=f"Teacher {preview.teacher}: soft targets at T = {temperature:g} (red: the hard label)",
+        height=420,
+        margin=dict(l=30, r=10, t=80, b=30),
+        showlegend=False,
+    )
     return figure
 
 
@@ -57,7 +75,9 @@ def tile_images(batch: np.ndarray, columns: int = 8) -> np.ndarray:
     grid = np.ones((rows * height, columns * width, channels))
     for index in range(count):
         row, column = divmod(index, columns)
-        grid[row * height:(row + 1) * height, column * width:(column + 1) * width] = images[index].transpose(1, 2, 0)
+        grid[row * height : (row + 1) * height, column * width : (column + 1) * width] = images[index].transpose(
+            1, 2, 0
+        )
     return grid[:, :, 0] if channels == 1 else grid
 
 
@@ -95,8 +115,9 @@ def image_grid_figure(batch: np.ndarray, title: str, columns: int = 8) -> go.Fig
 def sample_evolution_figure(snapshots: dict[int, np.ndarray], title: str, columns: int = 4) -> go.Figure:
     """Image batches (N, C, H, W) taken at several epochs (keys), one grid per epoch side by side."""
     epochs = sorted(snapshots)
-    figure = make_subplots(rows=1, cols=max(1, len(epochs)), subplot_titles=[f"epoch {e}" for e in epochs],
-                           horizontal_spacing=0.02)
+    figure = make_subplots(
+        rows=1, cols=max(1, len(epochs)), subplot_titles=[f"epoch {e}" for e in epochs], horizontal_spacing=0.02
+    )
     for column, epoch in enumerate(epochs, start=1):
         _add_grid(figure, tile_images(snapshots[epoch], columns), 1, column)
     return apply_layout(figure, title, height=300)

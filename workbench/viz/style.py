@@ -1,4 +1,5 @@
 """What every figure shares: the colour palette, thinning of long series, and the title, size and margins."""
+
 from __future__ import annotations
 
 import math
