@@ -1,4 +1,6 @@
-"""The run store: runs, their configs, statuses, metrics and artifacts in SQLite (WAL), read back as pandas."""
+"""The run store: runs, their configs, statuses, metrics and artifacts in SQLite (WAL), read back as pandas. The
+tables and how a file is opened are in `store_schema`; what a run record holds is in `store_records` (re-exported
+here)."""
 
 from __future__ import annotations
 
@@ -8,175 +10,36 @@ import os
 import socket
 import sqlite3
 import time
-import urllib.parse
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection, Iterable, Iterator
 
 import pandas as pd
 
 from .errors import WorkbenchError
-
-STATUSES = ("queued", "running", "done", "collapsed", "failed", "diverged", "cancelled", "interrupted")
-FINISHED = ("done", "collapsed", "failed", "diverged", "cancelled", "interrupted")
-# A `collapsed` run finished its epochs with a student stuck at chance (near-constant predictions); a `diverged`
-# one stopped because a loss became non-finite or grew by orders of magnitude; an `interrupted` one lost its process
-# while running (killed, machine restarted) and continues with `kdw train --resume ID`.
-STALE_SECONDS = 600.0  # a running run on another host whose heartbeat is older than this has lost its process
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    config TEXT NOT NULL,
-    status TEXT NOT NULL,
-    message TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    final_metrics TEXT NOT NULL DEFAULT '{}',
-    artifacts TEXT NOT NULL DEFAULT '{}',
-    parent_id TEXT,
-    group_id TEXT,
-    owner TEXT NOT NULL DEFAULT '',
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    pid INTEGER,
-    host TEXT NOT NULL DEFAULT '',
-    heartbeat REAL
-);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    epoch INTEGER NOT NULL,
-    scope TEXT NOT NULL,
-    name TEXT NOT NULL,
-    value REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, scope, name);
-"""
-# Columns added after the first schema: added to an older store by its first writer; (name, type, value if absent).
-_LATER_COLUMNS = (("pid", "INTEGER", "NULL"), ("host", "TEXT NOT NULL DEFAULT ''", "''"), ("heartbeat", "REAL", "NULL"))
-_RUN_COLUMNS = (
-    "id",
-    "name",
-    "config",
-    "status",
-    "message",
-    "created",
-    "started",
-    "finished",
-    "final_metrics",
-    "artifacts",
-    "parent_id",
-    "group_id",
-    "owner",
+from .store_records import (
+    FINISHED,
+    STALE_SECONDS,
+    STATUSES,
+    GroupCounts,
+    RunRecord,
+    lost_reason,
+    process_gone,
+    record_from_row,
 )
+from .store_schema import LATER_COLUMNS, RUN_COLUMNS, SCHEMA, add_later_columns, empty_store, open_read_only
 
-
-@dataclass
-class RunRecord:
-    """One run as stored."""
-
-    id: str
-    name: str
-    config: dict[str, Any]
-    status: str
-    message: str
-    created: float
-    started: float | None
-    finished: float | None
-    final_metrics: dict[str, float]
-    artifacts: dict[str, str]
-    parent_id: str | None
-    group_id: str | None
-    owner: str
-    pid: int | None = None  # the process training the run, on `host`
-    host: str = ""
-    heartbeat: float | None = None  # when that process last wrote metrics
-
-    @property
-    def wall_seconds(self) -> float | None:
-        """Seconds from start to finish (or to now while running)."""
-        if self.started is None:
-            return None
-        return (self.finished or time.time()) - self.started
-
-
-@dataclass
-class GroupCounts:
-    """How many runs of one group (a sweep, a chain) the store holds, and how many of them finished or are done."""
-
-    group_id: str
-    runs: int
-    finished: int
-    done: int
-
-
-def process_gone(pid: int) -> bool:
-    """Whether no process `pid` runs on this machine (a zombie, killed but not yet reaped, counts as gone)."""
-    if os.name == "nt":  # os.kill(pid, 0) would terminate it there
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # another user's process
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
-
-
-def lost_reason(record: RunRecord, now: float) -> str:
-    """Why a `running` run can no longer be training ('' when it may be): its process on this host is gone, or its
-    heartbeat from another host is older than STALE_SECONDS. A run without pid and heartbeat is never judged."""
-    if record.status != "running":
-        return ""
-    if record.pid is not None and record.host == socket.gethostname():
-        return f"its process (pid {record.pid}) ended while it was running" if process_gone(record.pid) else ""
-    if record.heartbeat is not None and now - record.heartbeat > STALE_SECONDS:
-        return f"no sign of its process on {record.host or 'another host'} for {(now - record.heartbeat) / 60:.0f} min"
-    return ""
-
-
-def _empty_store() -> sqlite3.Connection:
-    """An empty store in memory: every read answers "nothing"."""
-    db = sqlite3.connect(":memory:", isolation_level=None)
-    db.executescript(_SCHEMA)
-    return db
-
-
-def _open_read_only(path: Path) -> sqlite3.Connection:
-    """A connection that cannot write `path`: mode=ro, or immutable when SQLite cannot read a WAL store that way (a
-    read-only folder, where it cannot create the store's shared-memory file); an empty one while the file has no
-    runs table yet (its first writer is creating it)."""
-    uri = "file:" + urllib.parse.quote(str(path.resolve()))
-    db = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=30.0, isolation_level=None)
-    probe = "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='runs'"
-    try:
-        has_runs = db.execute(probe).fetchone()[0]
-    except sqlite3.OperationalError:
-        db.close()
-        db = sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, timeout=30.0, isolation_level=None)
-        has_runs = db.execute(probe).fetchone()[0]
-    if has_runs:
-        return db
-    db.close()
-    return _empty_store()
-
-
-def _add_later_columns(db: sqlite3.Connection) -> None:
-    """Bring an older store's runs table up to the current schema (one writer at a time)."""
-    db.execute("BEGIN IMMEDIATE")
-    present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-    for name, kind, _ in _LATER_COLUMNS:
-        if name not in present:
-            db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
-    db.execute("COMMIT")
+__all__ = [
+    "FINISHED",
+    "STALE_SECONDS",
+    "STATUSES",
+    "GroupCounts",
+    "RunRecord",
+    "RunStore",
+    "lost_reason",
+    "process_gone",
+]
 
 
 class RunStore:
@@ -198,13 +61,13 @@ class RunStore:
         except OSError as error:
             raise WorkbenchError(f"runs_dir: cannot create {self.root}: {error.strerror}") from None
         with self._connect() as db:
-            db.executescript(_SCHEMA)
-            _add_later_columns(db)
+            db.executescript(SCHEMA)
+            add_later_columns(db)
 
     def _open(self) -> sqlite3.Connection:
         if not self.read_only:
             return sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        return _open_read_only(self.path) if self.path.exists() else _empty_store()
+        return open_read_only(self.path) if self.path.exists() else empty_store()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -348,8 +211,8 @@ class RunStore:
         defaults."""
         if self._run_select is None:
             present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-            later = [name if name in present else f"{absent} AS {name}" for name, _, absent in _LATER_COLUMNS]
-            self._run_select = f"SELECT {', '.join([*_RUN_COLUMNS, *later])} FROM runs"
+            later = [name if name in present else f"{absent} AS {name}" for name, _, absent in LATER_COLUMNS]
+            self._run_select = f"SELECT {', '.join([*RUN_COLUMNS, *later])} FROM runs"
         return self._run_select
 
     def get_run(self, run_id: str, *, refresh: bool = False) -> RunRecord:
@@ -359,7 +222,7 @@ class RunStore:
             row = db.execute(self._select_runs(db) + " WHERE id=?", (run_id,)).fetchone()
         if row is None:
             raise WorkbenchError(f"run: no run with id {run_id!r} in {self.root}")
-        return self.settle([_record(row)])[0] if refresh else _record(row)
+        return self.settle([record_from_row(row)])[0] if refresh else record_from_row(row)
 
     def settle(self, records: list[RunRecord]) -> list[RunRecord]:
         """The records with each running run that lost its process (`lost_reason`) shown as interrupted, and so
@@ -406,7 +269,7 @@ class RunStore:
             rows = db.execute(
                 self._select_runs(db) + where + " ORDER BY created DESC LIMIT ?", [*params, limit]
             ).fetchall()
-        return self.settle([_record(row) for row in rows])
+        return self.settle([record_from_row(row) for row in rows])
 
     def group_counts(self, prefix: str, owners: Collection[str] | None = None) -> list[GroupCounts]:
         """The groups whose id starts with `prefix`, newest (by latest run) first, with their runs counted in one
@@ -465,25 +328,3 @@ class RunStore:
         """Remove a run and its metrics from the store (its artifact folder stays)."""
         self._write("DELETE FROM metrics WHERE run_id=?", (run_id,))
         self._write("DELETE FROM runs WHERE id=?", (run_id,))
-
-
-def _record(row: tuple[Any, ...]) -> RunRecord:
-    """A RunRecord from a row of `_select_runs`."""
-    return RunRecord(
-        row[0],
-        row[1],
-        json.loads(row[2]),
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        row[7],
-        json.loads(row[8]),
-        json.loads(row[9]),
-        row[10],
-        row[11],
-        row[12],
-        row[13],
-        row[14],
-        row[15],
-    )
