@@ -142,15 +142,18 @@ def test_recorded_data_free_run_saves_its_sample_grid_as_a_png(digits_teacher, t
         assert file.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-def built_dafl(teacher, seed):
-    """A DAFL method prepared for digits, its networks initialised from `seed`."""
+def built_dafl(teacher, seed, **params):
+    """A DAFL method prepared for digits, its networks initialised from `seed` (`params`: its hyperparameters)."""
     from workbench.data import dataset_info
     from workbench.engine.teacher_bank import TeacherBank
     from workbench.models import create_model
 
     torch.manual_seed(seed)
     method = Dafl(
-        create_model("lenet5_half", 10, 1, 8), TeacherBank([teacher]), Dafl.validate_params({"gen_width": 16}), 10
+        create_model("lenet5_half", 10, 1, 8),
+        TeacherBank([teacher]),
+        Dafl.validate_params({"gen_width": 16, **params}),
+        10,
     )
     method.prepare(dataset_info("digits"), 16)
     return method

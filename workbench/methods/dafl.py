@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from .base import HyperParam, Method, StepOutput, StepState
 from .losses import distillation_kl, full_precision
 from .owned import OwnOptimised
+from .teacher_signals import ClassCounts, batchnorm_gaps
 
 if TYPE_CHECKING:
     from ..data import DatasetInfo
@@ -98,6 +99,7 @@ def dafl_generator_terms(
 # about 5 (one thread, under load).
 DEFAULT_ITERATIONS = 500
 DEFAULT_GEN_WIDTH = 64
+DEFAULT_W_BN = 0.0
 
 
 def data_free_params() -> tuple[HyperParam, ...]:
@@ -117,6 +119,15 @@ def data_free_params() -> tuple[HyperParam, ...]:
         HyperParam("w_oh", 1.0, "weight of the one-hot term (teacher confident on generated images)", 0.0, 100.0),
         HyperParam("w_ie", 5.0, "weight of the information-entropy term (balanced classes)", 0.0, 100.0),
         HyperParam("w_a", 0.1, "weight of the activation term (large teacher features)", 0.0, 100.0),
+        HyperParam(
+            "w_bn",
+            DEFAULT_W_BN,
+            "weight of the BatchNorm-statistics term (not in DAFL: DeepInversion's prior): the generated "
+            "batch's per-channel mean and variance at each teacher BatchNorm layer pulled towards the "
+            "layer's running statistics; nothing for a teacher without BatchNorm (lenet5)",
+            0.0,
+            100.0,
+        ),
         HyperParam(
             "entropy_log",
             "log10",
@@ -166,6 +177,7 @@ class GeneratorMethod(OwnOptimised, Method):
         """Build the generator for the dataset's image size and channels, with its own Adam."""
         self.device = next(self.student.parameters()).device
         self.batch_size = batch_size
+        self.generated_classes = ClassCounts(info.num_classes, self.device)
         self.generator = DaflGenerator(
             int(self.params["latent_dim"]), info.in_channels, info.image_size, int(self.params["gen_width"])
         ).to(self.device)
@@ -181,8 +193,12 @@ class GeneratorMethod(OwnOptimised, Method):
         (called under the step's autocast; gradients reach the generator through the images)."""
         noise = torch.randn(self.batch_size, self.generator.latent_dim, device=self.device)
         images = self.generator(noise)
-        teacher_logits, features = self.teachers.models[0].forward_features(images)
+        teacher = self.teachers.models[0]
+        w_bn = float(self.params["w_bn"])
+        with batchnorm_gaps(teacher if w_bn > 0 else nn.Identity()) as gaps:
+            teacher_logits, features = teacher.forward_features(images)
         teacher_logits = full_precision(teacher_logits)
+        self.generated_classes.add(teacher_logits)
         terms = dafl_generator_terms(
             teacher_logits,
             full_precision(features["embedding"]),
@@ -192,7 +208,14 @@ class GeneratorMethod(OwnOptimised, Method):
             str(self.params["entropy_log"]),
             str(self.params["activation_norm"]),
         )
+        if gaps:
+            terms["g_bn"] = w_bn * torch.stack(gaps).sum()
         return GeneratedBatch(images, teacher_logits, terms)
+
+    def evaluate_extra(self, test_x: Tensor, test_y: Tensor) -> dict[str, float]:
+        """The teacher's predicted classes on the epoch's generated images: `teacher_class_share_<k>` and their
+        normalised entropy `teacher_class_entropy` (1: every class equally often); counting restarts after."""
+        return self.generated_classes.shares("teacher_class")
 
 
 class Dafl(GeneratorMethod):

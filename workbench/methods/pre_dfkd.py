@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from .base import HyperParam, StepOutput, StepState
 from .dafl import SAMPLES_SHOWN, GeneratorMethod, data_free_params, optimise, seed_size, upsampling_body
 from .losses import full_precision
+from .teacher_signals import ClassCounts
 
 if TYPE_CHECKING:
     from ..data import DatasetInfo
@@ -164,6 +165,7 @@ class PreDfkd(GeneratorMethod):
         self.sample_bytes = math.prod(self.sample_shape) * FLOAT_BYTES
         self.samples_absorbed = 0
         self.last_images: dict[str, Tensor] = {}
+        self.replayed_classes = ClassCounts(info.num_classes, self.device)
 
     def train_step(self, batch: None, state: StepState, optimizer: torch.optim.Optimizer, autocast: Any) -> StepOutput:
         """Generator step, VAE (memory) step, then the student step on novel + replayed samples. In the generator
@@ -186,6 +188,7 @@ class PreDfkd(GeneratorMethod):
         rehearsal = torch.cat([novel, replayed])
         with torch.no_grad(), autocast():
             rehearsal_targets = full_precision(teacher(rehearsal))
+        self.replayed_classes.add(rehearsal_targets[novel.shape[0] :])
         with autocast():
             student_logits = self.student(rehearsal)
             terms["l1"] = (full_precision(student_logits) - rehearsal_targets).abs().mean()
@@ -222,9 +225,12 @@ class PreDfkd(GeneratorMethod):
         return terms
 
     def evaluate_extra(self, test_x: Tensor, test_y: Tensor) -> dict[str, float]:
-        """The memory's footprint (VAE weights in bytes) next to a buffer holding the same samples (float32)."""
+        """The teacher's classes on the epoch's novel (`teacher_class_*`) and replayed (`replay_class_*`) samples,
+        and the memory's footprint (VAE weights in bytes) next to a buffer holding the same samples (float32)."""
         vae_bytes = sum(p.numel() * p.element_size() for p in self.vae.parameters())
         return {
+            **super().evaluate_extra(test_x, test_y),
+            **self.replayed_classes.shares("replay_class"),
             "memory_vae_bytes": float(vae_bytes),
             "memory_samples": float(self.samples_absorbed),
             "memory_buffer_bytes": float(self.samples_absorbed * self.sample_bytes),

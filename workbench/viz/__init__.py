@@ -1,6 +1,7 @@
 """Every plotly figure of the workbench, shared by the app and the notebooks, one module per family:
 `curves` (training curves, schedules, temperature effects, live charts), `comparison` (runs side by side),
-`images` (soft targets, image grids, samples), `sweep` (hyperparameter interactions), `features` (matched
+`images` (soft targets, image grids, samples), `data_free` (a data-free
+run's teacher class histogram and generator terms), `sweep` (hyperparameter interactions), `features` (matched
 features, attention maps, weight levels) and `diagrams` (how a method's knowledge flows, from its card); `style`
 holds the palette and layout they share.
 
@@ -28,6 +29,7 @@ from .curves import (
     soft_gradient_scale,
     temperature_effects_figure,
 )
+from .data_free import class_histogram_figure, generator_terms_figure
 from .diagrams import data_free_flow_figure, response_flow_figure
 from .features import attention_maps_figure, feature_match_figure, weight_histogram_figure
 from .images import enlarged_png, image_grid_figure, sample_evolution_figure, soft_target_figure, tile_images
@@ -45,6 +47,7 @@ __all__ = [
     "attention_maps_figure",
     "baseline_gains",
     "class_accuracy_figure",
+    "class_histogram_figure",
     "class_accuracy_table",
     "colour",
     "compare_figure",
@@ -54,6 +57,7 @@ __all__ = [
     "entropy",
     "feature_match_figure",
     "gain_figure",
+    "generator_terms_figure",
     "generation_chain_figure",
     "grid_heatmap_figure",
     "image_grid_figure",
