@@ -113,9 +113,9 @@ def test_tiny_ternary_run_completes_and_records_its_loss_terms(tmp_path):
 @pytest.mark.parametrize(
     ("flag", "value", "field"),
     [
-        ("--w-bits", "5", "w_bits"),
+        ("--w-bits", "9", "w_bits"),
         ("--a-bits", "1", "a_bits"),
-        ("--teacher-w-bits", "5", "teacher_w_bits"),
+        ("--teacher-w-bits", "9", "teacher_w_bits"),
     ],
 )
 def test_bad_bit_width_flag_is_one_line_error(flag, value, field, capsys):

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .config import FIELD_BY_NAME, RunConfig, config_from_query
+from .config import FIELD_BY_NAME, RunConfig, config_from_query, query_text
 from .describe import run_name
 from .errors import WorkbenchError
 from .executor import default_max_workers
+from .fields import parse_bool
 from .methods import HyperParam, get_method, list_methods
 from .paths import default_runs_dir
 from .sweep.inputs import SweepInputs, sweep_inputs_from_query
@@ -148,7 +149,7 @@ class Setup:
         params = {
             key: value
             for key, value in self.config.query_params().items()
-            if key != "method" and not key.startswith("mp.")
+            if key != "method" and not key.startswith(f"{self.config.method}.")
         }
         if self.methods != list(DEFAULT_METHODS):
             params["methods"] = ",".join(self.methods)
@@ -164,7 +165,7 @@ class Setup:
             defaults = {hp.name: hp.default for hp in get_method(method).hyperparams}
             for name, value in sorted(values.items()):
                 if value != defaults.get(name):
-                    params[f"{method}.{name}"] = str(value).lower() if isinstance(value, bool) else str(value)
+                    params[f"{method}.{name}"] = query_text(value)
         params.update(self.sweep.query_params(self.config))
         return params
 
@@ -199,8 +200,6 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
             sweep_params[key] = value
         elif tail and head in method_names:
             raw_params.setdefault(head, {})[tail] = value
-        elif tail and head == "mp":  # the CLI's form: parameters of the `method` given in the same URL
-            raw_params.setdefault(str(params.get("method", DEFAULT_METHODS[0])), {})[tail] = value
         elif key in FIELD_BY_NAME or key == "teacher":
             config_params[key] = value
         else:
@@ -222,11 +221,14 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
     setup.sweep, sweep_notices = sweep_inputs_from_query(sweep_params)
     notices.extend(sweep_notices)
     for method, values in raw_params.items():
+        valid = {}
         for name, value in values.items():
             try:
-                setup.method_params.setdefault(method, {}).update(get_method(method).validate_params({name: value}))
+                get_method(method).validate_params({name: value})
+                valid[name] = value
             except WorkbenchError as error:
                 notices.append(f"ignored {error}")
+        setup.method_params[method] = get_method(method).validate_params(valid)
     return setup, notices
 
 
@@ -254,11 +256,11 @@ def _parse_int(key: str, value: str, low: int, high: int, default: int, notices:
 
 
 def _parse_bool(key: str, value: str, default: bool, notices: list[str]) -> bool:
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-        return text in ("1", "true", "yes", "on")
-    notices.append(f"ignored {key}: {value!r} is not true or false")
-    return default
+    parsed = parse_bool(value)
+    if parsed is None:
+        notices.append(f"ignored {key}: {value!r} is not true or false")
+        return default
+    return parsed
 
 
 def find_upload(name: str, uploads_dir: Path | None) -> Path | None:

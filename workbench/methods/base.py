@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..fields import FieldSpec
 
 if TYPE_CHECKING:
     from ..data import DatasetInfo
@@ -21,7 +22,8 @@ TeacherNeed = Literal["one", "several", "none", "self"]
 
 @dataclass(frozen=True)
 class HyperParam:
-    """A method's own hyperparameter: default, allowed range or choices, and one sentence of help."""
+    """A method's own hyperparameter: default, allowed range or choices, and one sentence of help. Its values are
+    converted by the same `FieldSpec` as a run's fields (`spec`)."""
 
     name: str
     default: float | int | str | bool
@@ -30,41 +32,27 @@ class HyperParam:
     high: float | None = None
     choices: tuple[str, ...] | None = None
 
+    def spec(self, method: str) -> FieldSpec:
+        """This hyperparameter as a FieldSpec, named `method.name` in messages."""
+        return FieldSpec(
+            self.name,
+            type(self.default),
+            self.help,
+            default=self.default,
+            low=self.low,
+            high=self.high,
+            choices=self.choices,
+            group="method",
+            label=f"{method}.{self.name}",
+        )
+
     def coerce(self, value: Any, method: str) -> float | int | str | bool:
         """Check and convert a value (perhaps a string from a flag or URL) to this parameter's type."""
-        label = f"{method}.{self.name}"
-        kind = type(self.default)
-        try:
-            if kind is bool:
-                text = str(value).strip().lower()
-                if isinstance(value, bool):
-                    return value
-                if text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-                    return text in ("1", "true", "yes", "on")
-                raise ValueError
-            converted = kind(value) if kind is not int else int(float(value)) if float(value).is_integer() else None
-            if converted is None:
-                raise ValueError
-        except (TypeError, ValueError):
-            raise ConfigError(label, f"{value!r} is not a valid {kind.__name__}; allowed: {self.allowed()}") from None
-        if self.choices is not None and converted not in self.choices:
-            raise ConfigError(label, f"{converted!r} is not allowed; allowed: {self.allowed()}")
-        if kind in (int, float):
-            if (
-                converted != converted
-                or (self.low is not None and converted < self.low)
-                or (self.high is not None and converted > self.high)
-            ):
-                raise ConfigError(label, f"{converted} is out of range; allowed: {self.allowed()}")
-        return converted
+        return self.spec(method).coerce(value)
 
     def allowed(self) -> str:
         """A short phrase saying which values are allowed."""
-        if self.choices is not None:
-            return "one of " + ", ".join(self.choices)
-        if self.low is not None and self.high is not None:
-            return f"{self.low:g} to {self.high:g}"
-        return f"a {type(self.default).__name__}"
+        return self.spec("").allowed()
 
 
 @dataclass

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
-from ..config import FIELD_BY_NAME
 from ..quant import parse_bits, quantize
+from ..quant.spec import WEIGHT_BIT_CHOICES
 from .base import HyperParam
 from .kd import VanillaKD
 
@@ -51,7 +51,7 @@ class QuantizedStudentKD(VanillaKD):
             "teacher_w_bits",
             FULL_PRECISION,
             "weight precision of the (frozen) teacher's copy used in the run; 32 = the teacher as trained",
-            choices=FIELD_BY_NAME["w_bits"].choice_list(),
+            choices=WEIGHT_BIT_CHOICES,
         ),
     )
     reference = (

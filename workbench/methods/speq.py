@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import FIELD_BY_NAME
 from ..errors import ConfigError
 from ..quant import quantized_layers, stochastic_activation_precision
+from ..quant.spec import ACTIVATION_BIT_CHOICES
 from .base import Batch, HyperParam, Method, StepOutput, StepState
 from .losses import full_precision
 
@@ -74,7 +74,7 @@ class StochasticPrecisionEnsemble(Method):
             "teacher_a_bits",
             str(FULL_PRECISION),
             "the higher activation precision of the teacher pass",
-            choices=FIELD_BY_NAME["a_bits"].choice_list(),
+            choices=ACTIVATION_BIT_CHOICES,
         ),
         HyperParam("cos_weight", 1.0, "weight λ of the cosine-similarity loss", 0.0, 1000.0),
     )

@@ -14,6 +14,9 @@ ActClip = Union[Literal["pact"], float]
 
 WEIGHT_BITS: tuple[WeightBits, ...] = (32, 8, 7, 6, 5, 4, 3, 2, TERNARY, 1)
 ACTIVATION_BITS: tuple[int, ...] = (32, 8, 7, 6, 5, 4, 3, 2)
+# The same as the words a setting holds (config's w_bits / a_bits, a method's teacher bit widths).
+WEIGHT_BIT_CHOICES: tuple[str, ...] = tuple(str(bits) for bits in WEIGHT_BITS)
+ACTIVATION_BIT_CHOICES: tuple[str, ...] = tuple(str(bits) for bits in ACTIVATION_BITS)
 
 _ALIASES: dict[str, WeightBits] = {
     "t": TERNARY,
