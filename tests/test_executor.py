@@ -184,3 +184,15 @@ def test_a_teacher_job_that_raises_an_unexpected_error_ends_failed_with_its_trac
     assert record.message == "internal error: RuntimeError: boom in teacher training"
     saved = (inline.store.run_dir(run_id) / "traceback.txt").read_text()
     assert "broken_training" in saved and "RuntimeError: boom in teacher training" in saved
+
+
+def test_a_worker_stops_a_job_at_the_servers_time_budget(executor):
+    executor.time_limit_s = 2.0
+    try:
+        run_id = executor.submit(long_config(), owner="alice")
+    finally:
+        executor.time_limit_s = None
+    wait_for(lambda: finished(executor, run_id), timeout=60)
+    record = executor.store.get_run(run_id)
+    assert record.status == "cancelled"
+    assert record.message.startswith("time budget of 2 s reached: cancelled during epoch"), record.message

@@ -196,6 +196,25 @@ class RunStore:
             rows = db.execute(f"SELECT id FROM runs WHERE status IN ({marks})", tuple(statuses))
             return [row[0] for row in rows]
 
+    def owners(self, run_ids: Collection[str]) -> dict[str, str]:
+        """The owner of each of these runs (ids the store does not hold are left out)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, owner FROM runs WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(run_ids)),)
+            )
+            return dict(rows.fetchall())
+
+    def count_by_owner(self, statuses: Collection[str], owners: Collection[str] | None = None) -> dict[str, int]:
+        """How many runs each owner has whose status is one of `statuses` (only `owners`, when given); owners with
+        none are left out."""
+        query = f"SELECT owner, COUNT(*) FROM runs WHERE status IN ({','.join('?' * len(statuses))})"
+        params: list[Any] = list(statuses)
+        if owners is not None:
+            query += " AND owner IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(owners)))
+        with self._connect() as db:
+            return dict(db.execute(query + " GROUP BY owner", params).fetchall())
+
     def last_steps(self, run_ids: Collection[str]) -> dict[str, int]:
         """Per run, the last optimisation step with a recorded loss (runs without one are left out)."""
         with self._connect() as db:

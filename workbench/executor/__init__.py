@@ -5,7 +5,7 @@
 worker processes, which train them (`worker`) so every step and epoch lands in the store, where pages and
 notebooks read them."""
 
-from .jobs import JOB_KINDS, JobTable, Progress, boot_id
+from .jobs import JOB_KINDS, JobTable, Progress, boot_id, fair_order
 from .pool import CRASH_PAUSE_SECONDS, Executor, default_max_workers, pid_alive
 from .worker import execute_job, teacher_job_config
 
@@ -18,6 +18,7 @@ __all__ = [
     "boot_id",
     "default_max_workers",
     "execute_job",
+    "fair_order",
     "pid_alive",
     "teacher_job_config",
 ]

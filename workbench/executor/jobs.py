@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Iterator
+from typing import Collection, Iterator, Mapping
 
 from ..store import FINISHED, STATUSES, RunStore
 
@@ -57,6 +58,26 @@ class Progress:
         if self.done <= 0 or not self.total:
             return None
         return max(0.0, elapsed * (self.total - self.done) / self.done)
+
+
+def fair_order(waiting: list[tuple[str, str, str]], running: Mapping[str, int]) -> list[tuple[str, str]]:
+    """The order to start waiting jobs, (run id, kind, owner) oldest first, between owners with `running` jobs
+    each: the next job is the oldest of the owner with the fewest running (counting those started before it in
+    this order), ties going to the owner whose next job is oldest; so owners take turns, and no owner's queue
+    makes another's wait behind all of it."""
+    queues: dict[str, deque[tuple[int, str, str]]] = {}
+    for position, (run_id, kind, owner) in enumerate(waiting):
+        queues.setdefault(owner, deque()).append((position, run_id, kind))
+    load = {owner: running.get(owner, 0) for owner in queues}
+    order: list[tuple[str, str]] = []
+    while queues:
+        owner = min(queues, key=lambda name: (load[name], queues[name][0][0]))
+        _, run_id, kind = queues[owner].popleft()
+        order.append((run_id, kind))
+        load[owner] += 1
+        if not queues[owner]:
+            del queues[owner]
+    return order
 
 
 def _ids(run_ids: Collection[str]) -> str:

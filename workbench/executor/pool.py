@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from ..budgets import check_owner_room, check_time_budget
 from ..config import RunConfig
 from ..errors import WorkbenchError
 from ..models.estimate import check_config_memory
 from ..store import FINISHED, RunStore
-from .jobs import JOB_KINDS, JobTable, Progress, boot_id
+from .jobs import JOB_KINDS, JobTable, Progress, boot_id, fair_order
 from .worker import execute_job, teacher_job_config, worker_main
 
 CRASH_PAUSE_SECONDS = 10.0  # after a worker dies on its own, wait this long before starting another
@@ -61,7 +62,12 @@ class Executor:
 
     The workers are started with the dispatcher and kept between jobs, so a job starts on a warm
     interpreter. With `inline=True` a submitted job runs at once in the caller's thread (tests,
-    notebooks); no dispatcher thread or worker process is used."""
+    notebooks); no dispatcher thread or worker process is used.
+
+    A classroom server sets budgets: `time_limit_s`, the seconds a job may train before it is stopped (its run
+    ends cancelled, its metrics kept, the message naming the budget; a config that cannot finish within it is
+    refused when submitted), and `max_queued_per_owner`, the most runs one owner may have queued or running.
+    Free workers go to the owner with the fewest running jobs, the oldest job first within an owner."""
 
     def __init__(
         self,
@@ -71,6 +77,8 @@ class Executor:
         inline: bool = False,
         grace_seconds: float = 5.0,
         poll_seconds: float = 0.25,
+        time_limit_s: float | None = None,
+        max_queued_per_owner: int | None = None,
     ) -> None:
         self.store = RunStore(runs_dir)
         self.runs_dir = self.store.root
@@ -79,6 +87,8 @@ class Executor:
         self.inline = inline
         self.grace_seconds = grace_seconds
         self.poll_seconds = poll_seconds
+        self.time_limit_s = time_limit_s or None
+        self.max_queued_per_owner = max_queued_per_owner or None
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.RLock()
         self._pool: list[_Worker] = []
@@ -93,17 +103,28 @@ class Executor:
         if kind not in JOB_KINDS:
             raise ValueError(f"unknown job kind {kind!r}")
         config = RunConfig.from_dict(config.to_dict())
-        check_config_memory(config)  # refused before it is queued: one line naming the field, estimate and budget
+        self.check_submission([config], owner=owner)
         run_id = self.store.create_run(config.to_dict(), name=config.name, owner=owner, group_id=group_id)
         self.jobs.add(run_id, kind)
         if self.inline:
             if self.jobs.claim(run_id, os.getpid()):
                 self.jobs.set_worker(run_id, os.getpid())
-                execute_job(self.runs_dir, run_id, kind)
+                execute_job(self.runs_dir, run_id, kind, time_limit_s=self.time_limit_s)
         else:
             self.start()
             self._wake.set()
         return run_id
+
+    def check_submission(self, configs: list[RunConfig], *, owner: str = "") -> None:
+        """Refuse, before anything is queued, configs that would pass this server's budgets: more runs than the
+        owner may have queued or running, a student or teacher over the memory budget, a run that cannot finish
+        within the time budget (WorkbenchError or ConfigError, one line)."""
+        if self.max_queued_per_owner is not None:
+            check_owner_room(self.store, owner, len(configs), self.max_queued_per_owner)
+        for config in configs:
+            check_config_memory(config)  # one line naming the field, estimate and budget
+            if self.time_limit_s is not None:
+                check_time_budget(config, self.time_limit_s)
 
     def submit_teacher(
         self,
@@ -123,7 +144,8 @@ class Executor:
         """Stop a run: a queued one is cancelled at once ('cancelled'); a running one is asked to stop
         ('stopping') and terminated after the grace period; a finished one is left alone (its status).
 
-        With `owner` (the asking session's id) a run recorded with another owner is refused: WorkbenchError."""
+        With `owner` (the asking session's id) a run recorded with another owner is refused: WorkbenchError; an
+        admin (`kdw runs cancel`, a session with the admin token) passes no owner and may cancel any run."""
         record = self.store.get_run(run_id)
         if owner is not None and record.owner != owner:
             raise WorkbenchError(
@@ -225,8 +247,14 @@ class Executor:
             self._pool.append(self._spawn())
 
     def _start_waiting(self) -> None:
+        """Give waiting jobs to idle workers in fair order: the owner with the fewest running jobs first."""
         idle = [worker for worker in self._pool if not worker.run_id]
-        for run_id, kind in self.jobs.waiting():
+        waiting = self.jobs.waiting() if idle else []
+        if not waiting:
+            return
+        owners = self.store.owners([run_id for run_id, _ in waiting])
+        running = self.store.count_by_owner(("running",))
+        for run_id, kind in fair_order([(run_id, kind, owners.get(run_id, "")) for run_id, kind in waiting], running):
             if not idle:
                 return
             if not self.jobs.claim(run_id, os.getpid()):
@@ -238,6 +266,7 @@ class Executor:
                     "run_id": run_id,
                     "kind": kind,
                     "threads": max(1, (os.cpu_count() or 1) // self.max_workers),
+                    "time_limit_s": self.time_limit_s,
                 }
             )
             worker.run_id = run_id

@@ -5,6 +5,7 @@ job of the same worker. `execute_job` runs one job in the calling process (also 
 
 from __future__ import annotations
 
+import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -24,27 +25,36 @@ def teacher_job_config(
     return TeacherSpec(arch, dataset, seed, epochs=epochs).run_config(device)
 
 
-def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
+def execute_job(runs_dir: str | Path, run_id: str, kind: str, *, time_limit_s: float | None = None) -> str:
     """Run one job to its end in this process (a worker, or the caller in inline mode); returns its status
     (for a chain of generations, that of the first: each later generation is a run of its own).
 
-    Errors are recorded on the run (the runner marks it failed with a one-line message); nothing is raised."""
-    from ..engine import Callback, RunInfo
+    With `time_limit_s` the job is stopped (at its next step) once it has trained that long: the run it was on
+    ends cancelled with its metrics so far, its message naming the budget. Errors are recorded on the run (the
+    runner marks it failed with a one-line message); nothing is raised."""
+    from ..engine import Callback, FitResult, RunInfo
     from ..generations import is_generational, run_generations
     from ..runner import record_internal_error, run_recorded
 
     store = RunStore(runs_dir)
     jobs = JobTable(store)
     record = store.get_run(run_id)
+    budget_reached = threading.Event()  # set by the timer: every run of the job polls it as its cancel event
+    timer = threading.Timer(time_limit_s, budget_reached.set) if time_limit_s else None
 
     class TotalSteps(Callback):
-        """Writes a run's step total to the job table once training is set up."""
+        """Writes a run's step total to the job table once training is set up; a run stopped by the time budget
+        says so in its message."""
 
         def __init__(self, target: str) -> None:
             self.target = target
 
         def on_start(self, info: RunInfo) -> None:
             jobs.set_total_steps(self.target, info.total_steps)
+
+        def on_end(self, result: FitResult) -> None:
+            if budget_reached.is_set() and result.status == "cancelled":
+                result.message = f"time budget of {time_limit_s:g} s reached: {result.message}"
 
     def generation_callbacks(number: int, generation_run_id: str) -> list[Callback]:
         """A later generation of a chain becomes a job of this worker as it starts."""
@@ -57,26 +67,46 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str) -> str:
         jobs.add_follow_on(teacher_run_id, run_id, kind="teacher")
         return [TotalSteps(teacher_run_id)]
 
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     try:
         config = RunConfig.from_dict(record.config)
         if kind == "teacher":
-            return _train_teacher_job(config, store, run_id, [TotalSteps(run_id)])
+            return _train_teacher_job(config, store, run_id, [TotalSteps(run_id)], budget_reached)
         if is_generational(config):
             run_generations(
-                config, store, callbacks_for=generation_callbacks, first_run_id=run_id, on_teacher=teacher_callbacks
+                config,
+                store,
+                callbacks_for=generation_callbacks,
+                first_run_id=run_id,
+                on_teacher=teacher_callbacks,
+                cancel_event=budget_reached,
             )
         else:
-            run_recorded(config, store, run_id=run_id, callbacks=[TotalSteps(run_id)], on_teacher=teacher_callbacks)
+            run_recorded(
+                config,
+                store,
+                run_id=run_id,
+                callbacks=[TotalSteps(run_id)],
+                on_teacher=teacher_callbacks,
+                cancel_event=budget_reached,
+            )
     except WorkbenchError as error:
         if store.get_run(run_id).status not in FINISHED:
             store.finish(run_id, "failed", message=str(error))
     except Exception as error:  # the runner saved the traceback and marked the run failed; anything else, here
         if store.get_run(run_id).status not in FINISHED:
             record_internal_error(store, run_id, error)
+    finally:
+        if timer is not None:
+            timer.cancel()
     return store.get_run(run_id).status
 
 
-def _train_teacher_job(config: RunConfig, store: RunStore, run_id: str, callbacks: list[Any]) -> str:
+def _train_teacher_job(
+    config: RunConfig, store: RunStore, run_id: str, callbacks: list[Any], cancel_event: threading.Event
+) -> str:
     """Train a teacher into the teacher cache as the job's run (`runner.train_teacher_recorded`), cancellable
     between steps; returns the run's status. An error has ended the run (its status and message, a bug's
     traceback) before it is raised."""
@@ -89,6 +119,7 @@ def _train_teacher_job(config: RunConfig, store: RunStore, run_id: str, callback
         store,
         run_id=run_id,
         callbacks=callbacks,
+        cancel_event=cancel_event,
         device=config.device,
         command=f"app: train teacher {config.student} on {config.dataset}",
     )
@@ -116,5 +147,5 @@ def worker_main(conn: Connection) -> None:
         if job is None:
             return
         torch.set_num_threads(job["threads"])
-        execute_job(job["runs_dir"], job["run_id"], job["kind"])
+        execute_job(job["runs_dir"], job["run_id"], job["kind"], time_limit_s=job.get("time_limit_s"))
         conn.send(job["run_id"])

@@ -159,16 +159,21 @@ def run_sweep(
 
 
 def submit_points(executor: "Executor", points: Sequence[SweepPoint], sweep_id: str, owner: str = "") -> list[str]:
-    """Queue every point on an executor (its concurrency limit applies) under the sweep id; returns run ids."""
+    """Queue every point on an executor (its concurrency limit applies) under the sweep id; returns run ids. The
+    whole batch is refused, nothing queued, when it would pass the server's budgets (`Executor.check_submission`:
+    the owner's cap on queued runs, memory, time)."""
+    executor.check_submission([point.config for point in points], owner=owner)
     return [executor.submit(point.config, owner=owner, group_id=sweep_id) for point in points]
 
 
 def submit_sweep(spec: SweepSpec, executor: "Executor", owner: str = "") -> tuple[str, list[str]]:
-    """Start a sweep on a running executor without waiting (the app): (sweep id, run ids)."""
-    points = expand(spec)
+    """Start a sweep on a running executor without waiting (the app): (sweep id, run ids); refused whole, with one
+    line and nothing queued or saved, when it would pass the server's budgets."""
+    configs = [point.config for point in expand(spec)]
+    executor.check_submission(configs, owner=owner)
     sweep_id = new_sweep_id()
     save_spec(executor.store, sweep_id, spec, "local")
-    return sweep_id, submit_points(executor, points, sweep_id, owner)
+    return sweep_id, [executor.submit(config, owner=owner, group_id=sweep_id) for config in configs]
 
 
 def wait_for_runs(
