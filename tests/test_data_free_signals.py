@@ -58,6 +58,7 @@ def test_dafl_records_the_teachers_class_histogram_of_each_epoch(digits_teacher)
         shares = [epoch[f"teacher_class_share_{k}"] for k in range(10)]
         assert sum(shares) == pytest.approx(1.0)
         assert 0.0 <= epoch["teacher_class_entropy"] <= 1.0
+    assert result.final_metrics["teacher_class_entropy"] == result.history[-1]["teacher_class_entropy"]
 
 
 def test_pre_dfkd_records_the_histograms_of_novel_and_replayed_samples(digits_teacher):
@@ -67,6 +68,7 @@ def test_pre_dfkd_records_the_histograms_of_novel_and_replayed_samples(digits_te
         assert sum(last[f"{prefix}_share_{k}"] for k in range(10)) == pytest.approx(1.0)
         assert f"{prefix}_entropy" in last
     assert "memory_vae_bytes" in last
+    assert result.final_metrics["replay_class_entropy"] == last["replay_class_entropy"]
 
 
 def metric_rows(run_id, scope, rows):

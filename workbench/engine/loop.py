@@ -311,7 +311,7 @@ def fit(
     except Diverged as error:
         status, message = "diverged", str(error)
     student.eval()
-    final = final_metrics(history, run_info)
+    final = final_metrics(history, run_info, getattr(method, "final_metric_names", ()))
     if status == "done" and history:
         final.update(class_accuracies(student, data, autocast))
         message = (
@@ -446,8 +446,9 @@ def class_accuracies(student: nn.Module, data: LoadedDataset, autocast: Callable
     return metrics
 
 
-def final_metrics(history: list[dict[str, float]], info: RunInfo) -> dict[str, float]:
-    """The numbers a run is remembered by: last and best test accuracy, agreement, size, epochs done."""
+def final_metrics(history: list[dict[str, float]], info: RunInfo, method_names: Sequence[str] = ()) -> dict[str, float]:
+    """The numbers a run is remembered by: last and best test accuracy, agreement, size, epochs done, and the
+    last epoch's values of the method's own metrics named in `method_names` (a method's `final_metric_names`)."""
     final: dict[str, float] = {
         "params": float(info.student_params),
         "macs": float(info.student_macs),
@@ -466,6 +467,7 @@ def final_metrics(history: list[dict[str, float]], info: RunInfo) -> dict[str, f
             "omitted_acc",
             "omitted_acc_corrected",
             "prediction_share",
+            *method_names,
         ):
             if key in last:
                 final[key] = last[key]

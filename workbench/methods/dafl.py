@@ -172,6 +172,7 @@ class GeneratorMethod(OwnOptimised, Method):
     teacher_need = "one"
     reads_features = "teacher embedding (features before the classifier)"
     reads_training_data = False
+    final_metric_names: tuple[str, ...] = ("teacher_class_entropy",)  # the run keeps the last epoch's value
 
     def prepare(self, info: "DatasetInfo", batch_size: int) -> None:
         """Build the generator for the dataset's image size and channels, with its own Adam."""

@@ -143,6 +143,7 @@ class PreDfkd(GeneratorMethod):
         HyperParam("replay_ratio", 1.0, "memory samples per novel sample in each student step", 0.0, 8.0),
     )
     uses_alpha = False
+    final_metric_names = ("teacher_class_entropy", "replay_class_entropy")
     reference = (
         "Binici, Aggarwal, Pham, Leman & Mitra, Robust and Resource-Efficient Data-Free Knowledge "
         "Distillation by Generative Pseudo Replay, AAAI 2022"
