@@ -59,7 +59,7 @@ value = float(sys.argv[1]); assert 0.001 <= value <= 10000; print(math.ceil(valu
     then
       upload_cap=(--server.maxUploadSize "$megabytes")
     fi
-    exec "$VENV/bin/streamlit" run app.py --server.address "${KDW_ADDRESS:-127.0.0.1}" \
+    exec "$VENV/bin/streamlit" run pages/app.py --server.address "${KDW_ADDRESS:-127.0.0.1}" \
       --server.port "${KDW_PORT:-8501}" ${upload_cap[@]+"${upload_cap[@]}"} "$@" ;;
   test)
     debian_packages test; python_env

@@ -120,7 +120,7 @@ def one_round(browser, warm_clicks: int, first_seed: int) -> dict[str, object]:
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            "pages/app.py",
             "--server.port",
             str(port),
             "--server.address",
@@ -182,7 +182,7 @@ def report(rounds: list[dict[str, object]], load: tuple[float, float, float]) ->
             f"Debian chromium headless. Measured {time.strftime('%Y-%m-%d %H:%M')} with `python bench/bench_app.py "
             f"--rounds {len(rounds)} --warm-clicks {len(rounds[0]['warm'])} --write`.",
             "",
-            "Each round starts `streamlit run app.py` on a fresh runs folder and a free port; times are median "
+            "Each round starts `streamlit run pages/app.py` on a fresh runs folder and a free port; times are median "
             "(min–max) over the rounds (warm clicks: over all rounds' clicks).",
             "",
             "| what | target | measured |",

@@ -19,7 +19,8 @@ from workbench.teachers import find_teacher
 from workbench.text import escape_markdown
 from workbench.uploads import accept_teacher_upload
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "pages" / "app.py")
 PAGES = ["teacher", "method", "hyperparameters", "train", "compare"]
 TINY_RUN = {
     "dataset": "digits",
@@ -44,7 +45,7 @@ def open_page(page, query=None):
     for key, value in (query or {}).items():
         app.query_params[key] = value
     if page != "teacher":
-        app.switch_page(f"app_pages/{page}.py")
+        app.switch_page(f"{page}.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
@@ -122,7 +123,7 @@ def test_method_page_has_a_card_per_method_and_disables_those_that_cannot_run():
 def test_method_page_picks_several_methods():
     app = open_page("method")
     app.checkbox(key="w.method.tfkd").check().run()
-    app.switch_page("app_pages/train.py").run()
+    app.switch_page("train.py").run()
     assert "kd · seed 0, tfkd · seed 0, baseline · seed 0" in " ".join(c.value for c in app.caption)
     assert app.query_params["methods"] == "kd,tfkd"
 
@@ -168,7 +169,7 @@ def test_starting_a_tiny_run_records_it_in_the_store_and_compare_shows_it():
     )
     assert runs["kd"].group_id == runs["baseline"].group_id
     assert any("done" in m.value for m in app.markdown)
-    app.switch_page("app_pages/compare.py").run()
+    app.switch_page("compare.py").run()
     table = app.dataframe[0].value
     assert set(table["id"]) == {r.id for r in runs.values()}
     gains = app.dataframe[1].value
@@ -201,7 +202,7 @@ def test_a_shared_link_restores_the_setup_and_reports_what_it_ignored():
     assert app.slider(key="w.tfkd.correct_prob").value == pytest.approx(0.8)
     notices = warnings_text(app)
     assert "alpha" in notices and "'nope'" in notices and "'bogus'" in notices
-    app.switch_page("app_pages/method.py").run()
+    app.switch_page("method.py").run()
     assert app.checkbox(key="w.method.tfkd").value is True
 
 
@@ -246,10 +247,8 @@ def test_a_link_to_an_uploaded_teacher_names_the_upload_not_a_server_path():
 
 
 def test_the_upload_box_and_its_caption_say_the_apps_one_limit(monkeypatch):
-    assert (
-        tomllib.loads(Path(APP).with_name(".streamlit").joinpath("config.toml").read_text())["server"]["maxUploadSize"]
-        == DEFAULT_UPLOAD_LIMIT_MB
-    )
+    config_toml = ROOT / ".streamlit" / "config.toml"  # where run.sh starts the app from
+    assert tomllib.loads(config_toml.read_text())["server"]["maxUploadSize"] == DEFAULT_UPLOAD_LIMIT_MB
     app = open_page("teacher")
     assert app.file_uploader(key="upload.file").proto.max_upload_size_mb == DEFAULT_UPLOAD_LIMIT_MB
     captions = " ".join(caption.value for caption in app.caption)
@@ -411,7 +410,7 @@ def test_compare_page_charts_accuracy_against_size_and_a_ternary_students_weight
     app.button(key="start").click().run()
     runs = store().list_runs()
     assert runs and all(r.status == "done" for r in runs)
-    app.switch_page("app_pages/compare.py").run()
+    app.switch_page("compare.py").run()
     assert not app.exception
     headers = [h.value for h in app.subheader]
     assert "Accuracy versus model size" in headers and "Weight levels of a quantised student" in headers

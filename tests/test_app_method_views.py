@@ -69,7 +69,7 @@ def test_data_free_and_generational_runs_show_samples_stability_and_the_chain():
     captions = " ".join(caption for element in app.get("image") for caption in element.captions)
     assert "generated images" in captions
 
-    app.switch_page("app_pages/compare.py").run()
+    app.switch_page("compare.py").run()
     assert not app.exception
     headers = [h.value for h in app.subheader]
     assert "Accuracy over training" in headers and "Generation chain (sequential FEED)" in headers
@@ -96,8 +96,8 @@ def test_method_cards_sit_in_one_tab_each_by_their_declared_group_and_ticks_surv
     app.checkbox(key="w.method.rkd").check().run()
     assert app.checkbox(key="w.method.tfkd").value and app.checkbox(key="w.method.rkd").value
     assert "Will run: kd, tfkd, rkd" in app.success[0].value
-    app.switch_page("app_pages/train.py").run()
-    app.switch_page("app_pages/method.py").run()
+    app.switch_page("train.py").run()
+    app.switch_page("method.py").run()
     assert not app.exception
     assert app.checkbox(key="w.method.tfkd").value and app.checkbox(key="w.method.rkd").value
     assert app.query_params["methods"] == "kd,tfkd,rkd"

@@ -22,7 +22,7 @@ def open_as(owner, page):
     """A session of the browser `owner` on `page`."""
     app = AppTest.from_file(APP, default_timeout=120)
     app.session_state["owner"] = owner
-    app.switch_page(f"app_pages/{page}.py")
+    app.switch_page(f"{page}.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
@@ -89,7 +89,7 @@ def test_compare_links_picked_sweep_runs_to_their_interaction_views():
     app = AppTest.from_file(APP, default_timeout=120)
     app.session_state["owner"] = ME
     app.query_params["compare"] = run_id
-    app.switch_page("app_pages/compare.py")
+    app.switch_page("compare.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     links = [element.proto.label for element in app.get("page_link")]

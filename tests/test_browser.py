@@ -1,4 +1,4 @@
-"""The real app in a real browser: `streamlit run app.py` on a free localhost port, driven by Playwright
+"""The real app in a real browser: `streamlit run pages/app.py` on a free localhost port, driven by Playwright
 with Debian's chromium. Screenshots of every page go to artifacts/screenshots/."""
 
 import os
@@ -69,7 +69,7 @@ def app_url(tmp_path_factory):
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            "pages/app.py",
             "--server.port",
             str(port),
             "--server.address",

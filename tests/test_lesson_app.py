@@ -12,15 +12,15 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(autouse=True)
 def importable_pages(monkeypatch):
     monkeypatch.setenv("KDW_EXECUTOR", "inline")
-    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.syspath_prepend(str(ROOT / "pages"))  # the helpers _shared and _lessons live there
 
 
 def lesson_script():
-    """What app.py does around the pages: apply the link, the sidebar loader, the hiding; then show the state."""
+    """What pages/app.py does around the pages: apply the link, the sidebar loader, the hiding; then show the state."""
     import streamlit as st
 
-    from app_pages import _lessons
-    from app_pages import _shared as shared
+    import _lessons
+    import _shared as shared
 
     _lessons.apply_link()
     setup = shared.setup()
@@ -65,9 +65,9 @@ def test_sidebar_loads_a_lesson_into_the_session():
 
 
 def test_the_app_opens_a_lesson_link_and_keeps_it_in_the_url():
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "pages" / "app.py"), default_timeout=120)
     app.query_params["lesson"] = "temperature-too-low"
-    app.switch_page("app_pages/hyperparameters.py")
+    app.switch_page("hyperparameters.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert app.sidebar.selectbox(key="lesson.pick").value == "temperature-too-low"
@@ -79,8 +79,8 @@ def test_the_app_opens_a_lesson_link_and_keeps_it_in_the_url():
 
 
 def test_the_app_has_the_sweep_page():
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.switch_page("app_pages/sweep.py")
+    app = AppTest.from_file(str(ROOT / "pages" / "app.py"), default_timeout=120)
+    app.switch_page("sweep.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert app.multiselect(key="w.sweep.fields").value == ["temperature", "alpha"]

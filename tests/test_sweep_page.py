@@ -13,7 +13,7 @@ from workbench.sweep import SweepInputs, save_spec, spec_from_config, sweep_inpu
 from workbench.text import escape_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "app_pages" / "sweep.py")
+PAGE = str(ROOT / "pages" / "sweep.py")
 TINY_RUN = {"epochs": "1", "train_subset": "300", "batch_size": "64", "device": "cpu"}
 
 
@@ -21,7 +21,7 @@ TINY_RUN = {"epochs": "1", "train_subset": "300", "batch_size": "64", "device": 
 def inline_executor(monkeypatch):
     """Runs started from the page train in the test's process, before the click returns."""
     monkeypatch.setenv("KDW_EXECUTOR", "inline")
-    monkeypatch.syspath_prepend(str(ROOT))  # the page imports app_pages._shared
+    monkeypatch.syspath_prepend(str(ROOT / "pages"))  # the page imports _shared from its folder
 
 
 def open_sweep_page():

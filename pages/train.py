@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages import _shared as shared
+import _shared as shared
 from workbench.classroom import can_cancel, queue_positions, session_view
 from workbench.describe import setup_summary
 from workbench.errors import WorkbenchError

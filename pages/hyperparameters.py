@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages import _shared as shared
+import _shared as shared
 from workbench.app_state import SLIDERS, STEP_CHOICES, choices_with, hyperparam_step
 from workbench.config import FIELD_BY_NAME, RunConfig
 from workbench.data import dataset_info
@@ -112,7 +112,7 @@ except WorkbenchError as error:
             "trained yet. Train it on the Teacher page under **Train a teacher now** (or the first run trains it "
             "before it starts)."
         )
-        st.page_link("app_pages/teacher.py", label="Teacher page: Train a teacher now", icon=":material/school:")
+        st.page_link("teacher.py", label="Teacher page: Train a teacher now", icon=":material/school:")
 else:
     spread = entropy(soften(preview.logits, temperature))
     st.metric(

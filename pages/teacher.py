@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import _shared as shared
+import _shared as shared
 from workbench.classroom import can_cancel
 from workbench.data import dataset_info, list_datasets
 from workbench.errors import WorkbenchError

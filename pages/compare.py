@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages import _shared as shared
+import _shared as shared
 from workbench.classroom import session_view
 from workbench.comparison import baseline_gains, class_accuracy_table, comparison_table, seed_groups, size_points
 from workbench.data import dataset_info
@@ -116,7 +116,7 @@ st.dataframe(
 swept = sorted({r.group_id for r in chosen if r.group_id and r.group_id.startswith(SWEEP_PREFIX)})
 if swept:
     st.page_link(
-        "app_pages/sweep.py",
+        "sweep.py",
         icon=":material/grid_on:",
         label=f"Some picked runs belong to {', '.join(swept)}: its interaction views (heatmap with the seed "
         "noise, slices, parallel coordinates) are on the Sweep page",

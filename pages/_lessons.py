@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import _shared as shared
+import _shared as shared
 from workbench.app_state import setup_from_query
 from workbench.lessons import (
     HIDE_PARAM,

@@ -8,13 +8,13 @@ import json
 
 import streamlit as st
 
-from app_pages import _shared as shared
+import _shared as shared
 from workbench.config import RunConfig
 from workbench.describe import GROUP_HELP, method_groups
 from workbench.errors import WorkbenchError
 from workbench.methods import list_methods
 from workbench.methods.base import FeatureMatch
-from workbench.methods.features import preview_feature_matches
+from workbench.previews import preview_feature_matches
 from workbench.viz import data_free_flow_figure, feature_match_figure, response_flow_figure
 
 setup = shared.setup()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import _shared as shared
+import _shared as shared
 from workbench.classroom import GALLERY_OWNERS
 from workbench.config import FIELD_BY_NAME
 from workbench.errors import WorkbenchError

@@ -1,50 +1,55 @@
-"""KD Workbench app: `streamlit run app.py`. Navigation over the pages in app_pages/, settings in the
-sidebar, and the setup kept in the URL so a link restores it.
+"""KD Workbench app: `streamlit run pages/app.py` (what `./run.sh app` runs). Navigation over the page scripts
+beside this one in pages/, settings in the sidebar, and the setup kept in the URL so a link restores it.
 
-The folder is not called pages/: Streamlit runs a pages/ folder's scripts on their own (no navigation,
-no sidebar settings) for a session that opens a page link before any session has run this script.
+The entry script lives inside pages/ so that no folder called pages/ lies beside it: Streamlit runs the scripts of
+a pages/ folder next to the entry script on their own (no navigation, no sidebar settings) for a session that opens
+a page link before any session has run this script. Streamlit puts this folder on sys.path (and so does `main`, for
+AppTest), so the pages import their shared helpers as `_shared` and `_lessons`.
 Each page's title and caption are drawn before torch and the workbench are imported, so a fresh server
 shows the page at once and fills it in when the imports are done. Everything runs under
 `if __name__ == "__main__"` (Streamlit runs this script as __main__): the executor's spawned worker
 processes re-read this file as __mp_main__ and must draw nothing."""
 
+import sys
+from pathlib import Path
+
 import streamlit as st
 
 PAGES = {  # title: (script, icon, url path, caption)
     "Teacher": (
-        "app_pages/teacher.py",
+        "teacher.py",
         ":material/school:",
         None,
         "Choose the dataset, the teacher the student learns from (several for ensemble methods) and the student.",
     ),
     "Method": (
-        "app_pages/method.py",
+        "method.py",
         ":material/science:",
         "method",
         "Each card is read from the method's own declaration. Tick the methods to train side by side; a "
         "method that cannot run with the chosen teacher(s), student or dataset says why.",
     ),
     "Hyperparameters": (
-        "app_pages/hyperparameters.py",
+        "hyperparameters.py",
         ":material/tune:",
         "hyperparameters",
         "Soft targets, their weight and how both change over training; the preview shows what the "
         "teacher's outputs look like at this temperature before anything trains.",
     ),
     "Train": (
-        "app_pages/train.py",
+        "train.py",
         ":material/model_training:",
         "train",
         "Start one run per picked method and seed (and a baseline), watch them live, cancel them.",
     ),
     "Compare": (
-        "app_pages/compare.py",
+        "compare.py",
         ":material/bar_chart:",
         "compare",
         "Put finished runs side by side: what differs, how well they did, and the gain over the baseline.",
     ),
     "Sweep": (
-        "app_pages/sweep.py",
+        "sweep.py",
         ":material/grid_on:",
         "sweep",
         "A grid over temperature, α, bit width or method × seeds around the current setup, its cost against "
@@ -107,8 +112,11 @@ def main() -> None:
     st.title(page.title)
     st.caption(PAGES[page.title][3])
 
-    from app_pages import _lessons
-    from app_pages import _shared as shared  # imports torch: after the title is on screen
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:  # streamlit run puts it there; AppTest does not
+        sys.path.insert(0, here)
+    import _lessons
+    import _shared as shared  # imports torch: after the title is on screen
 
     _lessons.apply_link()  # on a session's first run: a lesson link's setup and hidden controls
     shared.setup()

@@ -108,7 +108,7 @@ def show_notices() -> None:
 
 def sync_url() -> None:
     """Write the setup into the URL's query parameters (only when it changed)."""
-    from app_pages._lessons import link_params  # a lesson link's lesson and hidden controls stay in the URL
+    from _lessons import link_params  # a lesson link's lesson and hidden controls stay in the URL
 
     wanted = {**setup().query_params(), **link_params()}
     current = {key: st.query_params[key] for key in st.query_params}
