@@ -27,7 +27,7 @@ from workbench import viz, widgets
 from workbench.config import RunConfig
 from workbench.generations import run_generations
 from workbench.methods import get_method
-from workbench.methods.features import preview_feature_matches
+from workbench.previews import preview_feature_matches
 from workbench.runner import run_recorded
 
 if QUICK:

@@ -10,8 +10,8 @@ from workbench.data import dataset_info
 from workbench.engine.teacher_bank import TeacherBank
 from workbench.errors import ConfigError
 from workbench.methods import Batch, StepState, get_method
-from workbench.methods.features import preview_feature_matches
 from workbench.models import count_params, create_model
+from workbench.previews import preview_feature_matches
 
 DIGITS = dataset_info("digits")
 

@@ -14,6 +14,7 @@ from .config import RunConfig
 if TYPE_CHECKING:
     import torch
 
+    from .methods.base import FeatureMatch
     from .models import FeatureModel
 
 
@@ -81,3 +82,23 @@ def attention_maps(model: "FeatureModel", x: "torch.Tensor", power: float = 2.0)
         raise ValueError(f"{type(model).__name__} has no spatial feature maps to draw")
     attention = attention_map(maps[-1].float(), power).cpu().numpy()
     return attention / np.maximum(attention.reshape(len(attention), -1).max(axis=1), 1e-12)[:, None, None]
+
+
+def preview_feature_matches(config: "RunConfig") -> list[FeatureMatch]:
+    """The feature pairs `config`'s method would compare, from untrained models of its student and teachers
+    (shapes depend only on the architectures): what a method card draws before anything trains."""
+    from .data import dataset_info
+    from .engine.teacher_bank import TeacherBank
+    from .methods import get_method
+    from .models import create_model
+
+    info = dataset_info(config.dataset)
+    method_cls = get_method(config.method)
+
+    def build(arch: str) -> FeatureModel:
+        return create_model(arch, info.num_classes, info.in_channels, info.image_size)
+
+    teachers = [build(arch) for arch in config.teachers] if method_cls.teacher_need in ("one", "several") else []
+    method = method_cls(build(config.student), TeacherBank(teachers), config.method_params, info.num_classes)
+    method.prepare(info, config.batch_size)
+    return method.feature_matches()

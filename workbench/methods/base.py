@@ -151,7 +151,7 @@ class Method:
     ) -> str | None:
         """Why this method cannot run with this setup (w_bits/a_bits: the student's bit widths), or None when it can."""
         if cls.needs_student_maps:
-            from .features import arch_has_maps  # features builds models: imported on use, not with the base class
+            from ..models.shapes import arch_has_maps  # builds a model: imported on use, not with the base class
 
             if not arch_has_maps(student, dataset):
                 return f"needs a student with spatial feature maps ({student} has none)"

@@ -11,8 +11,8 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from ..models import create_model
+from ..models.shapes import model_label
 from .base import Batch, HyperParam, Method, StepOutput, StepState
-from .features import model_label
 from .losses import soft_kl
 
 if TYPE_CHECKING:

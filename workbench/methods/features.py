@@ -4,51 +4,20 @@ by name, map pooling."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..data import dataset_info
 from ..errors import ConfigError
-from ..models import create_model
+from ..models.shapes import Shapes, feature_shapes, map_names, model_label
 from .base import FeatureMatch, Method
 from .losses import full_precision
 
 if TYPE_CHECKING:
-    from ..config import RunConfig
     from ..data import DatasetInfo
 
 LAST = "last"  # a layer choice: the deepest feature map (or the embedding of a model without maps)
-Shapes = dict[str, tuple[int, ...]]
-
-
-def model_label(model: nn.Module) -> str:
-    """The zoo name of a model (e.g. "cnn:32"), or its class name."""
-    return str(getattr(model, "name", type(model).__name__))
-
-
-@torch.no_grad()
-def feature_shapes(model: nn.Module, input_shape: tuple[int, int, int]) -> Shapes:
-    """Per-image shapes of a model's named features, shallow to deep, from one forward pass of a blank image
-    in eval mode (the model's mode is restored)."""
-    if not hasattr(model, "forward_features"):
-        raise ConfigError("model", f"{model_label(model)} does not expose named features")
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        _, features = model.forward_features(torch.zeros(1, *input_shape, device=device))
-    finally:
-        model.train(was_training)
-    return {name: tuple(value.shape[1:]) for name, value in features.items()}
-
-
-def map_names(shapes: Shapes) -> list[str]:
-    """The names of the spatial feature maps (C, H, W), shallow to deep."""
-    return [name for name, shape in shapes.items() if len(shape) == 3]
 
 
 def resolve_layer(choice: str, shapes: Shapes, *, field: str, owner: str) -> str:
@@ -74,14 +43,6 @@ def require_maps(shapes: Shapes, *, field: str, owner: str, method: str) -> list
             field, f"{method} needs spatial feature maps, but {owner} has none (its features: {', '.join(shapes)})"
         )
     return maps
-
-
-@lru_cache(maxsize=64)
-def arch_has_maps(arch: str, dataset: str) -> bool:
-    """Whether a zoo architecture has spatial feature maps on a dataset (built once, untrained, on the CPU)."""
-    info = dataset_info(dataset)
-    model = create_model(arch, info.num_classes, info.in_channels, info.image_size)
-    return bool(map_names(feature_shapes(model, (info.in_channels, info.image_size, info.image_size))))
 
 
 @dataclass(frozen=True)
@@ -183,21 +144,3 @@ def normalised_map_distance(first: Tensor, second: Tensor, power: float) -> Tens
 def shape_text(shape: tuple[int, ...]) -> str:
     """A per-image shape as 'C×H×W' or 'D'."""
     return "×".join(str(size) for size in shape)
-
-
-def preview_feature_matches(config: "RunConfig") -> list[FeatureMatch]:
-    """The feature pairs `config`'s method would compare, from untrained models of its student and teachers
-    (shapes depend only on the architectures): what a method card draws before anything trains."""
-    from ..engine.teacher_bank import TeacherBank
-    from . import get_method
-
-    info = dataset_info(config.dataset)
-    method_cls = get_method(config.method)
-
-    def build(arch: str) -> nn.Module:
-        return create_model(arch, info.num_classes, info.in_channels, info.image_size)
-
-    teachers = [build(arch) for arch in config.teachers] if method_cls.teacher_need in ("one", "several") else []
-    method = method_cls(build(config.student), TeacherBank(teachers), config.method_params, info.num_classes)
-    method.prepare(info, config.batch_size)
-    return method.feature_matches()
