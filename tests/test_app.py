@@ -212,7 +212,7 @@ def test_a_link_with_an_unknown_method_keeps_the_setups_methods_and_names_the_ba
         assert setup.methods == ["kd"] and len(notices) == 1 and "'nonexistent'" in notices[0]
     assert setup_from_query({"methods": "tfkd,nonexistent"})[0].methods == ["tfkd"]
     assert setup_from_query({"methods": ""})[0].methods == []  # a link whose setup ticked no method
-    setup, notices = setup_from_query({"method": "nonexistent", "mp.x": "1"})
+    setup, notices = setup_from_query({"method": "nonexistent", "nonexistent.x": "1"})
     assert setup.methods == ["kd"] and len(notices) == 2 and all("nonexistent" in notice for notice in notices)
     app = open_page("method", {"method": "nonexistent"})
     assert app.checkbox(key="w.method.kd").value is True
