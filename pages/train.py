@@ -11,11 +11,19 @@ import streamlit as st
 
 import _shared as shared
 from workbench.classroom import can_cancel, queue_positions, session_view
+from workbench.data import dataset_info
 from workbench.describe import setup_summary
 from workbench.errors import WorkbenchError
 from workbench.store import FINISHED, RunRecord
 from workbench.text import escape_markdown
-from workbench.viz import accuracy_figure, agreement_kl_figure, enlarged_png, loss_terms_figure
+from workbench.viz import (
+    accuracy_figure,
+    agreement_kl_figure,
+    class_histogram_figure,
+    enlarged_png,
+    generator_terms_figure,
+    loss_terms_figure,
+)
 
 SAMPLE_KINDS = {"samples_generated": "generated images", "samples_replayed": "replayed from the memory VAE"}
 
@@ -139,6 +147,12 @@ def live_panel() -> None:
     st.plotly_chart(accuracy_figure(metrics, labels), key="live_accuracy")  # full width: readable on a projector
     st.plotly_chart(agreement_kl_figure(metrics, labels), key="live_agreement")
     sample_grids(charted)
+    names = set(metrics["name"]) if len(metrics) else set()
+    if any(name.startswith("teacher_class_share_") for name in names):  # a data-free run has finished an epoch
+        classes = dataset_info(str(charted[0].config.get("dataset"))).class_names
+        st.plotly_chart(class_histogram_figure(metrics, labels, classes), key="live_classes")
+    if "g_onehot" in names:
+        st.plotly_chart(generator_terms_figure(metrics, labels), key="live_generator")
 
 
 st.markdown(setup_summary(config, setup.seeds))  # names escaped there
