@@ -124,14 +124,18 @@ def build_parser() -> Parser:
     teacher_train.add_argument("--epochs", default=None, help="override the recipe's epochs")
     teacher_train.add_argument("--output-dir", default=None, help="where to write it (default: the cache)")
 
-    runs = commands.add_parser("runs", help="list, show or export recorded runs")
+    runs = commands.add_parser("runs", help="list, show, export or cancel recorded runs")
     add_runs_dir(runs)
     run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=Parser)
     listing = run_commands.add_parser("list", help="all runs, newest first")
     show = run_commands.add_parser("show", help="one run's config, status and final metrics")
     show.add_argument("run_id")
     export = run_commands.add_parser("export", help="a run's metrics as CSV or JSON")
-    for sub_command in (listing, show, export):
+    cancel = run_commands.add_parser(
+        "cancel", help="cancel runs of any owner (queued: at once; running: at their next step); the server's admin"
+    )
+    cancel.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    for sub_command in (listing, show, export, cancel):
         add_runs_dir(sub_command, sub_command=True)
     export.add_argument("run_id")
     export.add_argument("--format", choices=("csv", "json"), default="csv")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..budgets import check_memory_of
 from ..config import RunConfig
 from ..data import dataset_info, load_dataset
 from ..glyph_teacher import get_glyph_teacher
@@ -270,6 +271,7 @@ def run(*, quick: bool, runs_dir: Path, results_file: Path) -> str:
         for label in ARMS
         for seed in scale.seeds
     ]
+    check_memory_of((f"{label} on {config.dataset}, seed {config.seed}", config) for label, _, config in runs)
     # the teachers and glyph teachers, trained here first (recorded runs) when missing, not by two workers at once
     prepare_teachers([config for _, _, config in runs], RunStore(runs_dir))
     started = time.perf_counter()

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..budgets import check_memory_of
 from ..config import RunConfig
 from ..data import dataset_info
 from ..evidence import format_effect, measure_effect, verdict
@@ -207,6 +208,7 @@ def run(*, quick: bool, runs_dir: Path, results_file: Path) -> str:
         for label, method in ARMS.items()
         for seed in setup.seeds
     ]
+    check_memory_of((f"{label} on {config.dataset}, seed {config.seed}", config) for label, _, config in runs)
     # the teachers, trained here first (recorded runs) when missing, not by two workers at once
     prepare_teachers([config for _, _, config in runs], RunStore(runs_dir))
     started = time.perf_counter()

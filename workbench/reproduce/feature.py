@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from ..budgets import check_memory_of
 from ..config import RunConfig
 from ..data import dataset_info
 from ..generations import generation_config, is_generational, run_generations
@@ -360,6 +361,9 @@ def markdown(
 def run(*, quick: bool, runs_dir: Path, results_file: Path) -> str:
     """Train every entry, write the section into `results_file` and return it."""
     setup = QUICK if quick else FULL
+    check_memory_of(
+        (f"{entry.label}, seed {seed}", setup.config(entry, seed)) for entry in setup.entries() for seed in setup.seeds
+    )
     started = time.perf_counter()
     teacher_accuracy = ensure_teachers(setup, RunStore(runs_dir))
     outcomes = run_jobs(setup, Path(runs_dir))

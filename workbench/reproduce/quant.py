@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..budgets import check_memory_of
 from ..config import RunConfig
 from ..data import dataset_info
 from ..methods import get_method
@@ -287,6 +288,7 @@ def run(*, quick: bool, runs_dir: Path, results_file: Path) -> str:
 
     scale = QUICK_SCALE if quick else FULL_SCALE
     runs = experiment_configs(scale)
+    check_memory_of((f"{arm.label} {setting.label}, seed {config.seed}", config) for setting, arm, config in runs)
     # missing teachers are trained here first (recorded runs), not by two workers at once
     prepare_teachers([config for _, _, config in runs], RunStore(runs_dir))
     started = time.perf_counter()
