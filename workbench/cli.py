@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import NoReturn, Sequence
 
-from .config import FIELDS, RunConfig, load_config_file, params_mapping
+from .cli_common import config_flags_given, config_from_args, flag_name, print_json
+from .config import FIELDS
 from .errors import WorkbenchError
 from .paths import default_runs_dir
 
 EXIT_USER_ERROR = 2
+__all__ = ["EXIT_USER_ERROR", "Parser", "build_parser", "config_flags_given", "config_from_args", "main", "print_json"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -21,10 +22,6 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print one line naming the problem and exit 2."""
         self.exit(EXIT_USER_ERROR, f"{self.prog}: {message}\n")
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
 
 
 def _method_hyperparam_names() -> list[str]:
@@ -49,10 +46,10 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         if spec.name == "teachers":
             parser.add_argument("--teacher", "--teachers", dest="teachers", help=spec.help)
         else:
-            parser.add_argument(_flag(spec.name), dest=spec.name, help=f"{spec.help} ({spec.allowed()})")
+            parser.add_argument(flag_name(spec.name), dest=spec.name, help=f"{spec.help} ({spec.allowed()})")
     group = parser.add_argument_group("method hyperparameters (each applies to the methods that declare it)")
     for name in _method_hyperparam_names():
-        group.add_argument(_flag(name), dest=f"mp_{name}", help="see `kdw methods`")
+        group.add_argument(flag_name(name), dest=f"mp_{name}", help="see `kdw methods`")
 
 
 def add_runs_dir(parser: argparse.ArgumentParser, *, sub_command: bool = False) -> None:
@@ -63,36 +60,6 @@ def add_runs_dir(parser: argparse.ArgumentParser, *, sub_command: bool = False) 
         default=argparse.SUPPRESS if sub_command else None,
         help="run store folder (default $KDW_RUNS_DIR or ./runs)",
     )
-
-
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """Merge a config file (if any) with the flags given, then validate."""
-    values: dict[str, Any] = load_config_file(args.config) if args.config else {}
-    if getattr(args, "lesson", None):
-        from .lessons import get_lesson
-
-        values = {**get_lesson(args.lesson).config_values(), **values}
-    for spec in FIELDS:
-        value = getattr(args, spec.name, None)
-        if value is not None:
-            values[spec.name] = value
-    params = params_mapping(values.get("method_params"))
-    for key, value in vars(args).items():
-        if key.startswith("mp_") and value is not None:
-            params[key[3:]] = value
-    values["method_params"] = params
-    return RunConfig.from_dict(values)
-
-
-def config_flags_given(args: argparse.Namespace) -> list[str]:
-    """The config flags (and --config, --lesson) given on the command line, as typed."""
-    given = [flag for flag, name in (("--config", "config"), ("--lesson", "lesson")) if getattr(args, name, None)]
-    given += [
-        "--teacher" if spec.name == "teachers" else _flag(spec.name)
-        for spec in FIELDS
-        if getattr(args, spec.name, None) is not None
-    ]
-    return given + [_flag(key[3:]) for key, value in vars(args).items() if key.startswith("mp_") and value is not None]
 
 
 def build_parser() -> Parser:
@@ -229,11 +196,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         "lessons": cli_commands.lessons,
     }[args.command]
     return handler(args, _runs_dir(args))
-
-
-def print_json(data: Any) -> None:
-    """Pretty JSON on standard output."""
-    print(json.dumps(data, indent=2, default=str))
 
 
 if __name__ == "__main__":

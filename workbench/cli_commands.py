@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cli_common import ProgressBar, announce_teacher, int_arg
+from .cli_common import ProgressBar, announce_teacher, config_flags_given, config_from_args, int_arg, print_json
 from .cli_experiments import demo, lessons, lessons_check, reproduce, sweep
 from .cli_runs import runs
 from .config import RunConfig
@@ -42,8 +42,6 @@ __all__ = [
 
 def train(args: argparse.Namespace, runs_dir: Path) -> int:
     """kdw train: validate the flags, train while recording, print the final metrics and the run id."""
-    from .cli import config_from_args
-
     store = RunStore(runs_dir)
     if args.resume:
         config = resumable_config(args, store)
@@ -74,8 +72,6 @@ def train(args: argparse.Namespace, runs_dir: Path) -> int:
 def resumable_config(args: argparse.Namespace, store: RunStore) -> RunConfig:
     """The recorded config of the run --resume names; refused when config flags come with it (a resumed run keeps
     its config) or while the run is still training."""
-    from .cli import config_flags_given
-
     flags = config_flags_given(args)
     if flags:
         raise ConfigError(
@@ -114,8 +110,6 @@ def methods(args: argparse.Namespace, runs_dir: Path) -> int:
     """kdw methods: every method with its category, scheme, teachers and hyperparameters."""
     cards = [method.card() for method in list_methods()]
     if args.json:
-        from .cli import print_json
-
         print_json(cards)
         return 0
     for card in cards:

@@ -1,13 +1,17 @@
 """What several `kdw` sub-commands share: the progress bar of a training run, the announcement of a teacher trained
-first, and number flags checked with one-line errors."""
+first, number flags checked with one-line errors, the config built from a command line's file, lesson and flags
+(`config_from_args`, `config_flags_given`), and JSON output."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+from typing import Any
 
 from tqdm import tqdm
 
-from .config import RunConfig
+from .config import FIELDS, RunConfig, load_config_file, params_mapping
 from .engine import Callback, EpochEvent, FitResult, RunInfo, StepEvent
 from .errors import ConfigError
 from .runner import TeacherStarting
@@ -90,3 +94,45 @@ def float_arg(name: str, value: str, low: float) -> float:
     if not number >= low:
         raise ConfigError(name, f"{number:g} is out of range; allowed: at least {low:g}")
     return number
+
+
+def flag_name(name: str) -> str:
+    """The command-line flag of a config field or hyperparameter (`--train-subset`)."""
+    return "--" + name.replace("_", "-")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Merge a config file (if any) with the flags given, then validate."""
+    values: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    if getattr(args, "lesson", None):
+        from .lessons import get_lesson
+
+        values = {**get_lesson(args.lesson).config_values(), **values}
+    for spec in FIELDS:
+        value = getattr(args, spec.name, None)
+        if value is not None:
+            values[spec.name] = value
+    params = params_mapping(values.get("method_params"))
+    for key, value in vars(args).items():
+        if key.startswith("mp_") and value is not None:
+            params[key[3:]] = value
+    values["method_params"] = params
+    return RunConfig.from_dict(values)
+
+
+def config_flags_given(args: argparse.Namespace) -> list[str]:
+    """The config flags (and --config, --lesson) given on the command line, as typed."""
+    given = [flag for flag, name in (("--config", "config"), ("--lesson", "lesson")) if getattr(args, name, None)]
+    given += [
+        "--teacher" if spec.name == "teachers" else flag_name(spec.name)
+        for spec in FIELDS
+        if getattr(args, spec.name, None) is not None
+    ]
+    return given + [
+        flag_name(key[3:]) for key, value in vars(args).items() if key.startswith("mp_") and value is not None
+    ]
+
+
+def print_json(data: Any) -> None:
+    """Pretty JSON on standard output."""
+    print(json.dumps(data, indent=2, default=str))

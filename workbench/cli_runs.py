@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .cli_common import print_json
 from .errors import WorkbenchError
 from .store import FINISHED, RunStore
 
@@ -38,8 +39,6 @@ def runs(args: argparse.Namespace, runs_dir: Path) -> int:
         return 0
     record = store.get_run(args.run_id, refresh=True)
     if args.runs_command == "show":
-        from .cli import print_json
-
         print_json(
             {
                 "id": record.id,
