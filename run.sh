@@ -70,7 +70,9 @@ value = float(sys.argv[1]); assert 0.001 <= value <= 10000; print(math.ceil(valu
     exec "$VENV/bin/kdw" demo "$@" ;;
   notebooks)
     debian_packages notebooks; python_env
-    exec "$VENV/bin/jupyter" lab --ip 127.0.0.1 notebooks "$@" ;;
+    as_root=()
+    [[ $(id -u) -eq 0 ]] && as_root=(--allow-root)  # a container's only user is often root; Jupyter refuses it unasked
+    exec "$VENV/bin/jupyter" lab --ip 127.0.0.1 "${as_root[@]}" notebooks "$@" ;;
   setup)
     debian_packages test; python_env ;;
   *)

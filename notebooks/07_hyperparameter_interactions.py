@@ -95,7 +95,7 @@ viz.grid_heatmap_figure(results, "temperature", "alpha")
 # %%
 summary = results.groupby(["temperature", "alpha"])["test_acc"].agg(["mean", "std"]).reset_index()
 summary["gain vs baseline (pts)"] = 100 * (summary["mean"] - pd.Series(baseline).mean())
-summary.sort_values("mean", ascending=False)
+summary.sort_values("mean", ascending=False).round({"mean": 3, "std": 3, "gain vs baseline (pts)": 1})
 
 # %% [markdown]
 # ## Questions to try

@@ -225,7 +225,7 @@ def test_soft_target_preview_shows_real_test_images_and_changes_with_temperature
     warm_bars = [trace for trace in warm.data if trace.type == "bar"]
     assert len(cool_bars) == 4 and all(sum(bar.y) == pytest.approx(1.0) for bar in cool_bars)
     assert max(cool_bars[0].y) > max(warm_bars[0].y)
-    assert "H = " in cool.layout.annotations[-1].text
+    assert "H " in cool.layout.annotations[-1].text
 
 
 def test_enlarged_png_keeps_pixels_sharp(tmp_path):
@@ -295,3 +295,27 @@ def test_the_data_free_diagram_shows_the_generator_feeding_teacher_and_student()
         "no training image is read",
     ):
         assert part in text
+
+
+def test_notebook_figures_stay_readable_in_a_narrow_output_area():
+    from workbench.previews import SoftTargetPreview
+    from workbench.viz import grid_heatmap_figure, temperature_effects_figure
+
+    names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+    preview = SoftTargetPreview(np.zeros((6, 8, 8)), [0, 1, 2, 3, 9, 6], np.eye(6, 10) * 3, names, "cnn")
+    soft = soft_target_figure(preview, 1.0)
+    assert soft.layout.xaxis8.tickangle == 0  # class indices under each small chart stay upright
+    assert max(len(annotation.text) for annotation in soft.layout.annotations) <= 12  # titles never run together
+    effects = temperature_effects_figure(preview, [0.5, 1, 2, 4, 8, 16])
+    assert effects.layout.yaxis2.type == "log" and effects.layout.yaxis2.dtick == 1  # a label per decade only
+    assert effects.layout.legend.orientation == "h"  # below the charts, not squeezing them
+    results = pd.DataFrame(
+        [
+            {"temperature": t, "alpha": a, "seed": s, "test_acc": 0.8}
+            for t in (1.0, 4.0)
+            for a in (0.5, 0.9)
+            for s in (0, 1)
+        ]
+    )
+    heatmap = grid_heatmap_figure(results, "temperature", "alpha")
+    assert heatmap.layout.yaxis2.showticklabels is False or heatmap.layout.yaxis2.matches == "y"  # one row axis

@@ -29,7 +29,14 @@ class SoftTargetPanel:
         self.preview = preview
         self.figure = go.FigureWidget(viz.soft_target_figure(preview, temperature))
         self.slider = widgets.FloatSlider(
-            value=temperature, min=low, max=high, step=0.5, description="T", continuous_update=False
+            value=temperature,
+            min=low,
+            max=high,
+            step=0.5,
+            description="T",
+            readout_format=".1f",
+            continuous_update=False,
+            layout=widgets.Layout(width="460px"),  # about 11 px per step: each half-degree is a distinct position
         )
         self.slider.observe(self._on_change, names="value")
         self.view = widgets.VBox([self.slider, self.figure])

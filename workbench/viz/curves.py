@@ -164,7 +164,7 @@ def temperature_effects_figure(preview: SoftTargetPreview, temperatures: Sequenc
         probs = soften(preview.logits, t)
         wrong_mass.append(float(np.mean([1.0 - probs[i, label] for i, label in enumerate(preview.labels)])))
     figure = make_subplots(
-        rows=1, cols=2, subplot_titles=("What the soft targets carry", "Soft-loss gradient size (log scale)")
+        rows=1, cols=2, subplot_titles=("What soft targets carry", "Gradient size (log)"), horizontal_spacing=0.12
     )
     figure.add_trace(
         go.Scatter(
@@ -193,8 +193,10 @@ def temperature_effects_figure(preview: SoftTargetPreview, temperatures: Sequenc
             col=2,
         )
     figure.update_xaxes(title="temperature T")
-    figure.update_yaxes(type="log", row=1, col=2)
-    return apply_layout(figure, "Temperature: more dark knowledge, smaller gradients unless scaled by T²", height=360)
+    figure.update_yaxes(type="log", dtick=1, row=1, col=2)  # a label per decade, not "2 5 2 5" between them
+    figure = apply_layout(figure, "Higher T: more dark knowledge, smaller gradients unless × T²", height=400)
+    figure.update_layout(legend=dict(orientation="h", y=-0.25, x=0), margin=dict(b=90))  # below: narrow outputs
+    return figure
 
 
 def live_metric_figure(metric: str = "test_acc", title: str | None = None) -> go.Figure:

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..previews import SoftTargetPreview, entropy, soften
+from ..text import clip
 from .style import apply_layout, colour
 
 
@@ -20,7 +21,7 @@ def soft_target_figure(preview: SoftTargetPreview, temperature: float) -> go.Fig
     probs = soften(preview.logits, temperature)
     spread = entropy(probs)
     count = len(preview.labels)
-    titles = [f"label {preview.class_names[label]}" for label in preview.labels] + [f"H = {h:.2f} nats" for h in spread]
+    titles = [clip(preview.class_names[label], 11) for label in preview.labels] + [f"H {h:.2f}" for h in spread]
     figure = make_subplots(
         rows=2,
         cols=count,
@@ -53,9 +54,11 @@ def soft_target_figure(preview: SoftTargetPreview, temperature: float) -> go.Fig
         figure.update_yaxes(range=[0, 1], row=2, col=column, showticklabels=column == 1)
     figure.update_xaxes(showticklabels=False, row=1)
     figure.update_yaxes(showticklabels=False, row=1)
-    figure.update_xaxes(dtick=1 if probs.shape[1] <= 10 else None, row=2)
+    figure.update_xaxes(dtick=1 if probs.shape[1] <= 10 else None, tickangle=0, tickfont=dict(size=9), row=2)
+    figure.update_annotations(font=dict(size=12))
     figure.update_layout(
-        title=f"Teacher {preview.teacher}: soft targets at T = {temperature:g} (red: the hard label)",
+        title=f"{preview.teacher}'s soft targets at T = {temperature:g}<br><sup>red: the true label · H: entropy "
+        "(nats)</sup>",
         height=420,
         margin=dict(l=30, r=10, t=80, b=30),
         showlegend=False,

@@ -31,7 +31,8 @@ def grid_heatmap_figure(results: pd.DataFrame, rows: str, columns: str, value: s
         rows=1,
         cols=2,
         subplot_titles=(f"mean {value} over {seeds} seed(s)", "std across seeds"),
-        horizontal_spacing=0.12,
+        horizontal_spacing=0.16,
+        shared_yaxes=True,  # one row axis: the right map repeats no labels for the left map's colour bar to hit
     )
     labels_x = [str(c) for c in column_values]
     labels_y = [str(r) for r in row_values]
@@ -43,14 +44,19 @@ def grid_heatmap_figure(results: pd.DataFrame, rows: str, columns: str, value: s
             text=text,
             texttemplate="%{text}",
             colorscale="Viridis",
-            colorbar=dict(x=0.44, len=0.9),
+            colorbar=dict(x=0.43, len=0.9, thickness=14),
         ),
         row=1,
         col=1,
     )
     figure.add_trace(
         go.Heatmap(
-            z=std.values, x=labels_x, y=labels_y, colorscale="Reds", texttemplate="%{z:.3f}", colorbar=dict(len=0.9)
+            z=std.values,
+            x=labels_x,
+            y=labels_y,
+            colorscale="Reds",
+            texttemplate="%{z:.3f}",
+            colorbar=dict(len=0.9, thickness=14),
         ),
         row=1,
         col=2,
