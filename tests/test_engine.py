@@ -52,10 +52,38 @@ def test_teacher_logit_cache_gives_the_same_losses(digits_teacher):
     assert cached.epochs[-1]["test_acc"] == pytest.approx(fresh.epochs[-1]["test_acc"], abs=1e-9)
 
 
-def test_cache_runs_the_teacher_once_over_the_training_split(digits_teacher):
-    calls = []
-    fit(tiny_config(epochs=3), teachers=[CountingTeacher(digits_teacher, calls)])
-    assert calls == [400, 360]  # the training split once, then the test split for agreement/KL
+@pytest.fixture
+def teacher_rows(monkeypatch):
+    """The batch sizes the teacher bank runs its teachers on, in order."""
+    from workbench.engine.teacher_bank import TeacherBank
+
+    rows, forward = [], TeacherBank._forward
+
+    def counting(self, which, x):
+        rows.append(x.shape[0])
+        return forward(self, which, x)
+
+    monkeypatch.setattr(TeacherBank, "_forward", counting)
+    return rows
+
+
+def test_the_cache_is_filled_by_the_first_epochs_batches_without_a_pass_of_its_own(digits_teacher, teacher_rows):
+    fit(tiny_config(epochs=3), teachers=[digits_teacher])
+    # the test split once (agreement/KL), then the first epoch's 7 batches; epochs 2 and 3 read the cache
+    assert teacher_rows == [360, 64, 64, 64, 64, 64, 64, 16]
+
+
+def test_the_teachers_inference_copy_gives_its_logits_and_leaves_it_untouched(digits_teacher):
+    from workbench.engine.teacher_bank import inference_copy
+
+    x = torch.randn(32, 1, 8, 8)
+    fast = inference_copy(digits_teacher)
+    assert fast is not digits_teacher
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())  # folded into the convolutions
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in digits_teacher.modules())
+    with torch.no_grad():
+        assert torch.allclose(fast(x), digits_teacher(x), rtol=1e-4, atol=1e-5)
+    assert all(p.is_contiguous() for p in digits_teacher.parameters())
 
 
 def test_cached_logits_persist_on_disk_and_are_reused(tmp_path):
@@ -222,10 +250,9 @@ def test_the_engine_imports_no_teacher_lookup_runner_executor_store_or_cli():
                 assert not forbidden & set(name.split(".")), f"{source.name} imports {name}"
 
 
-def test_augmented_batches_bypass_the_cache(digits_teacher):
-    calls = []
-    fit(tiny_config(epochs=2, augment="crop"), teachers=[CountingTeacher(digits_teacher, calls)])
-    assert len([c for c in calls if c <= 64]) == 14 and 400 not in calls  # every batch, both epochs
+def test_augmented_batches_bypass_the_cache(digits_teacher, teacher_rows):
+    fit(tiny_config(epochs=2, augment="crop"), teachers=[digits_teacher])
+    assert len([c for c in teacher_rows if c <= 64]) == 14 and 400 not in teacher_rows  # every batch, both epochs
 
 
 def test_quantised_student_trains_and_reports_its_real_size(digits_teacher):
@@ -302,3 +329,47 @@ def test_a_kill_around_an_epoch_checkpoint_loses_and_duplicates_no_epoch_after_r
     epochs = store.metrics_frame(run_id, scope="epoch")
     per_epoch = epochs[epochs.name == "test_acc"].groupby("epoch").size().to_dict()
     assert result.status == "done" and per_epoch == {1: 1, 2: 1, 3: 1}
+
+
+class NaNAfter(torch.nn.Module):
+    """A convolution-free teacher whose logits turn NaN from its fourth training batch on."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.linear, self.batches = torch.nn.Linear(64, 10), 0
+
+    def forward(self, x):
+        if x.shape[0] <= 64:
+            self.batches += 1
+        logits = self.linear(x.flatten(1))
+        return logits * float("nan") if self.batches > 3 else logits
+
+
+@pytest.mark.parametrize("read_every", [1, 5])
+def test_a_nan_read_in_a_chunk_ends_the_run_diverged_with_the_steps_before_it(read_every):
+    recorder = Recorder()
+    result = fit(
+        tiny_config(epochs=2, cache_teacher_logits=False), [recorder], teachers=[NaNAfter()], read_every=read_every
+    )
+    assert result.status == "diverged" and "loss term 'kd' became nan at epoch 1, step 3" in result.message
+    assert len(recorder.steps) == 3 and all(torch.isfinite(torch.tensor(s["loss"])) for s in recorder.steps)
+
+
+def test_reading_step_losses_in_chunks_reports_every_step_unchanged(digits_teacher):
+    every, chunked = Recorder(), Recorder()
+    fit(tiny_config(epochs=2), [every], teachers=[digits_teacher], read_every=1)
+    fit(tiny_config(epochs=2), [chunked], teachers=[digits_teacher], read_every=4)
+    assert chunked.steps == every.steps and len(every.steps) == 14
+    assert chunked.epochs[-1]["train_loss"] == every.epochs[-1]["train_loss"]
+
+
+def test_a_chunked_run_cancelled_mid_epoch_reports_the_steps_it_took(digits_teacher):
+    recorder, polls = Recorder(), []
+
+    def cancel():
+        polls.append(1)
+        return len(polls) > 3  # polled before each step: three steps are taken
+
+    result = fit(tiny_config(epochs=2), [recorder], teachers=[digits_teacher], read_every=100, cancel=cancel)
+    assert result.status == "cancelled" and len(recorder.steps) == 3

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import RunConfig
@@ -21,67 +20,18 @@ from ..quant import model_size_kb, parse_bits, quantize
 from ..schedules import schedule_value
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import apply_cpu_threads, autocast_factory, resolve_device, resolve_precision
-from .events import Callback, EpochEvent, FitResult, RunInfo, StepEvent
+from .evaluation import (  # predict and bias_corrected_predictions: callers import them from here too
+    bias_corrected_predictions,  # noqa: F401
+    class_accuracies,
+    evaluate,
+    final_metrics,
+    predict,  # noqa: F401
+)
+from .events import Callback, EpochEvent, FitResult, RunInfo
+from .guards import COLLAPSE_MIN_STEPS, Diverged, check_epoch_metrics, collapse_message
+from .probe import SubsetAccuracy
+from .steps import StepLog, read_every_for
 from .teacher_bank import GlyphTeacher, TeacherBank, TeacherLogitFiles
-
-EVAL_BATCH = 1024
-GROWTH_LIMIT = 1e3  # a step loss this many times the first step's (at least 1) means the run diverged
-COLLAPSE_SHARE = 0.9  # a student at chance that gives one class to at least this share of the test set collapsed
-COLLAPSE_ACCURACY = 1.5  # "at chance": test accuracy below this multiple of 1 / classes
-COLLAPSE_MIN_STEPS = 50  # a shorter run cannot tell a collapse from a student that has not started to learn
-
-
-class Diverged(Exception):
-    """A loss term became NaN or infinite, or the loss grew by orders of magnitude."""
-
-
-class LossGrowthGuard:
-    """Raises Diverged when a step's total loss exceeds GROWTH_LIMIT times the first step's loss (a yardstick of
-    at least 1, so a loss that starts near zero may still grow to ordinary sizes). Blow-ups under too large a
-    step size happen within a few steps, so the first step is the yardstick."""
-
-    def __init__(self) -> None:
-        self.reference: float | None = None
-
-    def check(self, total: float, epoch: int, step: int) -> None:
-        """Take the first loss as the yardstick; afterwards raise Diverged on a loss far above it."""
-        if self.reference is None:
-            self.reference = max(abs(total), 1.0)
-            return
-        reference = self.reference
-        if abs(total) > GROWTH_LIMIT * reference:
-            raise Diverged(
-                f"the loss grew from {reference:.3g} to {total:.3g} by epoch {epoch}, step {step}; "
-                f"try a lower learning rate (or less momentum)"
-            )
-
-
-def check_epoch_metrics(metrics: dict[str, float], epoch: int) -> None:
-    """Raise Diverged when an end-of-epoch metric is NaN or infinite (with one step per epoch a blow-up shows first
-    in the evaluation)."""
-    bad = next((name for name, value in metrics.items() if not math.isfinite(value)), None)
-    if bad is not None:
-        raise Diverged(
-            f"'{bad}' became {metrics[bad]} in the evaluation after epoch {epoch}; "
-            f"try a lower learning rate or temperature"
-        )
-
-
-def collapse_message(metrics: dict[str, float], num_classes: int, class_names: tuple[str, ...]) -> str:
-    """Why a finished run counts as collapsed (empty when it does not): at chance, one class predicted for most
-    of the test set."""
-    accuracy, share = metrics.get("test_acc"), metrics.get("prediction_share")
-    if accuracy is None or share is None:
-        return ""
-    chance = 1.0 / num_classes
-    if accuracy >= COLLAPSE_ACCURACY * chance or share < COLLAPSE_SHARE:
-        return ""
-    top = int(metrics.get("prediction_top_class", -1))
-    name = class_names[top] if 0 <= top < len(class_names) else str(top)
-    return (
-        f"the student predicts '{name}' for {share:.0%} of the test images ({accuracy:.1%} accuracy, chance "
-        f"{chance:.0%}); try a lower learning rate, a smaller α or temperature, or more epochs"
-    )
 
 
 def lr_factor(schedule: str, progress: float) -> float:
@@ -127,26 +77,6 @@ def clip_before_each_step(optimizer: torch.optim.Optimizer, max_norm: float) -> 
     optimizer.register_step_pre_hook(clip)
 
 
-@torch.no_grad()
-def predict(model: nn.Module, x: Tensor, autocast: Callable, batch_size: int = EVAL_BATCH) -> Tensor:
-    """A model's float32 logits for all of `x`, in eval mode, batch by batch (mode restored after)."""
-    was_training = model.training
-    model.eval()
-    outputs = []
-    for start in range(0, x.shape[0], batch_size):
-        with autocast():
-            outputs.append(model(x[start : start + batch_size]).float())
-    model.train(was_training)
-    return torch.cat(outputs)
-
-
-def agreement_and_kl(student_logits: Tensor, teacher_logits: Tensor) -> tuple[float, float]:
-    """Top-1 agreement of student and teacher, and mean KL(teacher ‖ student) at T = 1."""
-    agree = (student_logits.argmax(1) == teacher_logits.argmax(1)).float().mean().item()
-    kl = F.kl_div(F.log_softmax(student_logits, 1), F.softmax(teacher_logits, 1), reduction="batchmean").item()
-    return agree, kl
-
-
 def fit(
     config: RunConfig,
     callbacks: Sequence[Callback] = (),
@@ -158,6 +88,7 @@ def fit(
     cancel: Callable[[], bool] | None = None,
     checkpoint_path: str | Path | None = None,
     resume: bool = False,
+    read_every: int | None = None,
 ) -> FitResult:
     """Train config.student with config.method and report to the callbacks.
 
@@ -166,7 +97,9 @@ def fit(
     networks, `teacher_logit_files` where their logits are cached on disk, `glyph_teacher` the glyph teacher of a
     method that declares one; a method that needs teachers (or its glyph teacher) and gets none raises
     WorkbenchError. `cancel` is polled between steps; with `checkpoint_path` a checkpoint is written after every
-    epoch, and `resume` continues from it when it exists."""
+    epoch, and `resume` continues from it when it exists. Step losses stay on the device and are read (checked and
+    reported to `on_step`, in order) every `read_every` steps or half a second; None: every step on the CPU, where
+    reading waits for nothing, and every 64 steps on an accelerator."""
     method_cls = get_method(config.method)
     teachers = list(teachers or [])
     check_teachers_given(config, method_cls, teachers, glyph_teacher)
@@ -197,7 +130,7 @@ def fit(
     glyph = replace(glyph_teacher, model=glyph_teacher.model.to(device)) if glyph_teacher is not None else None
     bank = TeacherBank([t.to(device) for t in teachers], autocast=autocast, glyph=glyph)
     if config.cache_teacher_logits and not augment and bank.models and method_cls.reads_training_data:
-        bank.precompute(data.train.x, train_files)
+        bank.attach_cache(data.train.x, train_files)
     method: Method = method_cls(student, bank, config.method_params, info.num_classes)
     method.prepare(info, config.batch_size)
     extra_params = [p for module in method.trainable_modules().values() for p in module.parameters()]
@@ -230,20 +163,22 @@ def fit(
         count_macs(student, info.in_channels, info.image_size),
         model_size_kb(student),
         list(config.teachers) if bank.models else [],
+        test_probe=SubsetAccuracy(student, data.test.x, data.test.y, autocast),
     )
     for callback in callbacks:
         callback.on_start(run_info)
 
     status, message = "done", ""
-    growth = LossGrowthGuard()
+    log = StepLog(callbacks, read_every if read_every is not None else read_every_for(device))
     student.train()
     try:
         for epoch in range(start_epoch + 1, config.epochs + 1):
             epoch_start = time.perf_counter()
-            term_sums: dict[str, float] = {}
+            log.new_epoch()
             correct, seen = torch.zeros((), device=device), 0
             for index in epoch_batches(method, len(data.train), config.batch_size, steps_per_epoch, generator, device):
                 if cancel is not None and cancel():
+                    log.flush()
                     raise KeyboardInterrupt
                 state = scheduled_state(config, step, epoch, total_steps)
                 lr = (
@@ -261,31 +196,15 @@ def fit(
                     batch = Batch(x, y, index, bool(augment))
                 output = method.train_step(batch, state, optimizer, autocast)
                 labels = output.labels if output.labels is not None else batch.y
-                values = torch.stack([term.detach().float() for term in output.terms.values()]).tolist()
-                terms = dict(zip(output.terms, values))
-                total = sum(values)
-                if not math.isfinite(total):
-                    bad = next(name for name, value in terms.items() if not math.isfinite(value))
-                    raise Diverged(
-                        f"loss term '{bad}' became {terms[bad]} at epoch {epoch}, step {step}; "
-                        f"try a lower learning rate or temperature"
-                    )
-                growth.check(total, epoch, step)
                 correct += (output.logits.detach().argmax(1) == labels).sum()
                 seen += labels.shape[0]
                 step += 1
-                for name, value in terms.items():
-                    term_sums[name] = term_sums.get(name, 0.0) + value * labels.shape[0]
-                step_metrics = {
-                    **terms,
-                    "loss": total,
-                    "alpha": state.alpha,
-                    "temperature": state.temperature,
-                    "lr": lr,
-                }
-                for callback in callbacks:
-                    callback.on_step(StepEvent(step, epoch, step_metrics))
+                host = {"alpha": state.alpha, "temperature": state.temperature, "lr": lr}
+                log.add(step, epoch, output.terms, labels.shape[0], host)
+            log.flush()
             train_seconds = time.perf_counter() - epoch_start
+            bank.end_epoch()  # a teacher-logit cache filled by this epoch's batches is kept (and written) now
+            term_sums = log.term_sums
             metrics = {f"train_{name}": value / seen for name, value in term_sums.items()}
             metrics.update(evaluate(student, data, teacher_test, autocast, config.omit_classes))
             metrics.update(method.evaluate_extra(data.test.x, data.test.y))
@@ -389,88 +308,3 @@ def method_images(method: Method) -> dict[str, Tensor]:
     """Images a method wants shown after an epoch (e.g. generated samples), if it offers any."""
     images = getattr(method, "sample_images", None)
     return images() if callable(images) else {}
-
-
-def evaluate(
-    student: nn.Module, data: LoadedDataset, teacher_test: list[Tensor], autocast: Callable, omitted: Sequence[int] = ()
-) -> dict[str, float]:
-    """Test accuracy and loss, the share of the test set given the most-predicted class (and which class), the
-    accuracy on classes left out of training when there are any, and agreement/KL with the first teacher."""
-    logits = predict(student, data.test.x, autocast)
-    predicted = logits.argmax(1)
-    counts = torch.bincount(predicted, minlength=data.info.num_classes)
-    correct = predicted == data.test.y
-    metrics = {
-        "test_acc": correct.float().mean().item(),
-        "test_loss": F.cross_entropy(logits, data.test.y).item(),
-        "prediction_share": counts.max().item() / max(predicted.numel(), 1),
-        "prediction_top_class": float(counts.argmax().item()),
-    }
-    if omitted:
-        held_out = torch.isin(data.test.y, torch.tensor(list(omitted), device=data.test.y.device))
-        metrics["omitted_acc"] = correct[held_out].float().mean().item() if held_out.any() else 0.0
-        corrected = bias_corrected_predictions(logits, omitted)
-        metrics["omitted_acc_corrected"] = (
-            (corrected[held_out] == data.test.y[held_out]).float().mean().item() if held_out.any() else 0.0
-        )
-    if teacher_test:
-        metrics["agreement"], metrics["kl"] = agreement_and_kl(logits, teacher_test[0])
-    return metrics
-
-
-def bias_corrected_predictions(logits: Tensor, omitted: Sequence[int]) -> Tensor:
-    """Predictions after Hinton et al.'s bias correction for classes left out of training: the omitted classes'
-    logits are all raised by the one amount that makes them the prediction for their share of the test set under
-    a uniform class prior (len(omitted) / classes). Which images get them then depends only on the student's
-    ranking: a student that learned nothing about those classes ranks them at random."""
-    classes = logits.shape[1]
-    index = torch.tensor(list(omitted), device=logits.device)
-    kept = torch.ones(classes, dtype=torch.bool, device=logits.device)
-    kept[index] = False
-    margin = logits[:, index].max(1).values - logits[:, kept].max(1).values
-    share = len(omitted) / classes
-    shift = -torch.quantile(margin, 1.0 - share)
-    shifted = logits.clone()
-    shifted[:, index] += shift + 1e-6
-    return shifted.argmax(1)
-
-
-def class_accuracies(student: nn.Module, data: LoadedDataset, autocast: Callable) -> dict[str, float]:
-    """The final student's test accuracy on each class, as `class_acc_<index>`."""
-    predicted = predict(student, data.test.x, autocast).argmax(1)
-    metrics = {}
-    for label in range(data.info.num_classes):
-        members = data.test.y == label
-        if members.any():
-            metrics[f"class_acc_{label}"] = (predicted[members] == label).float().mean().item()
-    return metrics
-
-
-def final_metrics(history: list[dict[str, float]], info: RunInfo, method_names: Sequence[str] = ()) -> dict[str, float]:
-    """The numbers a run is remembered by: last and best test accuracy, agreement, size, epochs done, and the
-    last epoch's values of the method's own metrics named in `method_names` (a method's `final_metric_names`)."""
-    final: dict[str, float] = {
-        "params": float(info.student_params),
-        "macs": float(info.student_macs),
-        "size_kb": info.student_size_kb,
-        "epochs_done": float(len(history)),
-    }
-    if history:
-        last = history[-1]
-        for key in (
-            "test_acc",
-            "best_test_acc",
-            "train_acc",
-            "test_loss",
-            "agreement",
-            "kl",
-            "omitted_acc",
-            "omitted_acc_corrected",
-            "prediction_share",
-            *method_names,
-        ):
-            if key in last:
-                final[key] = last[key]
-        final["throughput"] = sum(row["throughput"] for row in history) / len(history)
-        final["train_seconds"] = sum(row["epoch_seconds"] for row in history)
-    return final
