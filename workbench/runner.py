@@ -15,6 +15,7 @@ import torch
 from . import teachers as teacher_cache
 from .config import RunConfig
 from .engine import Callback, EpochEvent, FitResult, RunInfo, StepEvent, fit
+from .engine.probe import ProbeClock
 from .errors import WorkbenchError
 from .paths import default_runs_dir
 from .store import RunStore
@@ -28,22 +29,33 @@ FLUSH_SECONDS = 0.5
 
 
 class StoreRecorder(Callback):
-    """Writes step metrics (buffered, flushed at least every half second) and epoch metrics to the store."""
+    """Writes step metrics (buffered, flushed at least every half second) and epoch metrics to the store, and about
+    once a second the student's accuracy on a fixed test subset (scope `probe`: `test_acc`, and `epoch`, the
+    fractional epoch it was taken at), so a live chart moves within an epoch."""
 
     def __init__(self, store: RunStore, run_id: str) -> None:
         self.store = store
         self.run_id = run_id
         self._buffer: list[tuple[int, int, str, str, float]] = []
         self._last_flush = float("-inf")  # the first step is written at once: a live chart's first point
+        self._probe: Callable[[], float] | None = None
+        self._probe_clock = ProbeClock()
+        self._steps_per_epoch = 1
 
     def on_start(self, info: RunInfo) -> None:
         """Mark the run as running; a resumed run drops the metrics of the epochs it redoes."""
         self.store.clear_metrics_after(self.run_id, info.start_epoch)
         self.store.mark_running(self.run_id)
+        self._probe, self._steps_per_epoch = info.test_probe, max(1, info.steps_per_epoch)
 
     def on_step(self, event: StepEvent) -> None:
-        """Buffer the step's metrics; flush when the buffer is old enough."""
+        """Buffer the step's metrics (and a probe of test accuracy when one is due); flush when the buffer is old
+        enough."""
         self._buffer.extend((event.step, event.epoch, "step", name, value) for name, value in event.metrics.items())
+        if self._probe is not None and self._probe_clock.due():
+            accuracy = self._probe_clock.measure(self._probe)
+            self._buffer.append((event.step, event.epoch, "probe", "test_acc", accuracy))
+            self._buffer.append((event.step, event.epoch, "probe", "epoch", event.step / self._steps_per_epoch))
         if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
             self.flush()
 

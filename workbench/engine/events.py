@@ -22,6 +22,9 @@ class RunInfo:
     student_macs: int
     student_size_kb: float
     teacher_names: list[str]
+    # The student's test accuracy on a fixed subset of the test split, now (probe.SubsetAccuracy): cheap enough
+    # for a live chart to call about once a second during an epoch.
+    test_probe: Callable[[], float] | None = None
 
 
 @dataclass

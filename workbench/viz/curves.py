@@ -5,6 +5,7 @@ Metric frames are as `RunStore.metrics_frame` returns them (run_id, step, epoch,
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -21,8 +22,21 @@ from .style import apply_layout, colour, epoch_axis, legend_below, thin
 NOT_LOSS_TERMS = ("alpha", "temperature", "lr")
 
 
+WAITING_STEP = "waiting for the first step…"
+
+
+def waiting_figure(title: str, text: str = WAITING_STEP, height: int = 340) -> go.Figure:
+    """A chart with nothing to draw yet: its title and one line saying what it waits for, no empty axes."""
+    figure = go.Figure()
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    figure.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=16))
+    return apply_layout(figure, title, height=height)
+
+
 def loss_terms_figure(steps: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
-    """Each weighted loss term and the total per optimisation step, one colour per term, one dash per run."""
+    """Each weighted loss term and the total per optimisation step, one colour per term, one dash per run (before
+    the first step: a chart saying it waits for it)."""
     figure = go.Figure()
     rows = steps[(steps["scope"] == "step") & ~steps["name"].isin(NOT_LOSS_TERMS)] if len(steps) else steps
     terms = sorted(set(rows["name"]) - {"loss"}) + (["loss"] if "loss" in set(rows["name"]) else [])
@@ -46,18 +60,36 @@ def loss_terms_figure(steps: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                     ),
                 )
             )
+    if not figure.data:
+        return waiting_figure("Loss terms")
     figure.update_xaxes(title="step")
     figure.update_yaxes(title="loss (weighted)")
     return apply_layout(figure, "Loss terms")
 
 
 def accuracy_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
-    """Train (dashed) and test (solid) accuracy per epoch, one colour per run."""
+    """Train (dashed) and test (solid) accuracy per epoch, one colour per run; within an epoch, test accuracy on a
+    fixed test subset (dotted, scope `probe`, drawn at the fractional epoch it was taken). Before any of them: a
+    chart saying it waits for the first evaluation."""
     figure = go.Figure()
+    last = 0.0
     for index, (run_id, label) in enumerate(labels.items()):
+        probe = _probe_series(epochs, run_id)
+        if not probe.empty:
+            last = max(last, float(probe["x"].max()))
+            figure.add_trace(
+                go.Scatter(
+                    x=probe["x"],
+                    y=probe["y"],
+                    mode="lines",
+                    name=f"{escape_html(label)}: test (subset, live)",
+                    line=dict(color=colour(index), dash="dot", width=1.5),
+                )
+            )
         for name, dash in (("test_acc", "solid"), ("train_acc", "dash")):
             series = _epoch_series(epochs, run_id, name)
             if not series.empty:
+                last = max(last, float(series["epoch"].max()))
                 figure.add_trace(
                     go.Scatter(
                         x=series["epoch"],
@@ -67,14 +99,19 @@ def accuracy_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                         line=dict(color=colour(index), dash=dash),
                     )
                 )
-    epoch_axis(figure, last_epoch(epochs))
+    if not figure.data:
+        return waiting_figure("Accuracy", "waiting for the first evaluation…", height=380)
+    epoch_axis(figure, math.ceil(last))
+    figure.update_xaxes(range=[0, max(1, math.ceil(last))])
     figure.update_yaxes(title="accuracy", rangemode="tozero")
     return apply_layout(legend_below(figure), "Accuracy", height=380)
 
 
 def agreement_kl_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
-    """Top-1 agreement with the first teacher and KL(teacher ‖ student) on the test split, per epoch."""
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("agreement", "KL(teacher ‖ student)"))
+    """Top-1 agreement with the first teacher and KL(teacher ‖ student) on the test split, per epoch, side by side
+    (named by their y axes: no subplot titles to collide at projector widths); before the first epoch ends, a chart
+    saying it waits for it."""
+    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.12)
     for index, (run_id, label) in enumerate(labels.items()):
         for column, name in ((1, "agreement"), (2, "kl")):
             series = _epoch_series(epochs, run_id, name)
@@ -92,13 +129,30 @@ def agreement_kl_figure(epochs: pd.DataFrame, labels: dict[str, str]) -> go.Figu
                     row=1,
                     col=column,
                 )
+    title = "Agreement and KL with the teacher (test split)"
+    if not figure.data:
+        return waiting_figure(title, "waiting for the end of the first epoch…", height=380)
     epoch_axis(figure, last_epoch(epochs))
-    return apply_layout(legend_below(figure), "Agreement and KL with the teacher", height=380)
+    figure.update_yaxes(title="top-1 agreement", row=1, col=1)
+    figure.update_yaxes(title="KL(teacher ‖ student)", row=1, col=2)
+    return apply_layout(legend_below(figure), title, height=380)
 
 
 def last_epoch(epochs: pd.DataFrame) -> float | None:
     """The highest epoch in an epoch-metrics frame (None when it is empty)."""
     return None if epochs.empty else float(epochs["epoch"].max())
+
+
+def _probe_series(metrics: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    """A run's probe rows as x (fractional epoch) and y (subset test accuracy), in step order."""
+    if metrics.empty:
+        return pd.DataFrame(columns=["x", "y"])
+    rows = metrics[(metrics["run_id"] == run_id) & (metrics["scope"] == "probe")]
+    table = rows.pivot_table(index="step", columns="name", values="value", aggfunc="last")
+    if "test_acc" not in table or "epoch" not in table:
+        return pd.DataFrame(columns=["x", "y"])
+    table = table.dropna(subset=["test_acc", "epoch"]).sort_index()
+    return pd.DataFrame({"x": table["epoch"].to_numpy(), "y": table["test_acc"].to_numpy()})
 
 
 def _epoch_series(epochs: pd.DataFrame, run_id: str, name: str) -> pd.DataFrame:
