@@ -74,9 +74,10 @@ def run_local(
     owner: str = "",
     on_run_end: RunEnded | None = None,
     poll_seconds: float = 0.2,
+    grid: bool = True,
 ) -> list[str]:
-    """Train every point on a private executor with `max_concurrent` workers (default: one per core) and wait
-    for all to finish (Ctrl-C cancels the sweep's runs)."""
+    """Train every point with `max_concurrent` processes (default: one per core), runs that can train together as
+    grids (`grid`, see `run_configs`), and wait for all to finish (Ctrl-C cancels the sweep's runs)."""
     return run_configs(
         [point.config for point in points],
         store,
@@ -85,6 +86,7 @@ def run_local(
         owner=owner,
         on_run_end=on_run_end,
         poll_seconds=poll_seconds,
+        grid=grid,
     )
 
 
@@ -97,9 +99,62 @@ def run_configs(
     owner: str = "",
     on_run_end: RunEnded | None = None,
     poll_seconds: float = 0.2,
+    grid: bool = True,
+    log: Callable[[str], None] | None = None,
 ) -> list[str]:
-    """Queue the configs under `group_id` on a private executor with `max_concurrent` workers (default: one per
-    core) and wait for all to finish; returns their run ids in order (Ctrl-C cancels them)."""
+    """Train the configs under `group_id` with `max_concurrent` processes at a time (default: one per core) and wait
+    for all to finish; returns their run ids in config order (Ctrl-C cancels them). With `grid`, runs that can
+    train together (`engine.grid_plan.plan_grids`: same setup but seed, method kd/baseline, T, α, schedules) train
+    as grids first, one grid per process, split so every process gets one; the others then train one at a time on
+    a private executor. `log` (default: standard error) is told the plan (which runs form grids, why the others
+    train alone). The grid modules import torch: imported here, on use."""
+    from ..engine.grid_plan import plan_grids
+    from .grid_runs import GridJobs, create_grid_runs, describe_plan, log_line
+
+    plan = plan_grids(configs, max_concurrent or default_concurrency()) if grid else None
+    if plan is None or not plan.grids:
+        return run_singly(configs, store, group_id, max_concurrent, owner, on_run_end, poll_seconds)
+    for line in describe_plan(plan, configs):
+        (log or log_line)(line)
+    grids = create_grid_runs(store, configs, plan, group_id, owner)
+    ids: dict[int, str] = {
+        p: run_id for grid_ids, positions in zip(grids, plan.grids) for p, run_id in zip(positions, grid_ids)
+    }
+    grid_ids = [run_id for grid_ids in grids for run_id in grid_ids]
+    jobs, reported = GridJobs(store.root, grids, max_concurrent or default_concurrency()), set()
+    try:
+        while len(reported) < len(grid_ids) and jobs.running():
+            wait_for_runs(store, grid_ids, on_run_end, poll_seconds, 1.0, reported=reported, total=len(configs))
+    except KeyboardInterrupt:
+        for run_id in grid_ids:
+            store.request_cancel(run_id)
+        raise
+    finally:
+        jobs.close(store, grid_ids)
+    wait_for_runs(store, grid_ids, on_run_end, poll_seconds, reported=reported, total=len(configs))
+    singles = [configs[p] for p in plan.singles]
+    if singles:
+        done = len(reported)
+
+        def shifted(record: RunRecord, finished: int, total: int) -> None:
+            if on_run_end is not None:
+                on_run_end(record, done + finished, len(configs))
+
+        single_ids = run_singly(singles, store, group_id, max_concurrent, owner, shifted, poll_seconds)
+        ids.update(zip(plan.singles, single_ids))
+    return [ids[p] for p in range(len(configs))]
+
+
+def run_singly(
+    configs: Sequence[RunConfig],
+    store: RunStore,
+    group_id: str,
+    max_concurrent: int | None,
+    owner: str,
+    on_run_end: RunEnded | None,
+    poll_seconds: float,
+) -> list[str]:
+    """Queue the configs one run each on a private executor with `max_concurrent` workers and wait for all."""
     from ..executor import Executor
 
     executor = Executor(store.root, max_workers=max_concurrent or default_concurrency(), poll_seconds=0.1)
@@ -136,10 +191,12 @@ def run_sweep(
     max_concurrent: int | None = None,
     owner: str = "",
     on_run_end: RunEnded | None = None,
+    grid: bool = True,
     **ray_options: Any,
 ) -> SweepResult:
     """Train every run of `spec` on one of the `ENGINES` and wait for all of them; the runs carry the new
-    sweep id as group id. Only the `ray` engine takes options (see `run_on_ray`)."""
+    sweep id as group id. The `local` engine trains runs that can train together as grids unless `grid` is
+    False; only the `ray` engine takes options (see `run_on_ray`)."""
     if engine not in ENGINES:
         raise WorkbenchError(f"engine: {engine!r} is not allowed; allowed: {', '.join(ENGINES)}")
     if max_concurrent is not None and max_concurrent < 1:
@@ -151,8 +208,9 @@ def run_sweep(
     sweep_id = new_sweep_id()
     save_spec(store, sweep_id, spec, engine)
     begun = time.monotonic()
+    options = {"grid": grid} if engine == "local" else ray_options
     run_ids = ENGINES[engine](
-        points, store, sweep_id, max_concurrent=max_concurrent, owner=owner, on_run_end=on_run_end, **ray_options
+        points, store, sweep_id, max_concurrent=max_concurrent, owner=owner, on_run_end=on_run_end, **options
     )
     statuses = {record.id: record.status for record in store.recent_runs(len(run_ids), ids=run_ids)}
     return SweepResult(sweep_id, run_ids, statuses, time.monotonic() - begun)
@@ -182,16 +240,21 @@ def wait_for_runs(
     on_run_end: RunEnded | None,
     poll_seconds: float = 0.2,
     timeout: float | None = None,
+    *,
+    reported: set[str] | None = None,
+    total: int | None = None,
 ) -> None:
-    """Poll the store until every run has finished, calling `on_run_end` once per run as it ends."""
-    reported: set[str] = set()
+    """Poll the store until every run has finished, calling `on_run_end` once per run as it ends (with the count
+    so far and `total`, default the number of runs); `reported` collects the ids reported."""
+    reported = reported if reported is not None else set()
+    total = total if total is not None else len(run_ids)
     deadline = None if timeout is None else time.monotonic() + timeout
     while len(reported) < len(run_ids):
         for record in store.recent_runs(len(run_ids), ids=run_ids):
             if record.status in FINISHED and record.id not in reported:
                 reported.add(record.id)
                 if on_run_end is not None:
-                    on_run_end(record, len(reported), len(run_ids))
+                    on_run_end(record, len(reported), total)
         if len(reported) < len(run_ids):
             if deadline is not None and time.monotonic() > deadline:
                 return

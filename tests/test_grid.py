@@ -1,0 +1,102 @@
+"""Grids trained together (issue 17 item 3): each student's numbers equal its own run's, the plan says which runs
+join a grid and why the others train alone, and one student's cancel stops that student only."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from workbench.config import RunConfig
+from workbench.engine import Callback, fit
+from workbench.engine.grid import fit_grid
+from workbench.engine.grid_plan import plan_grids
+from workbench.errors import WorkbenchError
+from workbench.teachers import resolve_for
+
+
+class Recorder(Callback):
+    """Keeps a run's step losses and epoch metrics."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+        self.epochs: list[dict[str, float]] = []
+
+    def on_step(self, event) -> None:
+        self.losses.append(event.metrics["loss"])
+
+    def on_epoch(self, event) -> None:
+        self.epochs.append(event.metrics)
+
+
+BASE = RunConfig(dataset="digits", train_subset=400, epochs=2, batch_size=32, device="cpu", threads=1)
+
+
+def grid_configs() -> list[RunConfig]:
+    """Three students: two seeds, two temperatures and α schedules, KD and the baseline side by side."""
+    return [
+        BASE.replace(seed=0),
+        BASE.replace(seed=1, temperature=2.0, alpha=0.5, alpha_schedule="linear"),
+        BASE.replace(seed=0, method="baseline"),
+    ]
+
+
+def test_each_grid_student_matches_its_run_alone() -> None:
+    configs = grid_configs()
+    given = resolve_for(configs[0])
+    recorders = [Recorder() for _ in configs]
+    results = fit_grid(
+        configs, [[r] for r in recorders], teachers=given["teachers"], teacher_logit_files=given["teacher_logit_files"]
+    )
+    for config, recorder, result in zip(configs, recorders, results):
+        alone = Recorder()
+        single = fit(config, [alone], **resolve_for(config))
+        assert result.status == single.status == "done"
+        assert [e["test_acc"] for e in recorder.epochs] == [e["test_acc"] for e in alone.epochs]
+        assert len(recorder.losses) == len(alone.losses)
+        for grid_loss, own_loss in zip(recorder.losses, alone.losses):
+            assert grid_loss == pytest.approx(own_loss, rel=1e-4)
+        assert set(result.final_metrics) == set(single.final_metrics)
+        assert set(recorder.epochs[-1]) == set(alone.epochs[-1])
+        for name, value in single.student.state_dict().items():
+            torch.testing.assert_close(result.student.state_dict()[name], value, rtol=1e-3, atol=1e-4)
+
+
+def test_cancelling_one_student_stops_only_it() -> None:
+    configs = grid_configs()
+    given = resolve_for(configs[0])
+    steps = {"n": 0}
+
+    def cancel_second() -> bool:
+        steps["n"] += 1
+        return steps["n"] > 5
+
+    results = fit_grid(
+        configs,
+        teachers=given["teachers"],
+        teacher_logit_files=given["teacher_logit_files"],
+        cancels=[None, cancel_second, None],
+    )
+    assert [r.status for r in results] == ["done", "cancelled", "done"]
+    assert results[1].message == "cancelled during epoch 1"
+    assert len(results[0].history) == 2 and not results[1].history
+
+
+def test_plan_groups_runs_sharing_a_setup_and_says_why_others_train_alone() -> None:
+    configs = [
+        *(BASE.replace(seed=s, temperature=t) for s in (0, 1) for t in (1.0, 4.0)),
+        BASE.replace(method="baseline", seed=3),
+        BASE.replace(method="fitnets"),
+        BASE.replace(w_bits="2"),
+        BASE.replace(lr=0.01),
+    ]
+    plan = plan_grids(configs, workers=2)
+    assert plan.grids == [[0, 1, 2], [3, 4]]
+    assert plan.singles == [5, 6, 7]
+    assert "fitnets" in plan.reasons[5]
+    assert "quantised" in plan.reasons[6]
+    assert plan.reasons[7] == "no other run shares its setup"
+
+
+def test_grid_refuses_runs_that_differ_in_their_recipe() -> None:
+    with pytest.raises(WorkbenchError, match="differ"):
+        fit_grid([BASE, BASE.replace(lr=0.01)])
