@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import streamlit as st
@@ -11,6 +12,7 @@ import streamlit as st
 from workbench.app_state import Settings, Setup, clip_echoes, setup_from_query
 from workbench.classroom import new_owner_id, owner_cookie_script, owner_from_cookies
 from workbench.config import FIELD_BY_NAME
+from workbench.errors import WorkbenchError
 from workbench.executor import Executor
 from workbench.store import RunRecord, RunStore
 from workbench.text import escape_markdown
@@ -43,6 +45,26 @@ def _executor(runs_dir: str, inline: bool, _max_workers: int) -> Executor:
     executor = Executor(runs_dir, max_workers=_max_workers, inline=inline)
     executor.start()
     return executor
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Once per server process, in a background thread: what a first Start would otherwise wait for. Pricing a model
+    on the meta device (the memory check of every submitted run) first imports torch's reference operators, about
+    2.5 s of a loaded 2-core machine."""
+
+    def work() -> None:
+        from workbench.config import RunConfig
+        from workbench.models.estimate import check_config_memory
+
+        try:
+            check_config_memory(RunConfig())
+        except WorkbenchError:
+            pass  # a budget refusing the default setup says so at Start
+
+    thread = threading.Thread(target=work, name="kdw-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def executor() -> Executor:
