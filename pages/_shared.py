@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from workbench.app_state import Settings, Setup, clip_echoes, setup_from_query
-from workbench.classroom import new_owner_id, owner_cookie_script, owner_from_cookies
+from workbench.classroom import ServerLimits, is_admin_token, new_owner_id, owner_cookie_script, owner_from_cookies
 from workbench.config import FIELD_BY_NAME
 from workbench.errors import WorkbenchError
 from workbench.executor import Executor
 from workbench.store import RunRecord, RunStore
 from workbench.text import escape_markdown
+from workbench.uploads import expire_uploads
 
 STATUS_ICONS = {
     "queued": ":material/schedule:",
@@ -39,10 +41,19 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def _executor(runs_dir: str, inline: bool, _max_workers: int) -> Executor:
+def _executor(runs_dir: str, inline: bool, _max_workers: int, limits: ServerLimits, uploads_dir: str) -> Executor:
     """One executor (and dispatcher thread) per runs folder in this server process, started with the
-    environment's concurrency."""
-    executor = Executor(runs_dir, max_workers=_max_workers, inline=inline)
+    environment's concurrency and the server's limits (time budget, queue cap per owner); uploads past their
+    days are removed as it starts."""
+    executor = Executor(
+        runs_dir,
+        max_workers=_max_workers,
+        inline=inline,
+        time_limit_s=limits.run_time_limit_s,
+        max_queued_per_owner=limits.max_queued_per_owner,
+    )
+    if limits.upload_ttl_days:
+        expire_uploads(Path(uploads_dir), limits.upload_ttl_days, executor.store)
     executor.start()
     return executor
 
@@ -71,7 +82,9 @@ def executor() -> Executor:
     """The executor for the configured runs folder. Its concurrency limit is the server's, one value for every
     session: only the sidebar's setting changes it (`change_max_workers`), never a session's page run."""
     current = settings()
-    return _executor(str(current.runs_dir), current.inline, current.max_workers)
+    return _executor(
+        str(current.runs_dir), current.inline, current.max_workers, current.limits, str(current.uploads_dir)
+    )
 
 
 def upload_limit_mb() -> float:
@@ -98,6 +111,11 @@ def owner() -> str:
         st.session_state.owner = known or new_owner_id()
         st.session_state.owner_unsaved = known is None
     return st.session_state.owner
+
+
+def is_admin() -> bool:
+    """Whether this session gave the server's admin token (KDW_ADMIN_TOKEN) in the sidebar: it may cancel any run."""
+    return is_admin_token(str(st.session_state.get("admin.token", "")), settings().limits.admin_token)
 
 
 def remember_owner() -> None:

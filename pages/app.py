@@ -72,6 +72,7 @@ def sidebar_settings(shared) -> None:
                 f"{shared.upload_limit_mb():g} MB (KDW_UPLOAD_LIMIT_MB); only whoever starts the server can "
                 "change these."
             )
+            st.caption(settings.limits.describe())
             return
         st.session_state[shared.widget_key("settings.max_workers")] = runner.max_workers  # whoever set it last
         st.number_input(
@@ -115,12 +116,14 @@ def main() -> None:
     here = str(Path(__file__).resolve().parent)
     if here not in sys.path:  # streamlit run puts it there; AppTest does not
         sys.path.insert(0, here)
+    import _admin
     import _lessons
     import _shared as shared  # imports torch: after the title is on screen
 
     _lessons.apply_link()  # on a session's first run: a lesson link's setup and hidden controls
     shared.setup()
     sidebar_settings(shared)
+    _admin.sidebar()
     _lessons.sidebar()
     shared.show_notices()
     _lessons.hide_controls()

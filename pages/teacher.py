@@ -60,6 +60,9 @@ def accept_upload() -> None:
             config.dataset,
             uploads_dir=shared.settings().uploads_dir,
             limit_mb=shared.upload_limit_mb(),
+            owner=shared.owner(),
+            limits=shared.settings().limits.uploads,
+            store=shared.store(),
         )
     except WorkbenchError as error:
         st.session_state["upload.message"] = ("error", str(error))

@@ -1,13 +1,24 @@
 """Many browsers on one server: who a browser is (its cookie), which runs its pages list, and that only the
 browser that started a run can cancel it (AppTest for the pages; the browser test covers the cookie)."""
 
+import io
+
 import pytest
+import torch
 from conftest import tiny_config
 from streamlit.testing.v1 import AppTest
-from test_app import APP, store
+from test_app import APP, packaged_state_dict, store, upload
 
 from workbench.app_state import Settings
-from workbench.classroom import OWNER_COOKIE, new_owner_id, owner_cookie_script, owner_from_cookies, queue_positions
+from workbench.classroom import (
+    OWNER_COOKIE,
+    can_cancel,
+    is_admin_token,
+    new_owner_id,
+    owner_cookie_script,
+    owner_from_cookies,
+    queue_positions,
+)
 
 ME, OTHER = "a" * 16, "b" * 16
 
@@ -18,10 +29,12 @@ def inline_executor(monkeypatch):
     monkeypatch.setenv("KDW_EXECUTOR", "inline")
 
 
-def open_as(owner, page):
-    """A session of the browser `owner` on `page`."""
+def open_as(owner, page, query=None):
+    """A session of the browser `owner` on `page`, opened from a link with `query`."""
     app = AppTest.from_file(APP, default_timeout=120)
     app.session_state["owner"] = owner
+    for key, value in (query or {}).items():
+        app.query_params[key] = value
     app.switch_page(f"{page}.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
@@ -159,3 +172,68 @@ def test_a_server_listening_on_every_interface_hides_the_concurrency_setting(mon
     app = open_as(ME, "train")
     assert not [field for field in app.number_input if field.key == "w.settings.max_workers"]
     assert any("trains 2 run(s) at once" in caption.value for caption in app.sidebar.caption)
+
+
+def test_a_classroom_server_has_limits_by_default_and_each_is_a_setting(monkeypatch):
+    monkeypatch.setenv("KDW_CLASSROOM", "1")
+    limits = Settings.from_env()[0].limits
+    assert (limits.run_time_limit_s, limits.max_queued_per_owner) == (900, 12)
+    assert (limits.upload_quota_count, limits.upload_quota_mb, limits.upload_ttl_days) == (10, 200, 7)
+    assert limits.admin_token == ""
+    monkeypatch.setenv("KDW_RUN_TIME_LIMIT_S", "60")
+    monkeypatch.setenv("KDW_MAX_QUEUED_PER_OWNER", "lots")
+    monkeypatch.setenv("KDW_ADMIN_TOKEN", "s3cret-token")
+    settings, notices = Settings.from_env()
+    assert settings.limits.run_time_limit_s == 60 and settings.limits.max_queued_per_owner == 12
+    assert notices == ["KDW_MAX_QUEUED_PER_OWNER: 'lots' is not allowed; allowed: 0 to 100000 (using 12)"]
+    assert settings.limits.admin_token == "s3cret-token" and "s3cret" not in repr(settings)
+    monkeypatch.setenv("KDW_CLASSROOM", "0")
+    monkeypatch.delenv("KDW_RUN_TIME_LIMIT_S")
+    monkeypatch.delenv("KDW_MAX_QUEUED_PER_OWNER")
+    assert Settings.from_env()[0].limits.describe() == "No limits on run time, queued runs or uploads."
+
+
+def test_the_admin_token_is_compared_whole_and_never_matches_when_unset():
+    assert is_admin_token("s3cret-token", "s3cret-token")
+    assert not is_admin_token("s3cret", "s3cret-token") and not is_admin_token("", "")
+    assert not is_admin_token("anything", "")
+    record = store().get_run(running_run(OTHER, "their run"))
+    assert not can_cancel(record, ME) and can_cancel(record, ME, admin=True)
+
+
+def test_a_browser_with_the_admin_token_cancels_another_browsers_run(monkeypatch):
+    theirs = running_run(OTHER, "their run")
+    assert not [field for field in open_as(ME, "train").text_input if field.key == "admin.token"]  # no token set
+    monkeypatch.setenv("KDW_ADMIN_TOKEN", "s3cret-token")
+    app = open_as(ME, "train")
+    app.text_input(key="admin.token").set_value("wrong").run()
+    assert not [field for field in app.multiselect if field.key == "admin.picked"]
+    assert any("not this server's admin token" in caption.value for caption in app.sidebar.caption)
+    app.text_input(key="admin.token").set_value("s3cret-token").run()
+    app.multiselect(key="admin.picked").set_value([theirs]).run()
+    app.button(key="admin.cancel").click().run()
+    assert store().cancel_requested(theirs)
+
+
+def test_a_browser_at_the_queue_cap_is_told_so_when_it_starts_runs(monkeypatch):
+    monkeypatch.setenv("KDW_MAX_QUEUED_PER_OWNER", "1")
+    running_run(ME, "my run")
+    app = open_as(ME, "train")
+    app.button(key="start").click().run()
+    assert any("KDW\\_MAX\\_QUEUED\\_PER\\_OWNER" in error.value for error in app.error), [e.value for e in app.error]
+    assert len([record for record in store().list_runs() if record.owner == ME]) == 1
+
+
+def test_a_browser_over_its_upload_quota_is_told_so_and_keeps_its_teacher(monkeypatch):
+    monkeypatch.setenv("KDW_UPLOAD_QUOTA_COUNT", "1")
+    state = torch.load(io.BytesIO(packaged_state_dict("mlp")), weights_only=True)
+    state["classifier.bias"] = state["classifier.bias"] + 1e-6
+    other = io.BytesIO()
+    torch.save(state, other)
+    app = upload(open_as(ME, "teacher", {"dataset": "digits"}), packaged_state_dict("mlp"), arch="mlp")
+    kept = app.query_params["teacher_checkpoint"]
+    upload(app, other.getvalue(), arch="mlp", name="second.pt")
+    assert "KDW\\_UPLOAD\\_QUOTA\\_COUNT" in app.error[0].value
+    assert app.query_params["teacher_checkpoint"] == kept
+    theirs = upload(open_as(OTHER, "teacher", {"dataset": "digits"}), other.getvalue(), arch="mlp")
+    assert "fits mlp" in theirs.success[0].value  # another browser has room

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .classroom import ServerLimits
 from .config import FIELD_BY_NAME, RunConfig, config_from_query, query_text
 from .describe import run_name
 from .errors import WorkbenchError
@@ -46,6 +47,7 @@ class Settings:
     upload_limit_mb: float
     inline: bool  # run jobs in the page's own process, synchronously (tests)
     classroom: bool = False  # a server shared by a class: the settings are the server's, not a browser's to change
+    limits: ServerLimits = field(default_factory=ServerLimits)  # time budget, queue cap, admin token, upload quota
 
     @property
     def uploads_dir(self) -> Path:
@@ -57,7 +59,8 @@ class Settings:
         """Settings from $KDW_RUNS_DIR, $KDW_MAX_WORKERS, $KDW_UPLOAD_LIMIT_MB, $KDW_EXECUTOR (process or
         inline) and $KDW_CLASSROOM (1: the sidebar cannot change them); a bad value falls back to the default
         with a notice. Without KDW_CLASSROOM=0 or 1, a server listening beyond this machine ($KDW_ADDRESS or
-        `address`, the address it listens on) is a classroom server."""
+        `address`, the address it listens on) is a classroom server. The server's limits (`classroom.ServerLimits`:
+        run time budget, queue cap per owner, admin token, upload quota and expiry) have classroom defaults."""
         notices: list[str] = []
         workers = _env_number("KDW_MAX_WORKERS", default_max_workers(), 1, 64, int, notices)
         limit = _env_number("KDW_UPLOAD_LIMIT_MB", DEFAULT_UPLOAD_LIMIT_MB, 0.001, 10_000.0, float, notices)
@@ -73,7 +76,8 @@ class Settings:
                 f"{'listening beyond' if shared else 'only reachable from'} this machine)"
             )
         classroom = classroom == "1" or (classroom != "0" and shared)
-        return cls(default_runs_dir(), int(workers), float(limit), mode == "inline", classroom), notices
+        limits = ServerLimits.from_env(classroom, notices)
+        return cls(default_runs_dir(), int(workers), float(limit), mode == "inline", classroom, limits), notices
 
 
 def _env_number(variable: str, default: float, low: float, high: float, kind: type, notices: list[str]) -> float:
