@@ -43,8 +43,9 @@ def test_batchnorm_gap_is_zero_at_the_running_statistics_and_hooks_are_removed()
     assert len(gaps) == 2 and not layer._forward_hooks
 
 
-def test_batchnorm_term_is_recorded_only_when_weighted(digits_teacher):
-    plain = built_dafl(digits_teacher, seed=0)
+def test_batchnorm_term_is_on_by_default_and_recorded_only_when_weighted(digits_teacher):
+    assert "g_bn" in built_dafl(digits_teacher, seed=0).generate().terms  # the cnn teacher has BatchNorm layers
+    plain = built_dafl(digits_teacher, seed=0, w_bn=0.0)
     assert "g_bn" not in plain.generate().terms
     weighted = built_dafl(digits_teacher, seed=0, w_bn=2.0)
     term = weighted.generate().terms["g_bn"]
