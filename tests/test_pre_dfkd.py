@@ -169,7 +169,7 @@ def test_generator_step_leaves_the_students_batchnorm_statistics_to_the_student_
     assert int(norm.num_batches_tracked) == 1
 
 
-def test_the_digits_preset_is_pre_dfkd_with_the_lenet5_teacher_and_the_methods_defaults():
+def test_the_digits_preset_is_pre_dfkd_with_the_lenet5_teacher_500_batches_and_the_methods_other_defaults():
     from workbench.config import RunConfig, load_config_file
     from workbench.methods.pre_dfkd import PreDfkd
     from workbench.presets import list_presets
@@ -182,4 +182,4 @@ def test_the_digits_preset_is_pre_dfkd_with_the_lenet5_teacher_and_the_methods_d
         ["lenet5"],
         "lenet5_half",
     )
-    assert PreDfkd.validate_params(config.method_params) == PreDfkd.validate_params({})
+    assert PreDfkd.validate_params(config.method_params) == PreDfkd.validate_params({"iterations": 500})

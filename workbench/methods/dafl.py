@@ -104,10 +104,11 @@ DEFAULT_GEN_WIDTH = 64
 DEFAULT_W_BN = 1.0
 
 
-def data_free_params() -> tuple[HyperParam, ...]:
-    """Hyperparameters shared by the generator-based data-free methods."""
+def data_free_params(iterations: int = DEFAULT_ITERATIONS) -> tuple[HyperParam, ...]:
+    """Hyperparameters shared by the generator-based data-free methods (`iterations`: the method's default number
+    of generated batches an epoch)."""
     return (
-        HyperParam("iterations", DEFAULT_ITERATIONS, "generated batches (optimisation steps) per epoch", 1, 100_000),
+        HyperParam("iterations", iterations, "generated batches (optimisation steps) per epoch", 1, 100_000),
         HyperParam("latent_dim", 100, "length of the generator's noise vector", 2, 4096),
         HyperParam(
             "gen_width",

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from ..data import DatasetInfo
 
 FLOAT_BYTES = 4
+# A PRE-DFKD step runs the teacher three times and trains a VAE besides (three to four DAFL steps' time on a CPU):
+# 200 generated batches an epoch keep a default run's time near DAFL's 500 (docs/data-free.md).
+DEFAULT_ITERATIONS = 200
 
 
 def js_divergence(logits_a: Tensor, logits_b: Tensor, temperature: float) -> Tensor:
@@ -133,7 +136,7 @@ class PreDfkd(GeneratorMethod):
         r"x \in G_N(z) \cup D_M(z')"
     )
     hyperparams = (
-        *data_free_params(),
+        *data_free_params(DEFAULT_ITERATIONS),
         HyperParam("w_adv", 1.0, "weight of the generator's disagreement (Jensen–Shannon) term", 0.0, 100.0),
         HyperParam("vae_lr", 1e-3, "the VAE's Adam learning rate", 1e-6, 1.0),
         HyperParam("vae_latent", 32, "length of the VAE's latent code", 2, 1024),

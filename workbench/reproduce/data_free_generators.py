@@ -1,11 +1,13 @@
-"""`kdw reproduce data-free-generators`: DAFL and PRE-DFKD as a user gets them by picking the method (the method's
-own hyperparameter defaults, every run-config field at its default) with the lenet5 teacher, over seeds: the final
+"""`kdw reproduce data-free-generators`: DAFL and PRE-DFKD as a user gets them by picking the method and the dataset
+(the method's own hyperparameter defaults, every other run-config field at its default, the default teacher
+included), over seeds: the final
 accuracy, the accuracy's mean, variance and best over training (`workbench.stability`), training time and the
 time per step; and PRE-DFKD's claim (a higher mean and a lower variance over training than DAFL's, with a comparable
 best) judged by `workbench.evidence`. Writes the "## Data-free generators: accuracy over training" section."""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +26,12 @@ from .data_free import run_all
 from .report import machine_description, mean_std, write_section
 
 HEADING = "## Data-free generators: accuracy over training"
-TEACHER = "lenet5"
 ARMS = {"DAFL": "dafl", "PRE-DFKD": "pre-dfkd"}
 
 
 @dataclass(frozen=True)
 class Setup:
-    """One dataset's runs: the seeds, and (quick check only) changes to the defaults."""
+    """One dataset's runs: the seeds, and changes to the defaults (none in the full run: the method picked)."""
 
     dataset: str
     seeds: tuple[int, ...]
@@ -40,45 +41,20 @@ class Setup:
 FULL = (Setup("digits", (0, 1, 2)),)
 QUICK = (Setup("digits", (0,), {"epochs": 1, "method_params": {"iterations": 2, "gen_width": 8}}),)
 WORKERS = 2
-PROFILE_NOTE = (
-    "Where a step's time goes (profiled once with torch.profiler, 2026-11-30, one thread, under other load: 50 DAFL "
-    "steps on digits at the earlier defaults, batch 64, generator width 128, cnn teacher, 56 ms a step): convolution "
-    "backward 40 %, convolution forward 18 %, copies 7 %, BatchNorm backward 6 %, upsampling backward 3 %, the "
-    "optimisers' steps 7 %. On the CPU the per-step host sync (one `.tolist()` of the loss terms) waits for "
-    "nothing, and the ten epochs' evaluations and sample grids together with the imports and data loading took 4 s of "
-    "a 90 s run (wall time minus train time). The step is the networks' arithmetic: the generator's width×width 3×3 "
-    "convolution on a 4×4 map costs as much as the cnn teacher. Narrower generators (width 64) and the lenet5 teacher "
-    "(66 k MACs an image against the cnn's 2.4 M) cut it to 14–25 ms (DAFL) and about 60–90 ms (PRE-DFKD, which "
-    'runs the teacher three times and a VAE besides). The 0.23 s a step recorded for DAFL in the section "Data-free '
-    'and lightweight-teacher distillation" (batch 128, width 64, lenet5 teacher) was not reproduced: the same '
-    "config took 25 ms a step here (15.4 s for 600 steps), so that figure is most likely contention with other "
-    "jobs on the 2 cores."
-)
-PILOT_NOTE = (
-    "How the defaults were chosen (pilots, 2026-11-30, digits, seed 0, 10 epochs, one thread, two runs at a time "
-    "under other load; final test accuracy): at the earlier defaults (50 batches an epoch, width 128) DAFL reached 59"
-    " % with the cnn teacher and 71 % with lenet5, PRE-DFKD (log10 entropy term) 66 % and 84 %: the lenet5 teacher "
-    "taught more. For DAFL with lenet5: the authors' log10 entropy term 76 % (natural log 71 %); the paper's L1 "
-    "activation norm 46 %; generator lr 3e-4 71 %, 1e-2 68 %, 0.1 57 % (1e-3 kept); Adam lr 2e-3 at T 1 for the "
-    "student 59 %, T 1 with SGD 78 %; w_ie 20 60 %, w_a 0 66 %, w_oh 0.3 56 %; batch 256 78 % at 2.5 times the time; "
-    "width 64 with 150, 300 and 1000 batches an epoch 80, 85 and 85 %. PRE-DFKD with lenet5, width 64: 150 batches 82"
-    " %, 500 batches 92 %. A generator left untrained (lr 1e-6) taught DAFL's student about as much as the trained "
-    "one (over 5 seeds in the lesson data-free-generator: 78.6 ± 5.9 against 76.4 ± 2.7 %)."
-)
-NOT_MEASURED = (
-    "Not measured here: Fashion-MNIST (issue 16 asks for 70 % within 30 minutes there; no run of "
-    "these defaults on it yet) and the cnn teacher (the default teacher) at these defaults."
+SEARCH_NOTE = (
+    "How these defaults were found (the BatchNorm-statistics term, PRE-DFKD's 200 batches an epoch), every setup "
+    "tried with its seeds and figures, where a step's time goes, Fashion-MNIST and the earlier lenet5-teacher "
+    "figures: docs/data-free.md."
 )
 QUICK_NOTE = "Quick check (digits, one seed, two steps): the numbers say nothing about the methods."
 
 
 def arm_config(method: str, setup: Setup, seed: int) -> RunConfig:
-    """The run a user gets by picking `method` on `setup.dataset` with the lenet5 teacher (seed `seed`)."""
+    """The run a user gets by picking `method` on `setup.dataset` (seed `seed`), every other field at its default."""
     values = {
         "name": f"data-free generators {setup.dataset} {method} s{seed}",
         "method": method,
         "dataset": setup.dataset,
-        "teachers": [TEACHER],
         "seed": seed,
         "device": "cpu",
         "threads": 1,
@@ -96,7 +72,7 @@ def results_frame(
     for (label, setup, config), (run_id, final) in zip(runs, outcomes):
         over_training = accuracy_over_training(store.metrics_frame(run_id, scope="epoch"))
         record = store.get_run(run_id)
-        steps = config.epochs * int(get_method(config.method).validate_params(config.method_params)["iterations"])
+        steps = config.epochs * int(config.method_params["iterations"])
         rows.append(
             {
                 "dataset": setup.dataset,
@@ -159,19 +135,22 @@ def dataset_lines(frame: pd.DataFrame, dataset: str) -> list[str]:
     return lines
 
 
-def section(frame: pd.DataFrame, setups: tuple[Setup, ...], wall_seconds: float, quick: bool) -> str:
-    """The markdown of the results section."""
+def section(
+    frame: pd.DataFrame, setups: tuple[Setup, ...], wall_seconds: float, quick: bool, load: tuple[float, float]
+) -> str:
+    """The markdown of the results section (`load`: the machine's 1-minute load average before and after)."""
     command = "kdw reproduce data-free-generators" + (" --quick" if quick else "")
     defaults = RunConfig()
     lines = [
         *([QUICK_NOTE, ""] if quick else []),
-        f"`{command}`: DAFL and PRE-DFKD as a user gets them by picking the method with the {TEACHER} teacher: "
-        "every other field at its default (student lenet5_half, SGD lr "
+        f"`{command}`: DAFL and PRE-DFKD as a user gets them by picking the method and the dataset: every "
+        f"other field at its default (teacher {defaults.teacher}, the packaged one; student {defaults.student}, SGD lr "
         f"{defaults.lr:g} with momentum {defaults.momentum:g}, gradient norms clipped at {defaults.grad_clip:g}, "
         f"cosine schedule, T {defaults.temperature:g}, batch {defaults.batch_size} generated images, "
         f"{defaults.epochs} epochs) and the methods' own defaults ("
         + ", ".join(f"{hp.name} {hp.default}" for hp in get_method("dafl").hyperparams)
-        + "; PRE-DFKD's memory terms as declared). Test accuracy on the full test split after every epoch; per "
+        + f"; PRE-DFKD: iterations {get_method('pre-dfkd').validate_params({})['iterations']}, its memory terms as "
+        "declared). Test accuracy on the full test split after every epoch; per "
         "run the final accuracy and the mean, variance and best over the epochs (`workbench.stability`); cells "
         "are mean ± sample std over seeds. Train time: the sum of the epochs' training time (evaluation excluded), "
         "one thread per run.",
@@ -185,14 +164,11 @@ def section(frame: pd.DataFrame, setups: tuple[Setup, ...], wall_seconds: float,
             "",
         ]
     lines += [
-        NOT_MEASURED,
+        SEARCH_NOTE,
         "",
-        PILOT_NOTE,
-        "",
-        PROFILE_NOTE,
-        "",
-        f"Machine: {machine_description()}; {WORKERS} run(s) at a time, one thread each, under other load "
-        f"where there was any; wall time {wall_seconds / 60:.1f} min for {len(frame)} runs.",
+        f"Machine: {machine_description()}; {WORKERS} run(s) at a time, one thread each, shared with other "
+        f"sessions' jobs (1-minute load average {load[0]:.1f} when the runs started, {load[1]:.1f} when they "
+        f"ended); wall time {wall_seconds / 60:.1f} min for {len(frame)} runs.",
     ]
     return "\n".join(lines)
 
@@ -211,9 +187,9 @@ def run(*, quick: bool, runs_dir: Path, results_file: Path) -> str:
     check_memory_of((f"{label} on {config.dataset}, seed {config.seed}", config) for label, _, config in runs)
     # the teachers, trained here first (recorded runs) when missing, not by two workers at once
     prepare_teachers([config for _, _, config in runs], RunStore(runs_dir))
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     outcomes = run_all([config for _, _, config in runs], runs_dir, 1 if quick else WORKERS)
     frame = results_frame(RunStore(runs_dir), runs, outcomes)
-    body = section(frame, setups, time.perf_counter() - started, quick)
+    body = section(frame, setups, time.perf_counter() - started, quick, (load_before, os.getloadavg()[0]))
     write_section(results_file, HEADING, body)
     return body
