@@ -127,7 +127,8 @@ class PreDfkd(GeneratorMethod):
         "beside the new ones (L1 between student and teacher logits). Nothing is stored but the VAE's "
         "weights: memory_vae_bytes is recorded next to what a buffer of the same samples would take. In the "
         "generator step the student runs in eval mode, so its BatchNorm statistics are updated only by its own "
-        "step, on the novel and replayed samples it learns from."
+        "step, on the novel and replayed samples it learns from. The generator's other terms are DAFL's, the "
+        "BatchNorm-statistics term (w_bn, not in either paper) included."
     )
     loss_latex = (
         r"\mathcal{L}_G = \mathcal{L}_{DAFL} - w_{adv}\,\mathrm{JS}\big(\sigma(t/T), \sigma(s/T)\big),\ "
