@@ -40,6 +40,7 @@ CURVES = {
     "kl": "KL(teacher ‖ student)",
 }
 HIGHLIGHT = "background-color: rgba(255, 196, 0, 0.25)"
+WIDE_VALUE = 24  # characters: a differing field with longer values is shown in its own table
 
 
 def is_data_free(record: RunRecord) -> bool:
@@ -98,7 +99,13 @@ if not chosen:
 
 table = comparison_table(chosen)
 differing = table.attrs["differing"]
-styled = table.style.map(lambda _: HIGHLIGHT, subset=differing) if differing else table
+# Results first; a differing field with long values (method_params, paths) goes to its own table below, so the
+# accuracy and gain columns stay on screen at projector widths.
+wide = [name for name in differing if table[name].astype(str).str.len().max() > WIDE_VALUE]
+narrow = [name for name in differing if name not in wide]
+leading = ["run", "final test acc", "gain vs baseline (pts)", "best test acc", *narrow]
+shown = table[leading + [name for name in table.columns if name not in leading and name not in wide]]
+styled = shown.style.map(lambda _: HIGHLIGHT, subset=narrow) if narrow else shown
 if differing:
     st.caption("Highlighted: the config fields that differ between the picked runs.")
 st.dataframe(
@@ -107,11 +114,14 @@ st.dataframe(
     column_config={
         "final test acc": st.column_config.NumberColumn(format="percent"),
         "best test acc": st.column_config.NumberColumn(format="percent"),
-        "gain vs baseline (pts)": st.column_config.NumberColumn(format="%+.2f"),
+        "gain vs baseline (pts)": st.column_config.NumberColumn("gain (pts)", format="%+.2f"),
         "params": st.column_config.NumberColumn(format="localized"),
         "wall s": st.column_config.NumberColumn(format="%.1f"),
     },
 )
+if wide:
+    with st.expander(f"Differing, with long values: {', '.join(wide)}"):
+        st.dataframe(table[["run", *wide]], hide_index=True)
 
 swept = sorted({r.group_id for r in chosen if r.group_id and r.group_id.startswith(SWEEP_PREFIX)})
 if swept:

@@ -12,6 +12,7 @@ import _shared as shared
 from workbench.config import RunConfig
 from workbench.describe import GROUP_HELP, method_groups
 from workbench.errors import WorkbenchError
+from workbench.formulas import formula_lines
 from workbench.methods import list_methods
 from workbench.methods.base import FeatureMatch
 from workbench.previews import preview_feature_matches
@@ -85,7 +86,8 @@ def method_card(card: dict, reason: str | None, picked_before: list[str], compar
             f"{card['teachers']} · reads: {card['reads_features']}"
         )
         st.write(card["summary"])
-        st.latex(card["loss_latex"])
+        for line in formula_lines(card["loss_latex"]):  # one equation a line, long ones broken: fits at 1024 px
+            st.latex(line)
         for hp in card["hyperparams"]:
             st.markdown(f"- `{hp['name']}` (default {hp['default']}, {hp['allowed']}): {hp['help']}")
         if compares_features:

@@ -96,5 +96,5 @@ def test_figures_escape_run_names_in_legends_and_axis_labels():
     figure = compare_figure(epochs, {HOSTILE_NAME: ["r1"]})
     assert figure.data[0].name == escape_html(HOSTILE_NAME)
     gains = pd.DataFrame({"setup": [HOSTILE_NAME], "gain (pts)": [1.0], "± s.e. (pts)": [0.5]})
-    assert list(gain_figure(gains).data[0].x) == [escape_html(HOSTILE_NAME)]
+    assert gain_figure(gains).data[0].name == f"A: {escape_html(HOSTILE_NAME)}"  # long: lettered, named in the legend
     assert escape_html("<a href='x'>&</a>") == "&lt;a href='x'&gt;&amp;&lt;/a&gt;"

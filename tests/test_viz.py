@@ -271,7 +271,7 @@ def test_response_flow_diagrams_follow_each_methods_declaration():
 
     config = RunConfig(temperature=3.0, alpha=0.7)
     kd = diagram_texts(response_flow_figure(get_method("kd").card(), config))
-    assert "teacher (frozen)" in kd and "T = 3" in kd and "match, weight α = 0.7" in kd and "weight 1 − α" in kd
+    assert "teacher (frozen)" in kd and "T = 3" in kd and "match<br>weight α = 0.7" in kd and "weight 1 − α" in kd
     tfkd = diagram_texts(response_flow_figure(get_method("tfkd").card(), config))
     assert "no teacher network" in tfkd and "a distribution" in tfkd and "logits z" not in tfkd
     dml = diagram_texts(response_flow_figure(get_method("dml").card(), config))

@@ -84,7 +84,7 @@ def _arrow(figure: go.Figure, start: tuple[float, float], end: tuple[float, floa
             y=(sy + ey) / 2,
             text=label,
             showarrow=False,
-            yshift=12,
+            yshift=12 + 7 * label.count("<br>"),  # a two-line label stays above its arrow
             font=dict(size=11, color="#444"),
             bgcolor="rgba(255,255,255,0.85)",
         )
@@ -118,12 +118,20 @@ def response_flow_figure(card: Mapping[str, Any], config: "RunConfig") -> go.Fig
         _box(figure, *origin, source, colour(1))
         if card["uses_temperature"]:
             temperature = _value_text("T", config.temperature_schedule, config.temperature, config.temperature_end)
-            _box(figure, *soften, f"soft targets<br>softmax(z / T), {temperature}", colour(2))
+            _box(figure, *soften, "soft targets<br>softmax(z / T)", colour(2))
+            figure.add_annotation(  # under the box: a schedule's text would not fit inside it at 1024 px
+                x=soften[0],
+                y=soften[1] - BOX_HALF_HEIGHT,
+                yshift=-10,
+                text=temperature,
+                showarrow=False,
+                font=dict(size=11, color="#444"),
+            )
         else:
             _box(figure, *soften, "soft targets<br>softmax(z), T = 1", colour(2))
         made_up = card["teachers"] == "none" and card["scheme"] == "self"  # a distribution, not a network's logits
         _arrow(figure, origin, soften, "a distribution" if made_up else "logits z")
-        _arrow(figure, soften, student, f"match, weight {alpha}" if uses_alpha else "match")
+        _arrow(figure, soften, student, f"match<br>weight {alpha}" if uses_alpha else "match")
         title = f"{card['name']}: soft targets → the student, beside the labels"
     else:
         title = f"{card['name']}: the student learns the labels alone"
