@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .classroom import ServerLimits
+from .classroom import ServerLimits, env_number
 from .config import FIELD_BY_NAME, RunConfig, config_from_query, query_text
 from .describe import run_name
 from .errors import WorkbenchError
@@ -62,8 +62,8 @@ class Settings:
         `address`, the address it listens on) is a classroom server. The server's limits (`classroom.ServerLimits`:
         run time budget, queue cap per owner, admin token, upload quota and expiry) have classroom defaults."""
         notices: list[str] = []
-        workers = _env_number("KDW_MAX_WORKERS", default_max_workers(), 1, 64, int, notices)
-        limit = _env_number("KDW_UPLOAD_LIMIT_MB", DEFAULT_UPLOAD_LIMIT_MB, 0.001, 10_000.0, float, notices)
+        workers = env_number("KDW_MAX_WORKERS", default_max_workers(), 1, 64, int, notices)
+        limit = env_number("KDW_UPLOAD_LIMIT_MB", DEFAULT_UPLOAD_LIMIT_MB, 0.001, 10_000.0, float, notices)
         mode = os.environ.get("KDW_EXECUTOR", "process").strip().lower() or "process"
         if mode not in ("process", "inline"):
             notices.append(f"KDW_EXECUTOR: {mode!r} is not allowed; allowed: process or inline (using process)")
@@ -78,20 +78,6 @@ class Settings:
         classroom = classroom == "1" or (classroom != "0" and shared)
         limits = ServerLimits.from_env(classroom, notices)
         return cls(default_runs_dir(), int(workers), float(limit), mode == "inline", classroom, limits), notices
-
-
-def _env_number(variable: str, default: float, low: float, high: float, kind: type, notices: list[str]) -> float:
-    text = os.environ.get(variable, "").strip()
-    if not text:
-        return default
-    try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        notices.append(f"{variable}: {text!r} is not allowed; allowed: {low:g} to {high:g} (using {default:g})")
-        return default
-    return value
 
 
 @dataclass
