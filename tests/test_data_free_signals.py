@@ -53,6 +53,13 @@ def test_batchnorm_term_is_on_by_default_and_recorded_only_when_weighted(digits_
     assert not any(layer._forward_hooks for layer in digits_teacher.modules())
 
 
+def test_a_teacher_without_batchnorm_gets_no_batchnorm_term():
+    from workbench.teachers import get_teacher
+
+    lenet5, _ = get_teacher("lenet5", "digits", 0, train_if_missing=False)
+    assert "g_bn" not in built_dafl(lenet5, seed=0, w_bn=1.0).generate().terms
+
+
 def test_dafl_records_the_teachers_class_histogram_of_each_epoch(digits_teacher):
     result = fit(dafl_config(), teachers=[digits_teacher], dataset=data_free_dataset())
     for epoch in result.history:
