@@ -61,6 +61,17 @@ def unstackable_reason(model: nn.Module) -> str | None:
     return None
 
 
+def pool_before_relu(layers: list[tuple[str, nn.Module]]) -> list[tuple[str, nn.Module]]:
+    """The layers with each ReLU that a max-pool follows moved after it: the same values and gradients (ReLU is
+    monotone and a pooled window's gradient reaches one input, zeroed by the ReLU either way when it is not
+    positive), on a quarter of the elements."""
+    layers = list(layers)
+    for which in range(len(layers) - 1):
+        if type(layers[which][1]) is nn.ReLU and type(layers[which + 1][1]) is nn.MaxPool2d:
+            layers[which], layers[which + 1] = layers[which + 1], layers[which]
+    return layers
+
+
 class StackedStudents:
     """G students of one architecture (`models`, built and seeded by the caller) as stacked leaf tensors:
     `params[name]` is (G, *shape) and trains as one tensor (an optimiser over it updates each student's slice
@@ -68,7 +79,7 @@ class StackedStudents:
 
     def __init__(self, models: list[nn.Module]) -> None:
         self.template = models[0]
-        self.layers = list(leaf_layers(self.template))
+        self.layers = pool_before_relu(list(leaf_layers(self.template)))
         self.params = {
             name: torch.stack([dict(m.named_parameters())[name].detach() for m in models]).requires_grad_()
             for name, _ in self.template.named_parameters()

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from ..config import RunConfig
 from ..data import dataset_info
+from ..errors import ConfigError
 from ..models import create_model
 from .device import resolve_device, resolve_precision
 from .grid_model import unstackable_reason
@@ -57,8 +58,12 @@ def grid_unfit_reason(config: RunConfig) -> str | None:
         return "cache_teacher_logits is off"
     if config.compile:
         return "compile is on"
-    if resolve_precision(config.precision, resolve_device(config.device)) != "fp32":
-        return "a precision other than fp32"
+    try:
+        precision = resolve_precision(config.precision, resolve_device(config.device))
+    except ConfigError as error:  # a device that is not here: the run alone says so
+        return str(error)
+    if precision != "fp32":
+        return f"precision {precision} (grids train in fp32)"
     if config.teacher_checkpoint:
         return "a teacher from a checkpoint"
     return _student_reason(config.student, config.dataset)
