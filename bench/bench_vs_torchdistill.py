@@ -34,11 +34,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPERATURE, ALPHA, BATCH, LR, WEIGHT_DECAY, THREADS = 4.0, 0.9, 128, 0.005, 5e-4, 2
-TRAIN_IMAGES = 60_000
+TRAIN_IMAGES = 60_000  # the job's epoch; --train-images takes fewer (a loaded machine), the same on both sides
 WORKBENCH_JOBS = ("cold", "warm", "every-batch")
 
 
-def torchdistill_job(seed: int) -> dict[str, float]:
+def torchdistill_job(seed: int, images: int) -> dict[str, float]:
     """One epoch of torchdistill's DistillationBox on the job; images/s of its loop, test accuracy, wall time."""
     import torch
     from bench_kd_throughput import torchvision_root
@@ -65,7 +65,7 @@ def torchdistill_job(seed: int) -> dict[str, float]:
         "num_epochs": 1,
         "train_data_loader": {
             "dataset_id": "train",
-            "sampler": {"class_or_func": RandomSampler, "kwargs": {}},
+            "sampler": {"class_or_func": RandomSampler, "kwargs": {"num_samples": images}},
             "kwargs": {"batch_size": BATCH, "num_workers": 0},
         },
         "teacher": {
@@ -104,7 +104,7 @@ def torchdistill_job(seed: int) -> dict[str, float]:
     return {"images_per_s": seen / loop_seconds, "test_acc": correct / len(test), "wall_s": wall}
 
 
-def workbench_config(job: str, seed: int):
+def workbench_config(job: str, seed: int, images: int = TRAIN_IMAGES):
     """The job's RunConfig (cache off for every-batch)."""
     from workbench.config import RunConfig
 
@@ -112,11 +112,12 @@ def workbench_config(job: str, seed: int):
         {"dataset": "fashion-mnist", "teachers": ["cnn"], "student": "lenet5_half", "method": "kd",
          "temperature": TEMPERATURE, "alpha": ALPHA, "epochs": 1, "batch_size": BATCH, "lr": LR,
          "weight_decay": WEIGHT_DECAY, "optimizer": "adam", "augment": "none", "seed": seed, "device": "cpu",
-         "lr_schedule": "constant", "threads": THREADS, "train_subset": 0, "cache_teacher_logits": job != "every-batch"}
+         "lr_schedule": "constant", "threads": THREADS, "train_subset": 0 if images >= TRAIN_IMAGES else images,
+         "cache_teacher_logits": job != "every-batch"}
     )  # fmt: skip
 
 
-def workbench_job(job: str, seed: int) -> dict[str, float]:
+def workbench_job(job: str, seed: int, images: int) -> dict[str, float]:
     """One epoch through engine.fit (cold: the teacher-logit cache files are deleted first)."""
     import torch
 
@@ -124,7 +125,7 @@ def workbench_job(job: str, seed: int) -> dict[str, float]:
     from workbench.teachers import resolve_for
 
     torch.set_num_threads(THREADS)
-    config = workbench_config(job, seed)
+    config = workbench_config(job, seed, images)
     if job == "cold":
         files = resolve_for(config)["teacher_logit_files"]
         for file in [*files.train, *files.test]:
@@ -167,10 +168,11 @@ def source_tree(ref: str) -> Path:
     return folder
 
 
-def run_job(job: str, seed: int, tree: Path) -> dict[str, float]:
+def run_job(job: str, seed: int, tree: Path, images: int) -> dict[str, float]:
     """Run one job in a fresh process with `tree` first on the path; its JSON result."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(REPO / "bench")])}
     command = [sys.executable, str(Path(__file__).resolve()), "--job", job, "--seed", str(seed)]
+    command += ["--train-images", str(images)]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"job {job} failed:\n{done.stderr[-3000:]}")
@@ -194,7 +196,7 @@ def machine(load_start: tuple[float, ...], load_end: tuple[float, ...]) -> str:
     )
 
 
-def report(rows: dict[str, list[dict]], before: str | None, machine_line: str, command: str) -> str:
+def report(rows: dict[str, list[dict]], before: str | None, machine_line: str, command: str, images: int) -> str:
     """The markdown section: per job, median images/s and × torchdistill, wall time, accuracies."""
 
     def median(label, key):
@@ -207,7 +209,13 @@ def report(rows: dict[str, list[dict]], before: str | None, machine_line: str, c
         "",
         f"{__doc__.split(chr(10) + chr(10))[1]}",
         "",
-        f"Median of {repeats} repeats; the jobs of a repeat ran one after another, each in a fresh process.",
+        f"Median of {repeats} repeats; the jobs of a repeat ran one after another, each in a fresh process. "
+        + (
+            ""
+            if images >= TRAIN_IMAGES
+            else f"Epochs of {images:,} images (the workbench: a class-balanced subset; torchdistill: a random "
+            "sample without replacement) to fit the machine's load; the test split is the whole 10,000."
+        ),
         "",
         "| job | train-loop images/s | × torchdistill | wall s (end to end) | wall × torchdistill | test acc |",
         "|---|---|---|---|---|---|",
@@ -239,11 +247,16 @@ def main() -> None:
     parser.add_argument("--output", default=None, help="markdown file whose section is replaced")
     parser.add_argument("--job", choices=("torchdistill", *WORKBENCH_JOBS), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--train-images", type=int, default=TRAIN_IMAGES, help="images in the epoch (fewer: a subset)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-steps", type=int, default=100)
     args = parser.parse_args()
     if args.job:
-        result = torchdistill_job(args.seed) if args.job == "torchdistill" else workbench_job(args.job, args.seed)
+        images = args.train_images
+        if args.job == "torchdistill":
+            result = torchdistill_job(args.seed, images)
+        else:
+            result = workbench_job(args.job, args.seed, images)
         print(json.dumps(result))
         return
     if args.profile:
@@ -252,21 +265,24 @@ def main() -> None:
     trees = {"": REPO} | ({f" (before, {args.before})": source_tree(args.before)} if args.before else {})
     load_start = os.getloadavg()
     rows: dict[str, list[dict]] = {"torchdistill": []}
-    for repeat in range(args.repeats):
-        rows["torchdistill"].append(run_job("torchdistill", repeat, REPO))
-        print(f"repeat {repeat} torchdistill: {rows['torchdistill'][-1]}", flush=True)
-        for suffix, tree in trees.items():
-            for job in WORKBENCH_JOBS:
-                label = f"workbench {job}{suffix}"
-                rows.setdefault(label, []).append(run_job(job, repeat, tree))
-                print(f"repeat {repeat} {label}: {rows[label][-1]}", flush=True)
+    for job in WORKBENCH_JOBS:  # the table's order; a repeat runs each job's trees back to back
+        for suffix in trees:
+            rows[f"workbench {job}{suffix}"] = []
     command = "python bench/bench_vs_torchdistill.py " + " ".join(sys.argv[1:])
-    text = report(rows, args.before, machine(load_start, os.getloadavg()), command.strip())
-    print(text)
-    if args.output:
-        from workbench.reproduce.report import write_whole_section
+    for repeat in range(args.repeats):
+        rows["torchdistill"].append(run_job("torchdistill", repeat, REPO, args.train_images))
+        print(f"repeat {repeat} torchdistill: {rows['torchdistill'][-1]}", flush=True)
+        for job in WORKBENCH_JOBS:
+            for suffix, tree in trees.items():
+                label = f"workbench {job}{suffix}"
+                rows[label].append(run_job(job, repeat, tree, args.train_images))
+                print(f"repeat {repeat} {label}: {rows[label][-1]}", flush=True)
+        text = report(rows, args.before, machine(load_start, os.getloadavg()), command.strip(), args.train_images)
+        print(text, flush=True)
+        if args.output:  # after every repeat, so a long run leaves its figures so far
+            from workbench.reproduce.report import write_whole_section
 
-        write_whole_section(Path(args.output), text, title="# Benchmark results")
+            write_whole_section(Path(args.output), text, title="# Benchmark results")
 
 
 if __name__ == "__main__":
