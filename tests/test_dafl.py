@@ -169,3 +169,27 @@ def _no_autocast():
     import contextlib
 
     return contextlib.nullcontext()
+
+
+def test_the_mnist_gpu_preset_holds_the_papers_setting():
+    from workbench.config import RunConfig, load_config_file
+    from workbench.presets import list_presets
+
+    preset = {preset.name: preset for preset in list_presets()}["dafl_mnist_gpu"]
+    config = RunConfig.from_dict(load_config_file(preset.path))
+    assert (config.dataset, config.teachers, config.student, config.method) == (
+        "mnist",
+        ["lenet5"],
+        "lenet5_half",
+        "dafl",
+    )
+    assert (config.epochs, config.batch_size, config.optimizer, config.lr, config.temperature) == (
+        200,
+        512,
+        "adam",
+        0.002,
+        1.0,
+    )
+    params = config.method_params
+    assert (params["iterations"], params["gen_lr"], params["gen_width"], params["w_bn"]) == (120, 0.2, 128, 0.0)
+    assert (params["w_oh"], params["w_ie"], params["w_a"], params["entropy_log"]) == (1.0, 5.0, 0.1, "log10")
