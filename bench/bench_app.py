@@ -38,12 +38,13 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 RUN_QUERY = "epochs=1&train_subset=500&batch_size=16"
-LIVE_POINTS = """(text) => {
-    const chart = document.querySelector('.st-key-live_loss .js-plotly-plot');
+LIVE_POINTS = """(args) => {
+    const [key, text] = args;
+    const chart = document.querySelector(`.st-key-${key} .js-plotly-plot`);
     if (!chart || !chart._fullData) return 0;
     return chart._fullData.filter(t => t.name.includes(text)).reduce((n, t) => n + (t._length || 0), 0);
 }"""
-TARGET_FIRST_PAGE, TARGET_FIRST_POINT = 5.0, 3.0
+TARGET_FIRST_PAGE, TARGET_FIRST_POINT = 3.0, 2.0  # issue 14 items 11 and 1
 
 
 def free_port() -> int:
@@ -86,9 +87,10 @@ def first_page_seconds(page, url: str, started: float) -> tuple[float, float, fl
     return title, widgets, time.perf_counter() - started
 
 
-def click_to_first_point(page, url: str, seed: int, server_pid: int) -> tuple[float, float]:
-    """Open the Train page for a one-epoch digits run with this seed, click Start and time the first point;
-    also the CPU seconds the server and its workers used meanwhile."""
+def click_to_first_point(page, url: str, seed: int, server_pid: int) -> tuple[float, float, float]:
+    """Open the Train page for a one-epoch digits run with this seed, click Start and time the first point of the
+    live loss chart and of the live accuracy chart (the test-subset probe); also the CPU seconds the server and its
+    workers used until the first loss point."""
     page.goto(f"{url}/train?{RUN_QUERY}&seed={seed}")
     start = page.get_by_role("button", name="Start")
     start.wait_for(timeout=120_000)
@@ -96,15 +98,20 @@ def click_to_first_point(page, url: str, seed: int, server_pid: int) -> tuple[fl
     clicked, cpu_before = time.perf_counter(), cpu_seconds(server_pid)
     start.click()
     label = f"seed {seed}"
-    while page.evaluate(LIVE_POINTS, label) == 0:
+    while page.evaluate(LIVE_POINTS, ["live_loss", label]) == 0:
         if time.perf_counter() - clicked > 120:
             raise TimeoutError("no point on the live chart within 120 s")
         time.sleep(0.02)
     seconds, cpu = time.perf_counter() - clicked, cpu_seconds(server_pid) - cpu_before
+    while page.evaluate(LIVE_POINTS, ["live_accuracy", label]) == 0:
+        if time.perf_counter() - clicked > 120:
+            raise TimeoutError("no point on the live accuracy chart within 120 s")
+        time.sleep(0.02)
+    accuracy = time.perf_counter() - clicked
     page.locator("[data-testid=stMarkdownContainer]").filter(has_text=f"baseline · {label}").filter(
         has_text="done"
     ).wait_for(timeout=120_000)
-    return seconds, cpu
+    return seconds, accuracy, cpu
 
 
 def one_round(browser, warm_clicks: int, first_seed: int) -> dict[str, object]:
@@ -136,7 +143,7 @@ def one_round(browser, warm_clicks: int, first_seed: int) -> dict[str, object]:
         url = f"http://127.0.0.1:{port}"
         title, widgets, complete = first_page_seconds(page, url, started)
         page_cpu = cpu_seconds(server.pid, descendants=False)
-        cold, _ = click_to_first_point(page, url, first_seed, server.pid)
+        cold, _, _ = click_to_first_point(page, url, first_seed, server.pid)
         clicks = [click_to_first_point(page, url, first_seed + 1 + k, server.pid) for k in range(warm_clicks)]
     finally:
         page.close()
@@ -148,8 +155,9 @@ def one_round(browser, warm_clicks: int, first_seed: int) -> dict[str, object]:
         "complete": complete,
         "page_cpu": page_cpu,
         "cold": cold,
-        "warm": [seconds for seconds, _ in clicks],
-        "warm_cpu": [cpu for _, cpu in clicks],
+        "warm": [seconds for seconds, _, _ in clicks],
+        "warm_accuracy": [accuracy for _, accuracy, _ in clicks],
+        "warm_cpu": [cpu for _, _, cpu in clicks],
     }
 
 
@@ -166,6 +174,7 @@ def report(rounds: list[dict[str, object]], load: tuple[float, float, float]) ->
     page_cpu = [r["page_cpu"] for r in rounds]
     cold = [r["cold"] for r in rounds]
     warm = [s for r in rounds for s in r["warm"]]
+    warm_accuracy = [s for r in rounds for s in r["warm_accuracy"]]
     warm_cpu = [s for r in rounds for s in r["warm_cpu"]]
     import streamlit
     import torch
@@ -194,6 +203,8 @@ def report(rounds: list[dict[str, object]], load: tuple[float, float, float]) ->
             f"| CPU time of the server process until the first page's widgets | – | {summary(page_cpu)} |",
             f"| click Start → first point on the live chart, worker pool warm (digits, 1 epoch, 500 images, "
             f"kd + baseline) | < {TARGET_FIRST_POINT:g} s | {summary(warm)} |",
+            f"| click Start → first point on the live accuracy chart (test-subset probe), pool warm | – | "
+            f"{summary(warm_accuracy)} |",
             f"| CPU time of the server and its workers from click to first point | – | {summary(warm_cpu)} |",
             f"| the same, clicked right after the first page (pool still starting) | – | {summary(cold)} |",
             "",
@@ -204,10 +215,12 @@ def report(rounds: list[dict[str, object]], load: tuple[float, float, float]) ->
             "",
             f"The first page {verdict_page} its target; the first live point {verdict_point} its target. The page's "
             "title is drawn before torch is imported; the widgets wait for that import (about 2 s of CPU alone). "
-            "The worker pool starts with the first page and keeps `max_workers` processes with torch imported and "
-            "the digits set loaded, so a warm click only pays for the page rerun, the dispatcher (woken at once on "
-            "submit), the run's setup (its first step is written at once) and the live panel's refresh (every "
-            "1 s).",
+            "The worker pool starts once the first page is drawn (its processes' torch import and dataset load no "
+            "longer compete with the page on 2 cores) and keeps `max_workers` processes with torch imported and "
+            "the default set loaded; a background thread then pays the memory check's first meta-device pricing "
+            "(torch's reference operators, about 1.2 s of CPU). A warm click then pays for the page rerun, the "
+            "submission, the dispatcher (woken at once on submit), the run's setup (its first step and a probe of "
+            "test accuracy on 512 test images are written at once) and the live panel's refresh (every 1 s).",
             "",
         ]
     )

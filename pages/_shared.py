@@ -42,7 +42,7 @@ def settings() -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def _executor(runs_dir: str, inline: bool, _max_workers: int, limits: ServerLimits, uploads_dir: str) -> Executor:
-    """One executor (and dispatcher thread) per runs folder in this server process, started with the
+    """One executor (and, once started, dispatcher thread) per runs folder in this server process, made with the
     environment's concurrency and the server's limits (time budget, queue cap per owner); uploads past their
     days are removed as it starts."""
     executor = Executor(
@@ -54,8 +54,7 @@ def _executor(runs_dir: str, inline: bool, _max_workers: int, limits: ServerLimi
     )
     if limits.upload_ttl_days:
         expire_uploads(Path(uploads_dir), limits.upload_ttl_days, executor.store)
-    executor.start()
-    return executor
+    return executor  # its worker pool starts after the first page is drawn (pages/app.py), or at the first submit
 
 
 @st.cache_resource(show_spinner=False)

@@ -128,9 +128,11 @@ def main() -> None:
     shared.show_notices()
     _lessons.hide_controls()
     shared.remember_owner()
-    shared.executor()  # the worker pool starts now and warms up (in its own processes) while the page is drawn
     page.run()
     shared.sync_url()
+    # After the page is drawn (a Start starts them at once anyway): the worker processes import torch and load the
+    # default dataset, which on a 2-core machine would compete with drawing the first page.
+    shared.executor().start()
     shared.warm_up()  # after the page is drawn: the first Start then queues its runs without a 2.5 s pause
 
 

@@ -109,7 +109,11 @@ def test_method_page_has_a_card_per_method_and_disables_those_that_cannot_run():
     from workbench.methods import list_methods
 
     app = open_page("method")
-    assert len(app.latex) == len(list_methods())
+    from workbench.formulas import formula_lines
+
+    lines = [line for method in list_methods() for line in formula_lines(method.card()["loss_latex"])]
+    shown = [latex.value.removeprefix("$$\n").removesuffix("\n$$") for latex in app.latex]
+    assert sorted(shown) == sorted(lines)  # every card's formula (in tabs by group), one equation a line
     assert app.checkbox(key="w.method.kd").value is True
     assert app.checkbox(key="w.method.baseline").value is True
     reasons = Setup().availability()

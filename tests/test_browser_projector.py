@@ -26,10 +26,8 @@ OVERFLOWING = """() => {
     const main = document.querySelector('[data-testid=stMain]');
     const found = [];
     if (main && wide(main)) found.push('main area');
-    for (const el of document.querySelectorAll('.katex-display')) {  // the drawn formula against its card's text box
-        const box = el.closest('[data-testid=stMarkdownContainer]').getBoundingClientRect();
-        const drawn = (el.querySelector('.katex-html') || el).getBoundingClientRect();
-        if (drawn.width > 0 && (drawn.right > box.right + 1 || drawn.left < box.left - 1 || wide(el.parentElement)))
+    for (const el of document.querySelectorAll('.katex-display')) {  // scrolls sideways when the formula is wider
+        if (el.scrollWidth > el.clientWidth + 4 && el.clientWidth > 0)  // (a glyph's overhang of a pixel or two: fine)
             found.push('formula: ' + el.textContent.slice(0, 40));
     }
     for (const el of document.querySelectorAll('[data-testid=stMain] button')) {
