@@ -209,7 +209,8 @@ def report(rows: dict[str, list[dict]], before: str | None, machine_line: str, c
         "",
         f"{__doc__.split(chr(10) + chr(10))[1]}",
         "",
-        f"Median of {repeats} repeats; the jobs of a repeat ran one after another, each in a fresh process. "
+        f"Median of {repeats} repeats; the jobs of a repeat ran one after another, each in a fresh process, in the "
+        "table's order in even repeats and the reverse in odd ones. "
         + (
             ""
             if images >= TRAIN_IMAGES
@@ -270,13 +271,11 @@ def main() -> None:
             rows[f"workbench {job}{suffix}"] = []
     command = "python bench/bench_vs_torchdistill.py " + " ".join(sys.argv[1:])
     for repeat in range(args.repeats):
-        rows["torchdistill"].append(run_job("torchdistill", repeat, REPO, args.train_images))
-        print(f"repeat {repeat} torchdistill: {rows['torchdistill'][-1]}", flush=True)
-        for job in WORKBENCH_JOBS:
-            for suffix, tree in trees.items():
-                label = f"workbench {job}{suffix}"
-                rows[label].append(run_job(job, repeat, tree, args.train_images))
-                print(f"repeat {repeat} {label}: {rows[label][-1]}", flush=True)
+        order = [("torchdistill", "torchdistill", REPO)]
+        order += [(f"workbench {job}{suffix}", job, tree) for job in WORKBENCH_JOBS for suffix, tree in trees.items()]
+        for label, job, tree in order if repeat % 2 == 0 else order[::-1]:  # ABBA: a load trend favours no job
+            rows[label].append(run_job(job, repeat, tree, args.train_images))
+            print(f"repeat {repeat} {label}: {rows[label][-1]}", flush=True)
         text = report(rows, args.before, machine(load_start, os.getloadavg()), command.strip(), args.train_images)
         print(text, flush=True)
         if args.output:  # after every repeat, so a long run leaves its figures so far
