@@ -40,7 +40,7 @@ CURVES = {
     "kl": "KL(teacher ‖ student)",
 }
 HIGHLIGHT = "background-color: rgba(255, 196, 0, 0.25)"
-WIDE_VALUE = 24  # characters: a differing field with longer values is shown in its own table
+WIDE_VALUE = 16  # characters: a differing field with longer values is shown in its own table
 
 
 def is_data_free(record: RunRecord) -> bool:
@@ -151,10 +151,12 @@ else:
     shown = gains.drop(columns=["sentence"]).assign(
         **{"± s.e. (pts)": ["–" if pd.isna(error) else f"{error:.2f}" for error in gains["± s.e. (pts)"]]}
     )  # one seed: no s.e.
+    shown = shown[["setup", "gain (pts)", "± s.e. (pts)", "verdict", "seeds", "test acc", "baseline"]]  # gain first
     st.dataframe(
         shown,
         hide_index=True,
         column_config={
+            "setup": st.column_config.TextColumn(width="medium"),  # the verdict stays on screen at 1024 px
             "test acc": st.column_config.NumberColumn(format="percent"),
             "baseline": st.column_config.NumberColumn(format="percent"),
             "gain (pts)": st.column_config.NumberColumn(format="%+.2f"),

@@ -57,7 +57,7 @@ def compare_figure(
     epoch_axis(figure, None if rows.empty else float(rows["epoch"].max()))
     name = label or metric.replace("_", " ")
     figure.update_yaxes(title=name)
-    return apply_layout(figure, f"{name[:1].upper()}{name[1:]} per epoch", height=380)
+    return apply_layout(legend_below(figure), f"{name[:1].upper()}{name[1:]} per epoch", height=420)  # full width
 
 
 SHORT_LABEL = 14  # setup labels up to this long name their bars; longer ones are lettered, spelled out in the legend
