@@ -100,3 +100,10 @@ def test_plan_groups_runs_sharing_a_setup_and_says_why_others_train_alone() -> N
 def test_grid_refuses_runs_that_differ_in_their_recipe() -> None:
     with pytest.raises(WorkbenchError, match="differ"):
         fit_grid([BASE, BASE.replace(lr=0.01)])
+
+
+def test_a_large_group_trains_as_grids_of_at_most_sixteen() -> None:
+    configs = [BASE.replace(seed=seed) for seed in range(40)]
+    plan = plan_grids(configs, workers=2)
+    assert [len(grid) for grid in plan.grids] == [14, 13, 13]
+    assert sorted(p for grid in plan.grids for p in grid) == list(range(40))

@@ -17,6 +17,7 @@ from .device import resolve_device, resolve_precision
 from .grid_model import unstackable_reason
 
 GRID_METHODS = ("kd", "baseline")
+MAX_GRID_STUDENTS = 16  # students per grid at most (memory grows with them); a larger group trains as more grids
 # the fields a grid's students may differ in; every other field is the grid's own
 PER_STUDENT = (
     "name",
@@ -84,9 +85,9 @@ def grid_key(config: RunConfig) -> str:
 
 
 def plan_grids(configs: Sequence[RunConfig], workers: int = 1) -> GridPlan:
-    """Group the configs into grids: runs sharing a `grid_key` and fit for a grid, split into up to `workers`
-    grids of as equal size as can be (students sharing a seed kept together, so they share their batches); a
-    group of one, or a run unfit for a grid, is a single with its reason."""
+    """Group the configs into grids: runs sharing a `grid_key` and fit for a grid, split into `workers` grids
+    (more when one would pass MAX_GRID_STUDENTS) of near-equal size (students sharing a seed kept together, so
+    they share their batches); a group of one, or a run unfit for a grid, is a single with its reason."""
     plan = GridPlan()
     groups: dict[str, list[int]] = {}
     for position, config in enumerate(configs):
@@ -101,7 +102,8 @@ def plan_grids(configs: Sequence[RunConfig], workers: int = 1) -> GridPlan:
             plan.singles.append(members[0])
             plan.reasons[members[0]] = "no other run shares its setup"
             continue
-        plan.grids.extend(split_grid(members, [configs[p].seed for p in members], workers))
+        parts = max(workers, -(-len(members) // MAX_GRID_STUDENTS))
+        plan.grids.extend(split_grid(members, [configs[p].seed for p in members], parts))
     plan.singles.sort()
     return plan
 
