@@ -114,20 +114,23 @@ def click_to_first_point(page, url: str, seed: int, server_pid: int) -> tuple[fl
     return seconds, accuracy, cpu
 
 
-def one_round(browser, warm_clicks: int, first_seed: int) -> dict[str, object]:
-    """Start a server, time its first page, a click right away, then clicks once warm; stop it."""
-    folder = Path(tempfile.mkdtemp(prefix="kdw-bench-"))
-    port = free_port()
-    env = {**os.environ, "KDW_RUNS_DIR": str(folder / "runs"), "KDW_DATA_DIR": str(folder / "data")}
-    env.pop("KDW_EXECUTOR", None)
-    started = time.perf_counter()
-    server = subprocess.Popen(
+# The floor: the same first page's shape (a title, a selectbox, a table) with nothing of the app behind it.
+BARE_PAGE = """import streamlit as st
+st.title("Teacher")
+st.selectbox("Dataset", ["digits", "fashion-mnist"])
+st.dataframe({"role": ["teacher", "student"]})
+"""
+
+
+def start_server(script: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """`streamlit run script` on 127.0.0.1:port from the repository root."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "streamlit",
             "run",
-            "pages/app.py",
+            script,
             "--server.port",
             str(port),
             "--server.address",
@@ -138,6 +141,35 @@ def one_round(browser, warm_clicks: int, first_seed: int) -> dict[str, object]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def bare_round(browser) -> tuple[float, float]:
+    """Seconds from server start to a bare Streamlit page's selectbox, and the server's CPU seconds until then."""
+    script = Path(tempfile.mkdtemp(prefix="kdw-bench-bare-")) / "bare.py"
+    script.write_text(BARE_PAGE)
+    port = free_port()
+    started = time.perf_counter()
+    server = start_server(str(script), port, dict(os.environ))
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    try:
+        _, widgets, _ = first_page_seconds(page, f"http://127.0.0.1:{port}", started)
+        return widgets, cpu_seconds(server.pid, descendants=False)
+    finally:
+        page.close()
+        server.terminate()
+        server.wait(20)
+
+
+def one_round(browser, warm_clicks: int, first_seed: int) -> dict[str, object]:
+    """Time a bare Streamlit page; then start the app's server, time its first page, a click right away, then clicks
+    once warm; stop it."""
+    bare, bare_cpu = bare_round(browser)
+    folder = Path(tempfile.mkdtemp(prefix="kdw-bench-"))
+    port = free_port()
+    env = {**os.environ, "KDW_RUNS_DIR": str(folder / "runs"), "KDW_DATA_DIR": str(folder / "data")}
+    env.pop("KDW_EXECUTOR", None)
+    started = time.perf_counter()
+    server = start_server("pages/app.py", port, env)
     page = browser.new_page(viewport={"width": 1400, "height": 1600})
     try:
         url = f"http://127.0.0.1:{port}"
@@ -150,6 +182,8 @@ def one_round(browser, warm_clicks: int, first_seed: int) -> dict[str, object]:
         server.terminate()
         server.wait(20)
     return {
+        "bare": bare,
+        "bare_cpu": bare_cpu,
         "title": title,
         "widgets": widgets,
         "complete": complete,
@@ -168,6 +202,8 @@ def summary(values: list[float]) -> str:
 
 def report(rounds: list[dict[str, object]], load: tuple[float, float, float]) -> str:
     """The markdown section with the machine, the method and the figures."""
+    bare = [r["bare"] for r in rounds]
+    bare_cpu = [r["bare_cpu"] for r in rounds]
     title = [r["title"] for r in rounds]
     widgets = [r["widgets"] for r in rounds]
     complete = [r["complete"] for r in rounds]
@@ -186,7 +222,9 @@ def report(rounds: list[dict[str, object]], load: tuple[float, float, float]) ->
             SECTION,
             "",
             f"Machine: {cpu_model()}, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / "
-            f"{load[2]:.1f} (1/5/15 min) when the benchmark started (a shared machine); Python "
+            f"{load[2]:.1f} (1/5/15 min) when the benchmark started (a shared machine, loaded by other sessions "
+            "working at the same time: wall times stretch with the load, compare them with the floor measured "
+            f"alongside); Python "
             f"{platform.python_version()}, torch {torch.__version__}, streamlit {streamlit.__version__}, "
             f"Debian chromium headless. Measured {time.strftime('%Y-%m-%d %H:%M')} with `python bench/bench_app.py "
             f"--rounds {len(rounds)} --warm-clicks {len(rounds[0]['warm'])} --write`.",
@@ -201,6 +239,9 @@ def report(rounds: list[dict[str, object]], load: tuple[float, float, float]) ->
             f"{summary(widgets)} |",
             f"| server start → first page complete (teacher table drawn) | – | {summary(complete)} |",
             f"| CPU time of the server process until the first page's widgets | – | {summary(page_cpu)} |",
+            f"| the floor: server start → a bare Streamlit page's selectbox (title, selectbox, table; no app) | – | "
+            f"{summary(bare)} |",
+            f"| CPU time of that bare server until its selectbox | – | {summary(bare_cpu)} |",
             f"| click Start → first point on the live chart, worker pool warm (digits, 1 epoch, 500 images, "
             f"kd + baseline) | < {TARGET_FIRST_POINT:g} s | {summary(warm)} |",
             f"| click Start → first point on the live accuracy chart (test-subset probe), pool warm | – | "
@@ -208,13 +249,16 @@ def report(rounds: list[dict[str, object]], load: tuple[float, float, float]) ->
             f"| CPU time of the server and its workers from click to first point | – | {summary(warm_cpu)} |",
             f"| the same, clicked right after the first page (pool still starting) | – | {summary(cold)} |",
             "",
-            "CPU times hardly depend on what else the machine runs: on an idle machine the wall times come close "
-            "to them (plus the browser's own work), on a busy shared one they stretch by the load. The worker "
-            "pool warms up in parallel with the first page, in its own processes (not counted in the first "
-            "page's CPU time).",
+            "CPU times depend less on what else the machine runs than wall times (on an idle machine the wall "
+            "times come close to them, plus the browser's own work; on a busy shared one they stretch by the load), "
+            "yet they vary by a quarter between runs on a loaded machine. The worker pool's processes (not counted "
+            "in the first page's CPU time) start once the first page is drawn.",
             "",
             f"The first page {verdict_page} its target; the first live point {verdict_point} its target. The page's "
             "title is drawn before torch is imported; the widgets wait for that import (about 2 s of CPU alone). "
+            "The floor row is Streamlit itself: what the app adds to it is its imports (torch through the workbench's "
+            "data, models, executor and uploads modules) and its first run; widgets in 3 s on 2 cores would need the "
+            "first page's widgets drawn from registries that import no torch. "
             "The worker pool starts once the first page is drawn (its processes' torch import and dataset load no "
             "longer compete with the page on 2 cores) and keeps `max_workers` processes with torch imported and "
             "the default set loaded; a background thread then pays the memory check's first meta-device pricing "
