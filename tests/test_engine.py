@@ -373,3 +373,14 @@ def test_a_chunked_run_cancelled_mid_epoch_reports_the_steps_it_took(digits_teac
 
     result = fit(tiny_config(epochs=2), [recorder], teachers=[digits_teacher], read_every=100, cancel=cancel)
     assert result.status == "cancelled" and len(recorder.steps) == 3
+
+
+def test_a_chunked_run_reports_its_first_step_at_once(digits_teacher):
+    recorder, seen_at_poll = Recorder(), []
+
+    def cancel():
+        seen_at_poll.append(len(recorder.steps))
+        return False
+
+    fit(tiny_config(epochs=1), [recorder], teachers=[digits_teacher], read_every=100, cancel=cancel)
+    assert seen_at_poll[:2] == [0, 1]  # step 1 is read before step 2 is taken

@@ -47,7 +47,7 @@ class StepLog:
         self.growth = LossGrowthGuard()
         self.term_sums: dict[str, float] = {}  # this epoch's batch-weighted sums of each term
         self._pending: list[_Pending] = []
-        self._last_read = time.monotonic()
+        self._last_read = float("-inf")  # the first step is read at once: a live chart's first point
 
     def new_epoch(self) -> None:
         """Start the epoch's term sums afresh."""
