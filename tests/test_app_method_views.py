@@ -59,7 +59,13 @@ def test_teacher_page_previews_the_glyph_dataset_and_trains_its_teacher():
 def test_data_free_and_generational_runs_show_samples_stability_and_the_chain():
     app = open_page(
         "train",
-        {**TINY_RUN, "methods": "dafl,feed-sequential", "feed-sequential.generations": "2", "baseline": "false"},
+        {
+            **TINY_RUN,
+            "methods": "dafl,feed-sequential",
+            "dafl.iterations": "20",
+            "feed-sequential.generations": "2",
+            "baseline": "false",
+        },
     )
     app.button(key="start").click().run()
     assert not app.exception
