@@ -93,12 +93,12 @@ def dafl_generator_terms(
     }
 
 
-# Defaults measured on digits with the lenet5 teacher and every run-config field at its default (10 epochs, batch
-# 64, SGD lr 0.05): docs/results.md, "Data-free generators". Width 64 taught as well as the paper's 128 at half the
-# step time; 500 generated batches an epoch took DAFL to about 85 % in about 2 minutes and PRE-DFKD past 90 % in
-# about 5 (one thread, under load). With the default cnn teacher (BatchNorm layers) DAFL's terms alone left the student
-# near 80 %; pulling the generated batches' statistics at the teacher's BatchNorm layers to its running statistics
-# (w_bn 1, DeepInversion's prior) took it past 95 % (docs/results.md). A teacher without BatchNorm is unaffected.
+# Defaults measured on digits (docs/data-free.md). With the lenet5 teacher and every run-config field at its default
+# (10 epochs, batch 64, SGD lr 0.05) width 64 taught as well as the paper's 128 at half the step time, and 500
+# generated batches an epoch took DAFL to about 85 % in about 2 minutes and PRE-DFKD past 90 % in about 5 (one
+# thread, under load). With the default cnn teacher (BatchNorm layers) DAFL's terms alone left the student near 80 %;
+# pulling the generated batches' statistics at the teacher's BatchNorm layers to its running statistics (w_bn 1,
+# DeepInversion's prior) took it past 95 %. A teacher without BatchNorm is unaffected.
 DEFAULT_ITERATIONS = 500
 DEFAULT_GEN_WIDTH = 64
 DEFAULT_W_BN = 1.0
