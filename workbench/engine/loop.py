@@ -151,7 +151,7 @@ def fit(
         start_epoch, step, history = state["epoch"], state["step"], state["history"]
         best = max((row["test_acc"] for row in history), default=0.0)
 
-    teacher_test = bank.split_logits(data.test.x, test_files)
+    teacher_test: list[Tensor] | None = None  # the teachers' test logits: at the first evaluation (below)
     run_info = RunInfo(
         config.to_dict(),
         str(device),
@@ -206,6 +206,8 @@ def fit(
             bank.end_epoch()  # a teacher-logit cache filled by this epoch's batches is kept (and written) now
             term_sums = log.term_sums
             metrics = {f"train_{name}": value / seen for name, value in term_sums.items()}
+            if teacher_test is None:  # not before the first step: uncached, 10,000 test images take seconds
+                teacher_test = bank.split_logits(data.test.x, test_files)
             metrics.update(evaluate(student, data, teacher_test, autocast, config.omit_classes))
             metrics.update(method.evaluate_extra(data.test.x, data.test.y))
             metrics.update(
