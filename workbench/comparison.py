@@ -11,6 +11,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .config import COEFFICIENT_FIELDS
 from .evidence import measure_effect, verdict, verdict_sentence
 from .store import RunRecord
 
@@ -22,14 +23,7 @@ TEACHER_ONLY_FIELDS = (
     "teachers",
     "teacher_checkpoint",
     "teacher_seed",
-    "temperature",
-    "temperature_schedule",
-    "temperature_end",
-    "alpha",
-    "alpha_schedule",
-    "alpha_end",
-    "schedule_fraction",
-    "schedule_steps",
+    *COEFFICIENT_FIELDS,
     "cache_teacher_logits",
 )
 

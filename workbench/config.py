@@ -287,6 +287,9 @@ def _field_specs() -> tuple[FieldSpec, ...]:
 
 FIELDS: tuple[FieldSpec, ...] = _field_specs()
 FIELD_BY_NAME = {spec.name: spec for spec in FIELDS}
+# T, α and their schedules (the method group's fields besides the method itself): what a grid's students, a cost
+# probe's points and a baseline's comparisons tell apart or ignore.
+COEFFICIENT_FIELDS = tuple(spec.name for spec in FIELDS if spec.group == "method" and spec.name != "method")
 
 
 def query_text(value: Any) -> str:

@@ -40,7 +40,13 @@ def evaluate(
 ) -> dict[str, float]:
     """Test accuracy and loss, the share of the test set given the most-predicted class (and which class), the
     accuracy on classes left out of training when there are any, and agreement/KL with the first teacher."""
-    logits = predict(student, data.test.x, autocast)
+    return metrics_from_logits(predict(student, data.test.x, autocast), data, teacher_test, omitted)
+
+
+def metrics_from_logits(
+    logits: Tensor, data: LoadedDataset, teacher_test: list[Tensor], omitted: Sequence[int] = ()
+) -> dict[str, float]:
+    """`evaluate`'s metrics from a student's test logits (a grid computes them for all its students at once)."""
     predicted = logits.argmax(1)
     counts = torch.bincount(predicted, minlength=data.info.num_classes)
     correct = predicted == data.test.y
@@ -81,7 +87,12 @@ def bias_corrected_predictions(logits: Tensor, omitted: Sequence[int]) -> Tensor
 
 def class_accuracies(student: nn.Module, data: LoadedDataset, autocast: Callable) -> dict[str, float]:
     """The final student's test accuracy on each class, as `class_acc_<index>`."""
-    predicted = predict(student, data.test.x, autocast).argmax(1)
+    return class_accuracies_from(predict(student, data.test.x, autocast), data)
+
+
+def class_accuracies_from(logits: Tensor, data: LoadedDataset) -> dict[str, float]:
+    """The test accuracy on each class, as `class_acc_<index>`, from a student's test logits."""
+    predicted = logits.argmax(1)
     metrics = {}
     for label in range(data.info.num_classes):
         members = data.test.y == label

@@ -25,10 +25,11 @@ from ..errors import WorkbenchError
 from ..models import count_macs, count_params, create_model
 from ..quant import model_size_kb
 from .device import apply_cpu_threads, autocast_factory, resolve_device
+from .evaluation import metrics_from_logits
 from .events import Callback, EpochEvent, FitResult, RunInfo
 from .grid_model import StackedStudents, clip_each
 from .grid_plan import grid_key, grid_unfit_reason
-from .grid_student import GridStudent, test_metrics
+from .grid_student import GridStudent
 from .guards import Diverged, check_epoch_metrics
 from .loop import build_optimizer, lr_factor, scheduled_state, warmup_factor
 from .teacher_bank import TeacherBank, TeacherLogitFiles
@@ -229,7 +230,7 @@ class _GridTrainer:
             state = scheduled_state(student.config, max(step - 1, 0), epoch, total)
             metrics = {f"train_{name}": value / student.seen for name, value in student.term_sums.items()}
             metrics.update(
-                test_metrics(
+                metrics_from_logits(
                     logits[which], self.data, teacher_test if student.distils else [], student.config.omit_classes
                 )
             )

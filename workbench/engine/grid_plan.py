@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
-from ..config import RunConfig
+from ..config import COEFFICIENT_FIELDS, RunConfig
 from ..data import dataset_info
 from ..errors import ConfigError
 from ..models import create_model
@@ -23,14 +23,7 @@ PER_STUDENT = (
     "name",
     "seed",
     "method",
-    "temperature",
-    "temperature_schedule",
-    "temperature_end",
-    "alpha",
-    "alpha_schedule",
-    "alpha_end",
-    "schedule_fraction",
-    "schedule_steps",
+    *COEFFICIENT_FIELDS,
 )
 
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import RunConfig
 from ..data import LoadedDataset
-from .evaluation import agreement_and_kl, bias_corrected_predictions, final_metrics
+from .evaluation import class_accuracies_from, final_metrics
 from .events import Callback, FitResult, RunInfo, StepEvent
 from .guards import COLLAPSE_MIN_STEPS, Diverged, LossGrowthGuard, check_step_terms, collapse_message
 
@@ -90,39 +88,3 @@ class GridStudent:
         for callback in self.callbacks:
             callback.on_end(self.result)
         return self.result
-
-
-def test_metrics(
-    logits: Tensor, data: LoadedDataset, teacher_test: list[Tensor], omitted: Sequence[int] = ()
-) -> dict[str, float]:
-    """`evaluation.evaluate`'s metrics from a student's test logits (computed for the whole grid at once)."""
-    predicted = logits.argmax(1)
-    counts = torch.bincount(predicted, minlength=data.info.num_classes)
-    correct = predicted == data.test.y
-    metrics = {
-        "test_acc": correct.float().mean().item(),
-        "test_loss": F.cross_entropy(logits, data.test.y).item(),
-        "prediction_share": counts.max().item() / max(predicted.numel(), 1),
-        "prediction_top_class": float(counts.argmax().item()),
-    }
-    if omitted:
-        held_out = torch.isin(data.test.y, torch.tensor(list(omitted), device=data.test.y.device))
-        metrics["omitted_acc"] = correct[held_out].float().mean().item() if held_out.any() else 0.0
-        corrected = bias_corrected_predictions(logits, omitted)
-        metrics["omitted_acc_corrected"] = (
-            (corrected[held_out] == data.test.y[held_out]).float().mean().item() if held_out.any() else 0.0
-        )
-    if teacher_test:
-        metrics["agreement"], metrics["kl"] = agreement_and_kl(logits, teacher_test[0])
-    return metrics
-
-
-def class_accuracies_from(logits: Tensor, data: LoadedDataset) -> dict[str, float]:
-    """`evaluation.class_accuracies` from a student's test logits."""
-    predicted = logits.argmax(1)
-    metrics = {}
-    for label in range(data.info.num_classes):
-        members = data.test.y == label
-        if members.any():
-            metrics[f"class_acc_{label}"] = (predicted[members] == label).float().mean().item()
-    return metrics

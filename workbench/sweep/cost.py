@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from ..config import RunConfig
+from ..config import COEFFICIENT_FIELDS, RunConfig
 from ..errors import WorkbenchError
 from .spec import SweepPoint
 
@@ -16,14 +16,7 @@ from .spec import SweepPoint
 COST_NEUTRAL_FIELDS = (
     "name",
     "seed",
-    "temperature",
-    "temperature_schedule",
-    "temperature_end",
-    "alpha",
-    "alpha_schedule",
-    "alpha_end",
-    "schedule_fraction",
-    "schedule_steps",
+    *COEFFICIENT_FIELDS,
     "lr",
     "momentum",
     "weight_decay",
