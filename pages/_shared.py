@@ -169,6 +169,23 @@ def bound_value(name: str, value: Any) -> Any:
     return st.session_state[key]
 
 
+def config_int(name: str, label: str, value: int, step: int = 1) -> int:
+    """A number input bound to an integer field of the setup's config, its range and help read from the field's
+    declaration; returns the value shown."""
+    spec = FIELD_BY_NAME[name]
+    bound_value(name, value)
+    return int(
+        st.number_input(
+            label,
+            min_value=int(spec.low),
+            max_value=int(spec.high),
+            step=step,
+            key=widget_key(name),
+            help=field_help(name),
+        )
+    )
+
+
 def set_bound(name: str, value: Any) -> None:
     """Change a bound widget's value from a callback (before the widgets are drawn)."""
     st.session_state[widget_key(name)] = value

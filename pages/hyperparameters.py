@@ -143,28 +143,8 @@ with first:
 with second:
     field_choices("optimizer", "Optimiser")
     field_choices("lr_schedule", "Learning-rate schedule")
-    shared.bound_value("seed", config.seed)
-    config.seed = int(
-        st.number_input(
-            "First seed",
-            min_value=0,
-            max_value=2**31 - 1,
-            step=1,
-            key=shared.widget_key("seed"),
-            help=shared.field_help("seed"),
-        )
-    )
-    shared.bound_value("train_subset", config.train_subset)
-    config.train_subset = int(
-        st.number_input(
-            "Training images (0 = all)",
-            min_value=0,
-            max_value=10_000_000,
-            step=100,
-            key=shared.widget_key("train_subset"),
-            help=shared.field_help("train_subset"),
-        )
-    )
+    config.seed = shared.config_int("seed", "First seed", config.seed)
+    config.train_subset = shared.config_int("train_subset", "Training images (0 = all)", config.train_subset, 100)
     class_names = dataset_info(config.dataset).class_names
     current_omitted = shared.bound_value("omit_classes", list(config.omit_classes))
     shared.set_bound("omit_classes", [c for c in current_omitted if c < len(class_names)])  # after a dataset change

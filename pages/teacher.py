@@ -242,17 +242,7 @@ if picked:
     config.teachers = list(picked)
 else:
     st.warning(f"Pick at least one teacher; the runs keep using {', '.join(config.teachers)}.")
-shared.bound_value("teacher_seed", config.teacher_seed)
-config.teacher_seed = int(
-    st.number_input(
-        "Teacher seed",
-        min_value=0,
-        max_value=2**31 - 1,
-        step=1,
-        key=shared.widget_key("teacher_seed"),
-        help=shared.field_help("teacher_seed"),
-    )
-)
+config.teacher_seed = shared.config_int("teacher_seed", "Teacher seed", config.teacher_seed)
 
 if config.teacher_checkpoint and not upload_matches(config.teacher_checkpoint):
     st.info("The uploaded teacher was for another dataset or architecture; using the cached teacher instead.")
