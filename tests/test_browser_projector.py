@@ -109,7 +109,7 @@ def test_a_default_run_draws_live_points_every_second_at_1024x768(browser, app_u
         start.wait_for()
         settle(page, 1.0)
         start.click()
-        page.locator(".st-key-live_loss .js-plotly-plot").wait_for()  # the charts appear at Start
+        page.locator(".st-key-live_loss .js-plotly-plot").first.wait_for()  # at Start (a redraw may hold two)
         done = page.locator("[data-testid=stMarkdownContainer]").filter(has_text="seed 7").filter(has_text="done")
         counts = []
         while done.count() < 2 and len(counts) < 180:  # while the kd run and its baseline train

@@ -190,6 +190,8 @@ def test_a_worker_stops_a_job_at_the_servers_time_budget(executor):
     executor.time_limit_s = 2.0
     try:
         run_id = executor.submit(long_config(), owner="alice")
+        # the budget is the server's when the job is dispatched (the pool may still be starting)
+        wait_for(lambda: executor.store.get_run(run_id).status != "queued", timeout=60)
     finally:
         executor.time_limit_s = None
     wait_for(lambda: finished(executor, run_id), timeout=60)

@@ -117,9 +117,11 @@ def test_student_rehearses_novel_and_replayed_samples(digits_teacher):
         teachers=[Counting(digits_teacher)],
         dataset=data_free_dataset(),
     )
-    # the step's teacher calls come last (the test split's logits before them may go through the bank's inference
-    # copy): VAE input (16 novel + 8 replayed), its reconstruction, and the student's rehearsal batch
-    assert seen[-3:] == [24, 24, 24]
+    # the one step's teacher calls come first: VAE input (16 novel + 8 replayed), its reconstruction, and the
+    # student's rehearsal batch; the test split's logits follow at the first evaluation (through the bank's inference
+    # copy, whose tracing sees a symbolic batch size)
+    calls = [size for size in seen if isinstance(size, int)]
+    assert calls[:3] == [24, 24, 24]
 
 
 def test_pre_dfkd_resumes_with_its_generator_and_memory(digits_teacher, tmp_path):
