@@ -195,11 +195,11 @@ def test_the_mnist_gpu_preset_holds_the_papers_setting():
     assert (params["w_oh"], params["w_ie"], params["w_a"], params["entropy_log"]) == (1.0, 5.0, 0.1, "log10")
 
 
-def test_the_fashion_preset_is_dafl_as_picked_for_three_epochs():
+def test_the_fashion_preset_is_dafl_as_picked_for_six_epochs():
     from workbench.config import RunConfig, load_config_file
     from workbench.presets import list_presets
 
     preset = {preset.name: preset for preset in list_presets()}["dafl_fashion"]
     config = RunConfig.from_dict(load_config_file(preset.path))
-    picked = RunConfig.from_dict({"dataset": "fashion-mnist", "method": "dafl", "epochs": 3, "name": config.name})
+    picked = RunConfig.from_dict({"dataset": "fashion-mnist", "method": "dafl", "epochs": 6, "name": config.name})
     assert config == picked
