@@ -82,36 +82,34 @@ def stop_using_upload() -> None:
     config.teacher_checkpoint = ""
 
 
-TABLE_FORMATS = {"parameters": "{:,.0f}", "MACs": "{:,.0f}", "test accuracy": "{:.1%}", "training time (s)": "{:,.1f}"}
+TABLE_FORMATS = {"parameters": "{:,.0f}", "MACs": "{:,.0f}"}
 TABLE_COLUMNS = {
     "role": st.column_config.TextColumn(width="small"),
-    "architecture": st.column_config.TextColumn(width="medium"),
-    "test accuracy": st.column_config.Column(help="On the dataset's test split, when the teacher was trained"),
-    "training time (s)": st.column_config.Column(help="Seconds its training took"),
+    "architecture": st.column_config.TextColumn(width="small"),
     "weights": st.column_config.TextColumn(
-        width="large", help="Where a teacher's weights come from: packaged, cached, uploaded, or trained on first use"
+        width="medium", help="Where a teacher's weights come from: packaged, cached, uploaded, or trained on first use"
     ),
 }
 
 
 def teacher_rows() -> pd.DataFrame:
     """The picked teachers, the student and the other teachers ready for this dataset, with their cost and
-    (for teachers) cached accuracy and training time; missing values are None (shown as "–")."""
+    (for teachers) cached accuracy and training time as text ("–" when missing)."""
     cached = [record.arch for record in list_teachers() if record.dataset == config.dataset]
     entries = [(f"teacher {i + 1}", arch) for i, arch in enumerate(config.teachers)]
     entries += [("student", config.student)]
-    entries += [("available teacher", arch) for arch in cached if arch not in config.teachers]
+    entries += [("available", arch) for arch in cached if arch not in config.teachers]
     rows = []
     for role, arch in entries:
         params, macs = model_cost(arch, config.dataset)
         row = {
             "role": role,
             "architecture": arch,
+            "weights": "–",  # what a projector shows first, at 1024 px the last columns scroll
+            "test accuracy": "–",  # text: the browser draws a missing number as "None", whatever the Styler says
             "parameters": params,
             "MACs": macs,
-            "test accuracy": None,
-            "training time (s)": None,
-            "weights": "–",
+            "training time (s)": "–",
         }
         if role == "teacher 1" and config.teacher_checkpoint:
             row["weights"] = "uploaded"
@@ -123,8 +121,8 @@ def teacher_rows() -> pd.DataFrame:
             else:
                 row.update(
                     {
-                        "test accuracy": record.test_acc,
-                        "training time (s)": record.train_seconds,
+                        "test accuracy": f"{record.test_acc:.1%}",
+                        "training time (s)": f"{record.train_seconds:,.1f}",
                         "weights": "packaged" if record.packaged else "cached",
                     }
                 )
@@ -252,6 +250,7 @@ if config.teacher_checkpoint:
     st.button("Use the cached teacher instead", on_click=stop_using_upload)
 
 st.dataframe(teacher_rows().style.format(TABLE_FORMATS, na_rep="–"), hide_index=True, column_config=TABLE_COLUMNS)
+st.caption("Test accuracy: on the test split, when the teacher was trained; training time: the seconds it took.")
 try:
     check_config_memory(config)
 except WorkbenchError as error:
