@@ -34,15 +34,13 @@ def waiting_figure(title: str, text: str = WAITING_STEP, height: int = 340) -> g
     return apply_layout(figure, title, height=height)
 
 
-def loss_terms_figure(steps: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
-    """Each weighted loss term and the total per optimisation step, one colour per term, one dash per run (before
-    the first step: a chart saying it waits for it)."""
+def term_curves(rows: pd.DataFrame, labels: dict[str, str], terms: dict[str, str], bold: str = "") -> go.Figure:
+    """Step rows of each term (name: title) per run as lines: one colour per term, one dash per run; `bold` drawn
+    thicker (the total)."""
     figure = go.Figure()
-    rows = steps[(steps["scope"] == "step") & ~steps["name"].isin(NOT_LOSS_TERMS)] if len(steps) else steps
-    terms = sorted(set(rows["name"]) - {"loss"}) + (["loss"] if "loss" in set(rows["name"]) else [])
     dashes = ("solid", "dash", "dot", "dashdot")
     for run_index, (run_id, label) in enumerate(labels.items()):
-        for term_index, term in enumerate(terms):
+        for term_index, (term, title) in enumerate(terms.items()):
             series = thin(rows[(rows["run_id"] == run_id) & (rows["name"] == term)].sort_values("step"))
             if series.empty:
                 continue
@@ -51,15 +49,24 @@ def loss_terms_figure(steps: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                     x=series["step"],
                     y=series["value"],
                     mode="lines",
-                    name=f"{escape_html(label)}: {term}",
+                    name=f"{escape_html(label)}: {title}",
                     legendgroup=label,
                     line=dict(
                         color=colour(term_index),
                         dash=dashes[run_index % len(dashes)],
-                        width=2.5 if term == "loss" else 1.5,
+                        width=2.5 if term == bold else 1.5,
                     ),
                 )
             )
+    return figure
+
+
+def loss_terms_figure(steps: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """Each weighted loss term and the total per optimisation step, one colour per term, one dash per run (before
+    the first step: a chart saying it waits for it)."""
+    rows = steps[(steps["scope"] == "step") & ~steps["name"].isin(NOT_LOSS_TERMS)] if len(steps) else steps
+    names = sorted(set(rows["name"]) - {"loss"}) + (["loss"] if "loss" in set(rows["name"]) else [])
+    figure = term_curves(rows, labels, {name: name for name in names}, bold="loss")
     if not figure.data:
         return waiting_figure("Loss terms")
     figure.update_xaxes(title="step")

@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..text import escape_html
-from .style import apply_layout, colour, epoch_axis, legend_below, thin
+from .curves import term_curves
+from .style import apply_layout, colour, epoch_axis, legend_below
 
 SOURCES = {"teacher_class": "generated", "replay_class": "replayed"}
 GENERATOR_TERMS = {
@@ -98,24 +99,8 @@ def class_histogram_figure(epochs: pd.DataFrame, labels: dict[str, str], class_n
 def generator_terms_figure(steps: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     """The generator's weighted loss terms per step (one-hot, information entropy, activation, BatchNorm
     statistics, PRE-DFKD's novelty term), one colour per term, one dash per run; the generator minimises their sum."""
-    figure = go.Figure()
     rows = steps[(steps["scope"] == "step") & steps["name"].isin(GENERATOR_TERMS)] if len(steps) else steps
-    dashes = ("solid", "dash", "dot", "dashdot")
-    for run_index, (run_id, label) in enumerate(labels.items()):
-        for term_index, (term, title) in enumerate(GENERATOR_TERMS.items()):
-            series = thin(rows[(rows["run_id"] == run_id) & (rows["name"] == term)].sort_values("step"))
-            if series.empty:
-                continue
-            figure.add_trace(
-                go.Scatter(
-                    x=series["step"],
-                    y=series["value"],
-                    mode="lines",
-                    name=f"{escape_html(label)}: {title}",
-                    legendgroup=label,
-                    line=dict(color=colour(term_index), dash=dashes[run_index % len(dashes)], width=1.5),
-                )
-            )
+    figure = term_curves(rows, labels, GENERATOR_TERMS)
     figure.update_xaxes(title="step")
     figure.update_yaxes(title="loss (weighted)")
     return apply_layout(legend_below(figure), "The generator's loss terms", height=380)
