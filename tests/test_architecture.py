@@ -14,7 +14,18 @@ MAX_LINES = 400
 # Bottom to top; a module (a top-level module of workbench, or a subpackage as a whole) imports only modules of
 # lower layers. Keep in step with ARCHITECTURE.md's drawing.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths", "text", "formulas", "schedules", "evidence", "stability", "presets", "pretrained"),
+    (
+        "errors",
+        "paths",
+        "concurrency",
+        "text",
+        "formulas",
+        "schedules",
+        "evidence",
+        "stability",
+        "presets",
+        "pretrained",
+    ),
     ("data", "quant", "store_schema"),
     ("models", "store_records"),
     ("fields", "glyphs", "store"),

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .classroom import ServerLimits, env_number
+from .concurrency import default_max_workers
 from .config import FIELD_BY_NAME, RunConfig, config_from_query, query_text
 from .describe import run_name
 from .errors import WorkbenchError
-from .executor import default_max_workers
 from .fields import parse_bool
 from .methods import HyperParam, get_method, list_methods
 from .paths import default_runs_dir

@@ -6,7 +6,7 @@ worker processes, which train them (`worker`) so every step and epoch lands in t
 notebooks read them."""
 
 from .jobs import JOB_KINDS, JobTable, Progress, boot_id, fair_order
-from .pool import CRASH_PAUSE_SECONDS, Executor, default_max_workers, pid_alive
+from .pool import CRASH_PAUSE_SECONDS, Executor, pid_alive
 from .worker import execute_job, teacher_job_config
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "JobTable",
     "Progress",
     "boot_id",
-    "default_max_workers",
     "execute_job",
     "fair_order",
     "pid_alive",

@@ -20,6 +20,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ..budgets import check_owner_room, check_time_budget
+from ..concurrency import default_max_workers
 from ..config import RunConfig
 from ..errors import WorkbenchError
 from ..models.estimate import check_config_memory
@@ -29,11 +30,6 @@ from .worker import execute_job, teacher_job_config, worker_main
 
 CRASH_PAUSE_SECONDS = 10.0  # after a worker dies on its own, wait this long before starting another
 _WITHDRAWN = -1  # dispatcher_pid of a queued job cancelled before any dispatcher claimed it
-
-
-def default_max_workers() -> int:
-    """Concurrent training processes by default: one per two CPU cores, at least one, at most four."""
-    return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 def pid_alive(pid: int) -> bool:

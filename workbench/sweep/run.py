@@ -5,7 +5,6 @@ queues them on the app's shared executor; `list_sweeps` names the sweeps in a st
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
 import yaml
 
+from ..concurrency import default_concurrency
 from ..config import RunConfig
 from ..errors import WorkbenchError
 from ..store import FINISHED, RunRecord, RunStore
@@ -30,11 +30,6 @@ Engine = Callable[..., list[str]]  # (points, store, sweep id, max_concurrent=, 
 def new_sweep_id() -> str:
     """A fresh sweep id (the runs' group id): `sweep-<date>-<time>-<hex>`."""
     return f"{SWEEP_PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
-
-
-def default_concurrency() -> int:
-    """Runs trained at once by default: one per CPU core (each run single-threaded)."""
-    return max(1, os.cpu_count() or 1)
 
 
 @dataclass
