@@ -61,6 +61,34 @@ def test_each_grid_student_matches_its_run_alone() -> None:
             torch.testing.assert_close(result.student.state_dict()[name], value, rtol=1e-3, atol=1e-4)
 
 
+class ProbeRecorder(Callback):
+    """Takes the live probe of test accuracy after some steps, as the run store's recorder does."""
+
+    def __init__(self, at_steps: tuple[int, ...]) -> None:
+        self.at_steps, self.probes, self.probe = at_steps, [], None
+
+    def on_start(self, info) -> None:
+        self.probe = info.test_probe
+
+    def on_step(self, event) -> None:
+        if event.step in self.at_steps:
+            self.probes.append(self.probe())
+
+
+def test_each_grid_student_gets_a_live_probe_that_matches_its_run_alone() -> None:
+    configs = grid_configs()
+    given = resolve_for(configs[0])
+    recorders = [ProbeRecorder((1, 7, 13)) for _ in configs]
+    fit_grid(
+        configs, [[r] for r in recorders], teachers=given["teachers"], teacher_logit_files=given["teacher_logit_files"]
+    )
+    for config, recorder in zip(configs, recorders):
+        alone = ProbeRecorder((1, 7, 13))
+        fit(config, [alone], **resolve_for(config))
+        assert len(recorder.probes) == 3
+        assert recorder.probes == pytest.approx(alone.probes, abs=2 / 512)  # an image's argmax may flip by rounding
+
+
 def test_cancelling_one_student_stops_only_it() -> None:
     configs = grid_configs()
     given = resolve_for(configs[0])

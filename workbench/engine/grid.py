@@ -13,6 +13,7 @@ leaves the grid at once (its run ends, the others go on). No checkpoints are wri
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Callable, Sequence
 
 import torch
@@ -32,6 +33,7 @@ from .grid_plan import grid_key, grid_unfit_reason
 from .grid_student import GridStudent
 from .guards import Diverged, check_epoch_metrics
 from .loop import build_optimizer, lr_factor, scheduled_state, warmup_factor
+from .probe import probe_subset
 from .teacher_bank import TeacherBank, TeacherLogitFiles
 
 GRID_EVAL_BATCH = 512  # test images per stacked forward (measured faster than 1024 or 128 for 6 lenet5_half students)
@@ -105,9 +107,11 @@ def fit_grid(
         own = list(callbacks[position]) if position < len(callbacks) else []
         cancel = cancels[position] if position < len(cancels) else None
         students.append(GridStudent(config, own, cancel, run_info))
-        for callback in own:
-            callback.on_start(run_info)
     trainer = _GridTrainer(stacked, students, data, first, train_logits, device)
+    for student in students:
+        student.info.test_probe = partial(trainer.probe_accuracy, student)
+        for callback in student.callbacks:
+            callback.on_start(student.info)
     trainer.train(total_steps, steps_per_epoch, teacher_test)
     results = []
     for position, student in enumerate(students):
@@ -134,6 +138,9 @@ class _GridTrainer:
         self.optimizer = build_optimizer(recipe, stacked.parameters())
         self.generators = {s.config.seed: torch.Generator().manual_seed(s.config.seed) for s in students}
         self.last_logits: Tensor | None = None
+        self.probe_x, self.probe_y = probe_subset(data.test.x, data.test.y)
+        self.steps_done = 0
+        self._probed: tuple[int, list[float]] | None = None  # (step, each active student's probe accuracy)
 
     def train(self, total_steps: int, steps_per_epoch: int, teacher_test: list[Tensor]) -> None:
         """Every epoch's steps and evaluation, until the epochs are done or no student is left."""
@@ -196,6 +203,7 @@ class _GridTrainer:
         if self.recipe.grad_clip > 0:
             clip_each(self.stacked, self.recipe.grad_clip)
         self.optimizer.step()
+        self.steps_done += 1
         correct = (logits.detach().argmax(2) == y).sum(1)
         rows = torch.stack([ce_term.detach(), kd_term.detach(), correct.float()], dim=1).tolist()
         diverged = []
@@ -219,6 +227,18 @@ class _GridTrainer:
             outputs.append(self.stacked(chunk.contiguous(memory_format=torch.channels_last)).float())
         self.stacked.training = True
         return torch.cat(outputs, dim=1)
+
+    @torch.no_grad()
+    def probe_accuracy(self, student: GridStudent) -> float:
+        """The student's accuracy on the probe subset now (a run alone's `SubsetAccuracy`): every active student's
+        is taken in one stacked forward in eval mode, kept for the other students' probes at the same step."""
+        if self._probed is None or self._probed[0] != self.steps_done or len(self._probed[1]) != len(self.active):
+            self.stacked.training = False
+            x = self.probe_x.repeat(1, len(self.active), 1, 1).contiguous(memory_format=torch.channels_last)
+            predicted = self.stacked(x).float().argmax(2)
+            self.stacked.training = True
+            self._probed = (self.steps_done, (predicted == self.probe_y).float().mean(1).tolist())
+        return self._probed[1][self.active.index(student)]
 
     def evaluate(
         self, epoch: int, seconds: float, teacher_test: list[Tensor], step: int, total: int, lr: float

@@ -15,15 +15,20 @@ PROBE_SECONDS = 1.0  # a probe at most this often...
 PROBE_SHARE = 0.05  # ...and at most this share of the time (a slow model is probed less often)
 
 
+def probe_subset(x: Tensor, y: Tensor, size: int = PROBE_IMAGES) -> tuple[Tensor, Tensor]:
+    """`size` test images and their labels spread evenly over the test split `x`, `y` (the same ones every time)."""
+    stride = max(1, x.shape[0] // size)
+    return x[::stride][:size], y[::stride][:size]
+
+
 class SubsetAccuracy:
     """The student's accuracy on `size` test images spread evenly over the test split (the same ones every call);
     evaluated in eval mode without gradients, the student's mode restored after, no random numbers drawn, so the
     training it watches is unchanged."""
 
     def __init__(self, student: nn.Module, x: Tensor, y: Tensor, autocast: Callable, size: int = PROBE_IMAGES) -> None:
-        stride = max(1, x.shape[0] // size)
         self.student, self.autocast = student, autocast
-        self.x, self.y = x[::stride][:size], y[::stride][:size]
+        self.x, self.y = probe_subset(x, y, size)
 
     @torch.no_grad()
     def __call__(self) -> float:
