@@ -19,6 +19,7 @@ from workbench.models import (
     load_state_dict_checked,
     model_description,
 )
+from workbench.models.registry import BUILDERS
 
 NUM_CLASSES = 7
 # (in_channels, image_size) of sklearn digits, MNIST / Fashion-MNIST, CIFAR / SVHN
@@ -73,6 +74,10 @@ def test_list_models_holds_every_required_model_once_with_a_one_sentence_descrip
     for name in names:
         description = model_description(name)
         assert description.endswith(".") and "\n" not in description
+
+
+def test_every_catalogued_model_has_a_builder_in_the_catalogues_order():
+    assert list(BUILDERS) == list_models()
 
 
 @pytest.mark.parametrize(("name", "shape"), CASES)

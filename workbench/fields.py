@@ -147,7 +147,7 @@ class FieldSpec:
 
 def _check_model_width(field: str, spec: str) -> None:
     """A `name:width` model spec names a model that takes a width, and a width the zoo allows."""
-    from .models.registry import MAX_WIDTH, MODELS
+    from .models.catalogue import MAX_WIDTH, MODELS
 
     name, width = spec.split(":", 1)
     entry = MODELS.get(name.strip().lower())

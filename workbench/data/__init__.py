@@ -1,8 +1,28 @@
-"""Datasets as whole tensors: the registry, loading with subsets, batch indices and augmentation."""
-from .augment import augment_batch
-from .batches import iterate_batches
-from .dataset import LoadedDataset, Split, load_dataset, without_train_classes
+"""Datasets as whole tensors: the registry, loading with subsets, batch indices and augmentation.
+
+The registry (names, titles, shapes, sources) imports no torch, so the app's first page lists the datasets before
+torch is imported; the other names import their module (and torch) on first use."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .registry import DatasetInfo, dataset_info, list_datasets
+
+if TYPE_CHECKING:
+    from .augment import augment_batch
+    from .batches import iterate_batches
+    from .dataset import LoadedDataset, Split, load_dataset, without_train_classes
+
+_MODULE_OF = {  # name: the module of this package that holds it
+    "augment_batch": "augment",
+    "iterate_batches": "batches",
+    "LoadedDataset": "dataset",
+    "Split": "dataset",
+    "load_dataset": "dataset",
+    "without_train_classes": "dataset",
+}
 
 __all__ = [
     "DatasetInfo",
@@ -15,3 +35,12 @@ __all__ = [
     "load_dataset",
     "without_train_classes",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A name that needs torch, imported from its module on first use (PEP 562)."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    globals()[name] = value
+    return value
