@@ -8,7 +8,8 @@ from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.evidence import CONTRADICTED, HOLDS, NOISE
 from workbench.lessons import get_lesson, list_lessons
-from workbench.lessons.check import check_lessons, judge, last_verdicts, record_verdicts, report_text
+from workbench.lessons.check import check_lessons, judge, record_verdicts, report_text
+from workbench.lessons.verdicts import last_verdicts
 from workbench.store import RunRecord, RunStore
 
 TINY_LESSON = """version: 1

@@ -54,15 +54,8 @@ def lessons_check(args: argparse.Namespace, runs_dir: Path) -> int:
     is contradicted."""
     from .evidence import CONTRADICTED
     from .lessons import get_lesson, list_lessons
-    from .lessons.check import (
-        SHIPPED_VERDICTS,
-        VERDICTS_FILE,
-        check_lessons,
-        planned_runs,
-        record_verdicts,
-        report_text,
-        write_markdown,
-    )
+    from .lessons.check import check_lessons, planned_runs, record_verdicts, report_text, write_markdown
+    from .lessons.verdicts import SHIPPED_VERDICTS, VERDICTS_FILE
     from .sweep import default_concurrency
 
     seeds = int_arg("seeds", args.seeds, 1)
@@ -153,7 +146,7 @@ def sweep(args: argparse.Namespace, runs_dir: Path) -> int:
 def lessons(args: argparse.Namespace, runs_dir: Path) -> int:
     """kdw lessons list|show NAME|check [NAME ...]."""
     from .lessons import get_lesson, lesson_link, list_lessons
-    from .lessons.check import last_verdicts
+    from .lessons.verdicts import last_verdicts
 
     if args.lessons_command == "check":
         return lessons_check(args, runs_dir)

@@ -54,7 +54,19 @@ class Lesson:
             raise WorkbenchError(f"lesson {self.name}: {error}") from None
 
 
-def _read_lesson(path: Path) -> Lesson:
+@dataclass(frozen=True)
+class LessonSummary:
+    """What the app's lesson list shows of a lesson: name, version, title, commentary and its claim's sentence."""
+
+    name: str
+    version: int
+    title: str
+    commentary: str
+    says: str
+
+
+def _read_lesson_file(path: Path) -> dict[str, Any]:
+    """A lesson file's mapping, its keys and their kinds checked (its setup and claim not yet validated)."""
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as error:
@@ -70,6 +82,11 @@ def _read_lesson(path: Path) -> Lesson:
         )
     if not isinstance(data["config"], dict) or not isinstance(data["version"], int):
         raise WorkbenchError(f"lesson {path.stem}: config must be a mapping and version an integer")
+    return data
+
+
+def _read_lesson(path: Path) -> Lesson:
+    data = _read_lesson_file(path)
     hide = tuple(str(name) for name in data.get("hide") or ())
     unknown = [name for name in hide if name not in HIDEABLE]
     if unknown:
@@ -85,6 +102,22 @@ def _read_lesson(path: Path) -> Lesson:
 def list_lessons(folder: Path = LESSONS_DIR) -> list[Lesson]:
     """Every lesson in `folder` (the shipped ones by default), sorted by name."""
     return [_read_lesson(path) for path in sorted(folder.glob("*.yaml"))]
+
+
+def lesson_summaries(folder: Path = LESSONS_DIR) -> list[LessonSummary]:
+    """Every lesson in `folder` as the app's lesson list shows it, sorted by name; read without validating the
+    lessons' setups (`list_lessons` does), which needs the method registry and so torch: the app's sidebar lists
+    the lessons before the first page's widgets, which come before torch."""
+    summaries = []
+    for path in sorted(folder.glob("*.yaml")):
+        data = _read_lesson_file(path)
+        claim = data["claim"] if isinstance(data["claim"], dict) else {}
+        summaries.append(
+            LessonSummary(
+                path.stem, data["version"], str(data["title"]), str(data["commentary"]), str(claim.get("says", ""))
+            )
+        )
+    return summaries
 
 
 def get_lesson(name: str, folder: Path = LESSONS_DIR) -> Lesson:

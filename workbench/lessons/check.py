@@ -13,25 +13,13 @@ from typing import Callable, Sequence
 
 from ..config import RunConfig
 from ..data import dataset_info
-from ..evidence import (
-    CONTRADICTED,
-    HOLDS,
-    NOISE,
-    ONE_SEED,
-    combine,
-    equivalence_verdict,
-    format_effect,
-    measure_effect,
-    verdict,
-)
+from ..evidence import combine, equivalence_verdict, format_effect, measure_effect, verdict
 from ..reproduce.report import machine_description, write_section
 from ..store import RunRecord, RunStore
 from ..sweep import run_configs
 from . import Lesson
 from .claims import GAIN_SEPARATOR
 
-VERDICTS_FILE = "verdicts.json"
-SHIPPED_VERDICTS = Path(__file__).parent / VERDICTS_FILE
 LESSONS_TITLE = """# Lessons, checked
 
 Each lesson (`workbench/lessons/*.yaml`) states its claim as data: the arms it compares (changes to its setup), the
@@ -247,27 +235,3 @@ def write_markdown(results: Sequence[LessonResult], lessons: dict[str, Lesson], 
     for result in results:
         heading, body = markdown_section(result, lessons[result.lesson].claim.metric, command)
         write_section(output, heading, body, title=LESSONS_TITLE)
-
-
-def last_verdicts(runs_dir: Path | None = None) -> dict[str, dict]:
-    """The last verdict of each lesson: checked here (`<runs>/lessons/verdicts.json`) over the shipped record,
-    each marked with `where` ("here" or "shipped"); a verdict for an older lesson version is dropped."""
-    from . import list_lessons
-
-    versions = {lesson.name: lesson.version for lesson in list_lessons()}
-    merged: dict[str, dict] = {}
-    sources = [(SHIPPED_VERDICTS, "shipped")]
-    if runs_dir is not None:
-        sources.append((runs_dir / "lessons" / VERDICTS_FILE, "here"))
-    for path, where in sources:
-        try:
-            data = json.loads(path.read_text()) if path.exists() else {}
-        except (OSError, ValueError):
-            continue
-        for name, entry in data.items() if isinstance(data, dict) else ():
-            if isinstance(entry, dict) and entry.get("version") == versions.get(name):
-                merged[name] = {**entry, "where": where}
-    return merged
-
-
-VERDICT_MARKS = {HOLDS: "✓", NOISE: "≈", ONE_SEED: "?", CONTRADICTED: "✗"}  # in plain fonts (no emoji needed)
