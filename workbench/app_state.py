@@ -7,7 +7,8 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .classroom import ServerLimits, env_number
 from .concurrency import default_max_workers
@@ -15,10 +16,12 @@ from .config import FIELD_BY_NAME, RunConfig, config_from_query, query_text
 from .describe import run_name
 from .errors import WorkbenchError
 from .fields import parse_bool
-from .methods import HyperParam, get_method, list_methods
 from .paths import default_runs_dir
 from .sweep.inputs import SweepInputs, sweep_inputs_from_query
 from .text import ECHO_LIMIT, clip
+
+if TYPE_CHECKING:
+    from .methods import HyperParam
 
 DEFAULT_UPLOAD_LIMIT_MB = 50.0
 MAX_SEEDS = 10
@@ -28,6 +31,14 @@ STREAMLIT_KEYS = ("embed", "embed_options")
 
 
 LOCAL_ADDRESSES = ("", "localhost", "::1")
+
+
+def _methods() -> ModuleType:
+    """The method registry, imported on first use: it imports torch, which a setup without method parameters and
+    the first page's widgets do not need (the page draws them first)."""
+    from . import methods
+
+    return methods
 
 
 def listens_beyond_this_machine(address: str | None) -> bool:
@@ -96,7 +107,7 @@ class Setup:
 
     def params_of(self, method: str) -> dict[str, Any]:
         """A method's hyperparameters: its defaults overlaid with what was set."""
-        return get_method(method).validate_params(self.method_params.get(method, {}))
+        return _methods().get_method(method).validate_params(self.method_params.get(method, {}))
 
     def availability(self) -> dict[str, str | None]:
         """Per registered method, why it cannot run with this setup (None when it can)."""
@@ -109,7 +120,7 @@ class Setup:
                 w_bits=config.w_bits,
                 a_bits=config.a_bits,
             )
-            for method in list_methods()
+            for method in _methods().list_methods()
         }
 
     def runnable_methods(self) -> list[str]:
@@ -152,7 +163,7 @@ class Setup:
         if "teacher_checkpoint" in params:  # an upload is named by its file name, never by a path on the server
             params["teacher_checkpoint"] = Path(params["teacher_checkpoint"]).name
         for method, values in sorted(self.method_params.items()):
-            defaults = {hp.name: hp.default for hp in get_method(method).hyperparams}
+            defaults = {hp.name: hp.default for hp in _methods().get_method(method).hyperparams}
             for name, value in sorted(values.items()):
                 if value != defaults.get(name):
                     params[f"{method}.{name}"] = query_text(value)
@@ -169,7 +180,6 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
     notices: list[str] = []
     config_params: dict[str, str] = {}
     setup = Setup()
-    method_names = {method.name for method in list_methods()}
     raw_params: dict[str, dict[str, str]] = {}
     sweep_params: dict[str, str] = {}
     for key, value in params.items():
@@ -177,7 +187,7 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
         if key in STREAMLIT_KEYS:
             continue
         if key in ("methods", "method"):
-            picked = _parse_methods(value, method_names, notices)
+            picked = _parse_methods(value, _method_names(), notices)
             if picked or not str(value).strip(" ,"):  # only unknown names: the setup keeps its methods
                 setup.methods = picked
         elif key == "seeds":
@@ -188,14 +198,14 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
             setup.compare = [part.strip() for part in str(value).split(",") if part.strip()]
         elif tail and head == "sweep":  # the Sweep page's inputs
             sweep_params[key] = value
-        elif tail and head in method_names:
+        elif tail and head in _method_names():
             raw_params.setdefault(head, {})[tail] = value
         elif key in FIELD_BY_NAME or key == "teacher":
             config_params[key] = value
         else:
             notices.append(f"ignored {key!r}: not a setting of this app")
-    try:
-        config, config_notices = config_from_query(config_params)
+    try:  # no config in the URL: the default config, without reading the method registry (and importing torch)
+        config, config_notices = config_from_query(config_params) if config_params else (RunConfig(), [])
     except WorkbenchError as error:
         config, config_notices = RunConfig(), [f"ignored the configuration: {error}"]
     notices.extend(config_notices)
@@ -214,12 +224,16 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
         valid = {}
         for name, value in values.items():
             try:
-                get_method(method).validate_params({name: value})
+                _methods().get_method(method).validate_params({name: value})
                 valid[name] = value
             except WorkbenchError as error:
                 notices.append(f"ignored {error}")
-        setup.method_params[method] = get_method(method).validate_params(valid)
+        setup.method_params[method] = _methods().get_method(method).validate_params(valid)
     return setup, notices
+
+
+def _method_names() -> set[str]:
+    return {method.name for method in _methods().list_methods()}
 
 
 def _parse_methods(value: str, known: set[str], notices: list[str]) -> list[str]:

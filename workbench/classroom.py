@@ -11,10 +11,12 @@ import os
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .store import RunRecord
-from .uploads import UploadLimits
+
+if TYPE_CHECKING:
+    from .uploads import UploadLimits
 
 # Owners whose runs every session sees: runs started outside the app (the CLI, notebooks, a lecturer's sweeps).
 GALLERY_OWNERS = ("",)
@@ -93,6 +95,8 @@ class ServerLimits:
     @property
     def uploads(self) -> UploadLimits:
         """The upload quota and expiry, as `uploads` takes them."""
+        from .uploads import UploadLimits  # imports torch: not before the app's first page needs it
+
         return UploadLimits(self.upload_quota_count, self.upload_quota_mb, self.upload_ttl_days)
 
     def describe(self) -> str:

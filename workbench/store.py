@@ -1,6 +1,7 @@
 """The run store: runs, their configs, statuses, metrics and artifacts in SQLite (WAL), read back as pandas. The
 tables and how a file is opened are in `store_schema`; what a run record holds is in `store_records` (re-exported
-here)."""
+here). pandas is imported by the two methods that return frames, not with the store: the app's first page opens
+no frame before its widgets are drawn."""
 
 from __future__ import annotations
 
@@ -13,9 +14,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Collection, Iterable, Iterator
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Collection, Iterable, Iterator
 
 from .errors import WorkbenchError
 from .store_records import (
@@ -29,6 +28,9 @@ from .store_records import (
     record_from_row,
 )
 from .store_schema import LATER_COLUMNS, RUN_COLUMNS, SCHEMA, add_later_columns, empty_store, open_read_only
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "FINISHED",
@@ -307,6 +309,8 @@ class RunStore:
 
     def runs_frame(self) -> pd.DataFrame:
         """One row per run: id, name, status, times, the config flattened and the final metrics."""
+        import pandas as pd
+
         rows = []
         for record in self.list_runs():
             row = {
@@ -331,6 +335,8 @@ class RunStore:
 
     def metrics_frame(self, run_ids: str | list[str], *, scope: str | None = None) -> pd.DataFrame:
         """Metric rows (run_id, step, epoch, scope, name, value) of one or several runs."""
+        import pandas as pd
+
         ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
         if not ids:
             return pd.DataFrame(columns=["run_id", "step", "epoch", "scope", "name", "value"])
