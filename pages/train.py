@@ -36,8 +36,7 @@ def start_runs() -> None:
     group = uuid.uuid4().hex[:8]
     st.session_state["train.group"] = group
     try:
-        for run_config in setup.run_configs():
-            shared.executor().submit(run_config, owner=shared.owner(), group_id=group)
+        shared.executor().submit_many(setup.run_configs(), owner=shared.owner(), group_id=group)
     except WorkbenchError as error:
         st.session_state["train.error"] = str(error)
 

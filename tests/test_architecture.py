@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("uploads", "describe"),
     ("teachers", "comparison", "interactions", "classroom", "trained_students"),
     ("runner", "glyph_teacher", "budgets", "previews"),
-    ("generations",),
+    ("generations", "grid_runner"),
     ("executor", "reproduce"),
     ("sweep", "viz"),
     ("lessons", "widgets"),

@@ -198,3 +198,51 @@ def test_a_worker_stops_a_job_at_the_servers_time_budget(executor):
     record = executor.store.get_run(run_id)
     assert record.status == "cancelled"
     assert record.message.startswith("time budget of 2 s reached: cancelled during epoch"), record.message
+
+
+def worker_of(executor, run_id):
+    """The worker process id the job table holds for a run."""
+    with JobTable(executor.store).connect() as db:
+        return db.execute("SELECT worker_pid FROM executor_jobs WHERE run_id=?", (run_id,)).fetchone()[0]
+
+
+def test_runs_started_together_over_several_seeds_train_as_one_grid(executor):
+    configs = [tiny_config(seed=seed, method=method) for seed in (0, 1) for method in ("kd", "baseline")]
+    run_ids = executor.submit_many(configs, owner="test", group_id="seeds")
+    wait_for(lambda: all(finished(executor, run_id) for run_id in run_ids))
+    records = [executor.store.get_run(run_id) for run_id in run_ids]
+    assert [record.status for record in records] == ["done"] * 4
+    assert len({worker_of(executor, run_id) for run_id in run_ids}) == 1  # one worker, one job
+    assert max(record.started for record in records) < min(record.finished for record in records)  # together
+    assert all(executor.progress([run_id])[run_id].fraction == 1.0 for run_id in run_ids)
+    assert all((executor.store.run_dir(run_id) / "student.pt").exists() for run_id in run_ids)
+    assert all("probe" in set(executor.store.metrics_frame(run_id)["scope"]) for run_id in run_ids)
+
+
+def test_cancelling_one_run_of_a_grid_leaves_the_others_training(executor):
+    first, second = executor.submit_many([long_config(seed=seed) for seed in (0, 1)], owner="test", group_id="pair")
+    wait_for(lambda: all(p.done > 0 for p in executor.progress([first, second]).values()))
+    assert worker_of(executor, first) == worker_of(executor, second)
+    executor.cancel(first)
+    wait_for(lambda: finished(executor, first), timeout=20)
+    time.sleep(2 * executor.grace_seconds)  # past the grace period: the worker must not be terminated
+    assert executor.store.get_run(first).status == "cancelled"
+    assert "stopped by force" not in executor.store.get_run(first).message
+    assert executor.store.get_run(second).status == "running"
+    executor.cancel(second)
+    wait_for(lambda: finished(executor, second), timeout=20)
+    assert executor.store.get_run(second).status == "cancelled"
+
+
+def test_a_grid_gets_the_time_budget_of_its_runs_together(executor):
+    executor.time_limit_s = 1.0
+    try:
+        run_ids = executor.submit_many([long_config(seed=seed) for seed in (0, 1)], owner="bob", group_id="budget")
+        wait_for(lambda: all(executor.store.get_run(r).status != "queued" for r in run_ids), timeout=60)
+    finally:
+        executor.time_limit_s = None
+    wait_for(lambda: all(finished(executor, run_id) for run_id in run_ids), timeout=60)
+    for run_id in run_ids:
+        record = executor.store.get_run(run_id)
+        assert record.status == "cancelled"
+        assert record.message.startswith("time budget of 2 s reached: cancelled during epoch"), record.message

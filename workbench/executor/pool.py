@@ -1,5 +1,6 @@
 """The executor: a dispatcher thread (one per runs folder and server process) gives the oldest queued jobs
-to a pool of `max_workers` spawned worker processes, one job per idle worker.
+to a pool of `max_workers` spawned worker processes, one job per idle worker; runs submitted together that can train
+as a grid (`grids.grid_partners`: a Start over several seeds, a sweep's T × α points) go to one worker as one job.
 
 The workers are started ahead of time and kept between jobs (torch imported, the default dataset loaded),
 so a submitted run begins training within a fraction of a second. Cancelling a queued job marks it cancelled
@@ -15,7 +16,7 @@ import multiprocessing
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ..config import RunConfig
 from ..errors import WorkbenchError
 from ..models.estimate import check_config_memory
 from ..store import FINISHED, RunStore
+from .grids import grid_partners
 from .jobs import JOB_KINDS, JobTable, Progress, boot_id, fair_order
 from .worker import execute_job, teacher_job_config, worker_main
 
@@ -50,7 +52,12 @@ class _Worker:
     process: multiprocessing.process.BaseProcess
     conn: Connection
     run_id: str = ""
+    grid: list[str] = field(default_factory=list)  # every run of its job when they train together as a grid
     terminated_at: float | None = None
+
+    def busy_with(self) -> list[str]:
+        """The runs of its job (none when idle)."""
+        return self.grid or ([self.run_id] if self.run_id else [])
 
 
 class Executor:
@@ -63,7 +70,8 @@ class Executor:
     A classroom server sets budgets: `time_limit_s`, the seconds a job may train before it is stopped (its run
     ends cancelled, its metrics kept, the message naming the budget; a config that cannot finish within it is
     refused when submitted), and `max_queued_per_owner`, the most runs one owner may have queued or running.
-    Free workers go to the owner with the fewest running jobs, the oldest job first within an owner."""
+    Free workers go to the owner with the fewest running jobs, the oldest job first within an owner. With `grids`
+    (the default) runs submitted together that can train as a grid go to one worker as one job."""
 
     def __init__(
         self,
@@ -75,6 +83,7 @@ class Executor:
         poll_seconds: float = 0.25,
         time_limit_s: float | None = None,
         max_queued_per_owner: int | None = None,
+        grids: bool = True,
     ) -> None:
         self.store = RunStore(runs_dir)
         self.runs_dir = self.store.root
@@ -85,6 +94,7 @@ class Executor:
         self.poll_seconds = poll_seconds
         self.time_limit_s = time_limit_s or None
         self.max_queued_per_owner = max_queued_per_owner or None
+        self.grids = grids
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.RLock()
         self._pool: list[_Worker] = []
@@ -96,20 +106,34 @@ class Executor:
     # -- what pages and notebooks call -------------------------------------------------------------
     def submit(self, config: RunConfig, *, owner: str = "", group_id: str | None = None, kind: str = "run") -> str:
         """Queue a run of `config` and return its id; it starts when a worker is free (at once when inline)."""
+        return self.submit_many([config], owner=owner, group_id=group_id, kind=kind)[0]
+
+    def submit_many(
+        self, configs: list[RunConfig], *, owner: str = "", group_id: str | None = None, kind: str = "run"
+    ) -> list[str]:
+        """Queue runs of `configs` as one batch and return their ids: refused whole, nothing queued, when they would
+        pass the server's budgets; the dispatcher sees them all at once, so those of a group that can train together
+        go to one worker as a grid."""
         if kind not in JOB_KINDS:
             raise ValueError(f"unknown job kind {kind!r}")
-        config = RunConfig.from_dict(config.to_dict())
-        self.check_submission([config], owner=owner)
-        run_id = self.store.create_run(config.to_dict(), name=config.name, owner=owner, group_id=group_id)
-        self.jobs.add(run_id, kind)
+        configs = [RunConfig.from_dict(config.to_dict()) for config in configs]
+        self.check_submission(configs, owner=owner)
+        with self._lock:  # the dispatcher's round waits until the whole batch is queued
+            run_ids = [
+                self.store.create_run(config.to_dict(), name=config.name, owner=owner, group_id=group_id)
+                for config in configs
+            ]
+            for run_id in run_ids:
+                self.jobs.add(run_id, kind)
         if self.inline:
-            if self.jobs.claim(run_id, os.getpid()):
-                self.jobs.set_worker(run_id, os.getpid())
-                execute_job(self.runs_dir, run_id, kind, time_limit_s=self.time_limit_s)
+            for run_id in run_ids:
+                if self.jobs.claim(run_id, os.getpid()):
+                    self.jobs.set_worker(run_id, os.getpid())
+                    execute_job(self.runs_dir, run_id, kind, time_limit_s=self.time_limit_s)
         else:
             self.start()
             self._wake.set()
-        return run_id
+        return run_ids
 
     def check_submission(self, configs: list[RunConfig], *, owner: str = "") -> None:
         """Refuse, before anything is queued, configs that would pass this server's budgets: more runs than the
@@ -172,7 +196,7 @@ class Executor:
     def worker_pids(self) -> dict[str, int]:
         """The process id running each of this executor's busy runs."""
         with self._lock:
-            return {worker.run_id: worker.process.pid or 0 for worker in self._pool if worker.run_id}
+            return {run_id: worker.process.pid or 0 for worker in self._pool for run_id in worker.busy_with()}
 
     # -- the dispatcher ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -243,7 +267,8 @@ class Executor:
             self._pool.append(self._spawn())
 
     def _start_waiting(self) -> None:
-        """Give waiting jobs to idle workers in fair order: the owner with the fewest running jobs first."""
+        """Give waiting jobs to idle workers in fair order: the owner with the fewest running jobs first. A run
+        goes with the waiting runs of its group that can train together with it (`grid_partners`) as one grid."""
         idle = [worker for worker in self._pool if not worker.run_id]
         waiting = self.jobs.waiting() if idle else []
         if not waiting:
@@ -255,19 +280,23 @@ class Executor:
                 return
             if not self.jobs.claim(run_id, os.getpid()):
                 continue
+            partners = grid_partners(self.store, run_id, waiting, len(idle)) if self.grids and kind == "run" else []
+            grid = [run_id, *(partner for partner in partners if self.jobs.claim(partner, os.getpid()))]
             worker = idle.pop(0)
             worker.conn.send(
                 {
                     "runs_dir": str(self.runs_dir),
                     "run_id": run_id,
+                    "run_ids": grid,
                     "kind": kind,
                     "threads": max(1, (os.cpu_count() or 1) // self.max_workers),
                     "time_limit_s": self.time_limit_s,
                 }
             )
-            worker.run_id = run_id
-            self.jobs.set_worker(run_id, worker.process.pid or 0)
-            self.store.mark_running(run_id)
+            worker.run_id, worker.grid = run_id, grid if len(grid) > 1 else []
+            for member in grid:
+                self.jobs.set_worker(member, worker.process.pid or 0)
+                self.store.mark_running(member)
 
     def _collect(self) -> None:
         """Mark workers that answered as idle; drop dead ones and settle the runs they held."""
@@ -275,7 +304,7 @@ class Executor:
             if worker.run_id and worker.process.is_alive() and worker.conn.poll():
                 try:
                     worker.conn.recv()
-                    worker.run_id = ""
+                    worker.run_id, worker.grid = "", []
                     continue
                 except (EOFError, OSError):
                     pass
@@ -300,11 +329,15 @@ class Executor:
                 self.store.finish(run_id, "failed", message=message)
 
     def _enforce_cancels(self) -> None:
+        """Terminate a worker whose run did not stop within the grace period of its cancel (a grid's worker only
+        when every run it still trains was cancelled: a cancelled student leaves its grid by itself)."""
         busy = {worker.process.pid or 0: worker for worker in self._pool if worker.run_id}
         now = time.time()
         for pid, asked_at in self.jobs.cancel_times(list(busy)).items():
             worker = busy[pid]
             if now - asked_at < self.grace_seconds:
+                continue
+            if worker.grid and not all(self.store.cancel_requested(r) for r in self.jobs.unfinished_on(pid)):
                 continue
             if worker.terminated_at is None:
                 worker.process.terminate()
@@ -313,7 +346,7 @@ class Executor:
                 worker.process.kill()
 
     def _fail_orphans(self) -> None:
-        busy = {worker.run_id for worker in self._pool if worker.run_id}
+        busy = {run_id for worker in self._pool for run_id in worker.busy_with()}
         for run_id, dispatcher_pid, worker_pid, recorded_boot in self.jobs.unfinished_claimed():
             if run_id in busy:
                 continue

@@ -1,19 +1,23 @@
 """What a worker process does: import the training stack once, then run the jobs it is sent (`worker_main`),
-each through `runner.run_recorded` (or `runner.train_teacher_recorded` for a teacher job), so every step and epoch
-lands in the store. A run whose teacher is not cached trains it first as a run of its own, recorded as a follow-on
-job of the same worker. `execute_job` runs one job in the calling process (also the inline executor's path)."""
+each through `runner.run_recorded` (or `runner.train_teacher_recorded` for a teacher job; `execute_grid_job` for
+runs sent together as a grid), so every step and epoch lands in the store. A run whose teacher is not cached trains
+it first as a run of its own, recorded as a follow-on job of the same worker. `execute_job` runs one job in the
+calling process (also the inline executor's path)."""
 
 from __future__ import annotations
 
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import RunConfig
 from ..errors import WorkbenchError
 from ..store import FINISHED, RunStore
 from .jobs import JobTable
+
+if TYPE_CHECKING:
+    from ..engine import Callback
 
 
 def teacher_job_config(
@@ -32,7 +36,6 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str, *, time_limit_s: f
     With `time_limit_s` the job is stopped (at its next step) once it has trained that long: the run it was on
     ends cancelled with its metrics so far, its message naming the budget. Errors are recorded on the run (the
     runner marks it failed with a one-line message); nothing is raised."""
-    from ..engine import Callback, FitResult, RunInfo
     from ..generations import is_generational, run_generations
     from ..runner import record_internal_error, run_recorded
 
@@ -41,20 +44,7 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str, *, time_limit_s: f
     record = store.get_run(run_id)
     budget_reached = threading.Event()  # set by the timer: every run of the job polls it as its cancel event
     timer = threading.Timer(time_limit_s, budget_reached.set) if time_limit_s else None
-
-    class TotalSteps(Callback):
-        """Writes a run's step total to the job table once training is set up; a run stopped by the time budget
-        says so in its message."""
-
-        def __init__(self, target: str) -> None:
-            self.target = target
-
-        def on_start(self, info: RunInfo) -> None:
-            jobs.set_total_steps(self.target, info.total_steps)
-
-        def on_end(self, result: FitResult) -> None:
-            if budget_reached.is_set() and result.status == "cancelled":
-                result.message = f"time budget of {time_limit_s:g} s reached: {result.message}"
+    TotalSteps = _total_steps_callback(jobs, budget_reached, time_limit_s)
 
     def generation_callbacks(number: int, generation_run_id: str) -> list[Callback]:
         """A later generation of a chain becomes a job of this worker as it starts."""
@@ -104,6 +94,50 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str, *, time_limit_s: f
     return store.get_run(run_id).status
 
 
+def execute_grid_job(runs_dir: str | Path, run_ids: list[str], *, time_limit_s: float | None = None) -> None:
+    """Train queued runs together as one grid in this process (`grid_runner.train_grid_recorded`: one stream of
+    batches, each run its own weights, seed and metrics); every run ends finished, nothing is raised.
+
+    With `time_limit_s` (a run's budget) the grid may train that long for each of its runs, the worker time they
+    would have had one after another; past it every run still training ends cancelled, its metrics kept."""
+    from ..grid_runner import train_grid_recorded
+
+    jobs = JobTable(RunStore(runs_dir))
+    budget = time_limit_s * len(run_ids) if time_limit_s else None
+    budget_reached = threading.Event()
+    timer = threading.Timer(budget, budget_reached.set) if budget else None
+    TotalSteps = _total_steps_callback(jobs, budget_reached, budget)
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        train_grid_recorded(
+            jobs.store, run_ids, callbacks_for=lambda run_id: [TotalSteps(run_id)], cancel_event=budget_reached
+        )
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def _total_steps_callback(jobs: JobTable, budget_reached: threading.Event, time_limit_s: float | None) -> type:
+    """The callback class every run of a job gets: it writes the run's step total to the job table once training is
+    set up, and a run stopped by the time budget says so in its message."""
+    from ..engine import Callback, FitResult, RunInfo
+
+    class TotalSteps(Callback):
+        def __init__(self, target: str) -> None:
+            self.target = target
+
+        def on_start(self, info: RunInfo) -> None:
+            jobs.set_total_steps(self.target, info.total_steps)
+
+        def on_end(self, result: FitResult) -> None:
+            if budget_reached.is_set() and result.status == "cancelled":
+                result.message = f"time budget of {time_limit_s:g} s reached: {result.message}"
+
+    return TotalSteps
+
+
 def _train_teacher_job(
     config: RunConfig, store: RunStore, run_id: str, callbacks: list[Any], cancel_event: threading.Event
 ) -> str:
@@ -147,5 +181,8 @@ def worker_main(conn: Connection) -> None:
         if job is None:
             return
         torch.set_num_threads(job["threads"])
-        execute_job(job["runs_dir"], job["run_id"], job["kind"], time_limit_s=job.get("time_limit_s"))
+        if len(job.get("run_ids", ())) > 1:
+            execute_grid_job(job["runs_dir"], job["run_ids"], time_limit_s=job.get("time_limit_s"))
+        else:
+            execute_job(job["runs_dir"], job["run_id"], job["kind"], time_limit_s=job.get("time_limit_s"))
         conn.send(job["run_id"])

@@ -152,10 +152,10 @@ def run_singly(
     """Queue the configs one run each on a private executor with `max_concurrent` workers and wait for all."""
     from ..executor import Executor
 
-    executor = Executor(store.root, max_workers=max_concurrent or default_concurrency(), poll_seconds=0.1)
+    executor = Executor(store.root, max_workers=max_concurrent or default_concurrency(), poll_seconds=0.1, grids=False)
     run_ids: list[str] = []
     try:
-        run_ids.extend(executor.submit(config, owner=owner, group_id=group_id) for config in configs)
+        run_ids.extend(executor.submit_many(list(configs), owner=owner, group_id=group_id))
         wait_for_runs(store, run_ids, on_run_end, poll_seconds)
     except KeyboardInterrupt:
         for run_id in run_ids:
@@ -215,8 +215,7 @@ def submit_points(executor: "Executor", points: Sequence[SweepPoint], sweep_id: 
     """Queue every point on an executor (its concurrency limit applies) under the sweep id; returns run ids. The
     whole batch is refused, nothing queued, when it would pass the server's budgets (`Executor.check_submission`:
     the owner's cap on queued runs, memory, time)."""
-    executor.check_submission([point.config for point in points], owner=owner)
-    return [executor.submit(point.config, owner=owner, group_id=sweep_id) for point in points]
+    return executor.submit_many([point.config for point in points], owner=owner, group_id=sweep_id)
 
 
 def submit_sweep(spec: SweepSpec, executor: "Executor", owner: str = "") -> tuple[str, list[str]]:
@@ -226,7 +225,7 @@ def submit_sweep(spec: SweepSpec, executor: "Executor", owner: str = "") -> tupl
     executor.check_submission(configs, owner=owner)
     sweep_id = new_sweep_id()
     save_spec(executor.store, sweep_id, spec, "local")
-    return sweep_id, [executor.submit(config, owner=owner, group_id=sweep_id) for config in configs]
+    return sweep_id, executor.submit_many(configs, owner=owner, group_id=sweep_id)
 
 
 def wait_for_runs(
