@@ -246,3 +246,15 @@ def test_a_grid_gets_the_time_budget_of_its_runs_together(executor):
         record = executor.store.get_run(run_id)
         assert record.status == "cancelled"
         assert record.message.startswith("time budget of 2 s reached: cancelled during epoch"), record.message
+
+
+def test_a_grid_whose_teacher_is_missing_trains_it_first_as_a_teacher_job(executor):
+    configs = [tiny_config(seed=seed, teachers=["mlp"], teacher_seed=17) for seed in (0, 1)]
+    run_ids = executor.submit_many(configs, owner="carol", group_id="new-teacher")
+    wait_for(lambda: all(finished(executor, run_id) for run_id in run_ids), timeout=120)
+    assert [executor.store.get_run(run_id).status for run_id in run_ids] == ["done", "done"]
+    teacher_id = executor.jobs.latest("teacher")
+    teacher = executor.store.get_run(teacher_id)
+    assert teacher.status == "done" and teacher.owner == "carol"
+    assert teacher.config["student"] == "mlp" and teacher.config["seed"] == 17
+    assert executor.progress([teacher_id])[teacher_id].fraction == 1.0

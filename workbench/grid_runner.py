@@ -13,7 +13,7 @@ from .config import RunConfig
 from .engine import Callback, FitResult
 from .engine.grid import fit_grid
 from .errors import WorkbenchError
-from .runner import CancelPoller, StoreRecorder, record_internal_error, resolve_teachers
+from .runner import CancelPoller, StoreRecorder, TeacherStarting, record_internal_error, resolve_teachers
 from .store import FINISHED, RunStore
 
 
@@ -39,16 +39,23 @@ def train_grid_recorded(
     *,
     callbacks_for: Callable[[str], list[Callback]] | None = None,
     cancel_event: threading.Event | None = None,
+    on_teacher: TeacherStarting | None = None,
 ) -> None:
     """Train the queued runs `run_ids` of `store` together as one grid; every run ends finished. `callbacks_for`
     gives a run's extra callbacks (called first: they may amend its result); `cancel_event` (a time budget) stops
-    them all at their next step. A user error ends the unfinished runs failed with its message; an unexpected one
+    them all at their next step; a teacher not cached is trained first as a run of their owner's (`on_teacher` is
+    told as it starts). A user error ends the unfinished runs failed with its message; an unexpected one
     ends them failed with its last line (and the traceback beside each run)."""
     configs = [RunConfig.from_dict(store.get_run(run_id).config) for run_id in run_ids]
     extra = callbacks_for or (lambda run_id: [])
     try:
         distiller = next((config for config in configs if config.method == "kd"), None)
-        given = resolve_teachers(distiller, store) if distiller is not None else None
+        owner = store.get_run(run_ids[0]).owner
+        given = (
+            resolve_teachers(distiller, store, on_teacher=on_teacher, cancel_event=cancel_event, owner=owner)
+            if distiller is not None
+            else None
+        )
         fit_grid(
             configs,
             [[*extra(run_id), StoreRecorder(store, run_id), _Finisher(store, run_id)] for run_id in run_ids],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..config import RunConfig
 from ..errors import WorkbenchError
@@ -52,10 +52,7 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str, *, time_limit_s: f
             jobs.add_follow_on(generation_run_id, run_id)
         return [TotalSteps(generation_run_id)]
 
-    def teacher_callbacks(spec: Any, teacher_run_id: str, teacher_config: RunConfig) -> list[Callback]:
-        """A missing teacher trained first becomes a teacher job of this worker as it starts."""
-        jobs.add_follow_on(teacher_run_id, run_id, kind="teacher")
-        return [TotalSteps(teacher_run_id)]
+    teacher_callbacks = _teacher_follow_on(jobs, run_id, TotalSteps)
 
     if timer is not None:
         timer.daemon = True
@@ -107,16 +104,33 @@ def execute_grid_job(runs_dir: str | Path, run_ids: list[str], *, time_limit_s: 
     budget_reached = threading.Event()
     timer = threading.Timer(budget, budget_reached.set) if budget else None
     TotalSteps = _total_steps_callback(jobs, budget_reached, budget)
+    teacher_callbacks = _teacher_follow_on(jobs, run_ids[0], TotalSteps)
+
     if timer is not None:
         timer.daemon = True
         timer.start()
     try:
         train_grid_recorded(
-            jobs.store, run_ids, callbacks_for=lambda run_id: [TotalSteps(run_id)], cancel_event=budget_reached
+            jobs.store,
+            run_ids,
+            callbacks_for=lambda run_id: [TotalSteps(run_id)],
+            cancel_event=budget_reached,
+            on_teacher=teacher_callbacks,
         )
     finally:
         if timer is not None:
             timer.cancel()
+
+
+def _teacher_follow_on(jobs: JobTable, run_id: str, total_steps: type) -> Callable[..., list[Callback]]:
+    """`on_teacher` for a job's runs: a missing teacher trained first becomes a teacher job of this worker (a
+    follow-on of `run_id`'s) as it starts, with its step total."""
+
+    def teacher_callbacks(spec: Any, teacher_run_id: str, teacher_config: RunConfig) -> list[Callback]:
+        jobs.add_follow_on(teacher_run_id, run_id, kind="teacher")
+        return [total_steps(teacher_run_id)]
+
+    return teacher_callbacks
 
 
 def _total_steps_callback(jobs: JobTable, budget_reached: threading.Event, time_limit_s: float | None) -> type:
