@@ -13,11 +13,10 @@ from workbench.lessons import (
     get_lesson,
     hidden_css,
     hidden_widget_keys,
-    list_lessons,
+    lesson_summaries,
     read_link,
 )
-from workbench.lessons.check import VERDICT_MARKS, last_verdicts
-from workbench.methods import list_methods
+from workbench.lessons.verdicts import VERDICT_MARKS, last_verdicts
 
 
 def apply_link() -> None:
@@ -63,7 +62,7 @@ def show_all_controls() -> None:
 
 def sidebar() -> None:
     """The sidebar's lesson loader: pick a lesson, read its commentary, load it."""
-    lessons = {lesson.name: lesson for lesson in list_lessons()}
+    lessons = {lesson.name: lesson for lesson in lesson_summaries()}
     verdicts = last_verdicts(shared.settings().runs_dir)
     with st.sidebar.expander("Lessons", expanded=bool(st.session_state.get("lesson"))):
         current = st.session_state.get("lesson") or next(iter(lessons))
@@ -77,7 +76,7 @@ def sidebar() -> None:
             key="lesson.pick",
         )
         st.caption(f"{lessons[name].commentary} (v{lessons[name].version})")
-        st.caption(verdict_caption(lessons[name].claim.says, verdicts.get(name)))
+        st.caption(verdict_caption(lessons[name].says, verdicts.get(name)))
         st.button("Load this lesson", key="lesson.load", on_click=load_lesson)
         if st.session_state.get("hidden"):
             st.caption(f"Hidden by the lesson link: {', '.join(sorted(st.session_state.hidden))}.")
@@ -97,6 +96,10 @@ def verdict_caption(says: str, checked: dict | None) -> str:
 def hide_controls() -> None:
     """Hide the widgets of the session's hidden controls (a style sheet; their values stay in the setup)."""
     hidden = st.session_state.get("hidden") or frozenset()
+    if not hidden:
+        return
+    from workbench.methods import list_methods  # imports torch: only a link hiding controls needs the method names
+
     css = hidden_css(hidden_widget_keys(hidden, [method.name for method in list_methods()], shared.widget_key("")))
     if css:
         st.html(css)

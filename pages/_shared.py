@@ -1,12 +1,14 @@
 """What every page shares: the settings, the executor and run store, the setup held in the session
-(restored from the URL on a session's first run), and binding widgets to that setup."""
+(restored from the URL on a session's first run), and binding widgets to that setup. The executor (and so torch)
+is imported when a page first needs it, not with this module: the first page draws its widgets before."""
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -14,10 +16,11 @@ from workbench.app_state import Settings, Setup, clip_echoes, setup_from_query
 from workbench.classroom import ServerLimits, is_admin_token, new_owner_id, owner_cookie_script, owner_from_cookies
 from workbench.config import FIELD_BY_NAME
 from workbench.errors import WorkbenchError
-from workbench.executor import Executor
 from workbench.store import RunRecord, RunStore
 from workbench.text import escape_markdown
-from workbench.uploads import expire_uploads
+
+if TYPE_CHECKING:
+    from workbench.executor import Executor
 
 STATUS_ICONS = {
     "queued": ":material/schedule:",
@@ -45,6 +48,9 @@ def _executor(runs_dir: str, inline: bool, _max_workers: int, limits: ServerLimi
     """One executor (and, once started, dispatcher thread) per runs folder in this server process, made with the
     environment's concurrency and the server's limits (time budget, queue cap per owner); uploads past their
     days are removed as it starts."""
+    from workbench.executor import Executor
+    from workbench.uploads import expire_uploads
+
     executor = Executor(
         runs_dir,
         max_workers=_max_workers,
@@ -84,6 +90,15 @@ def executor() -> Executor:
     return _executor(
         str(current.runs_dir), current.inline, current.max_workers, current.limits, str(current.uploads_dir)
     )
+
+
+def max_workers() -> int:
+    """Runs training at once on this server: the executor's live value, one for every session. Before any session
+    made the executor (its module, and torch, not imported yet: a fresh server's first page), the settings' value,
+    the one it will be made with."""
+    if "workbench.executor" not in sys.modules:
+        return settings().max_workers
+    return executor().max_workers
 
 
 def upload_limit_mb() -> float:

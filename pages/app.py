@@ -5,10 +5,11 @@ The entry script lives inside pages/ so that no folder called pages/ lies beside
 a pages/ folder next to the entry script on their own (no navigation, no sidebar settings) for a session that opens
 a page link before any session has run this script. Streamlit puts this folder on sys.path (and so does `main`, for
 AppTest), so the pages import their shared helpers as `_shared` and `_lessons`.
-Each page's title and caption are drawn before torch and the workbench are imported, so a fresh server
-shows the page at once and fills it in when the imports are done. Everything runs under
-`if __name__ == "__main__"` (Streamlit runs this script as __main__): the executor's spawned worker
-processes re-read this file as __mp_main__ and must draw nothing."""
+Each page's title and caption are drawn before the workbench is imported, so a fresh server shows the page at once
+and fills it in when the imports are done; nothing before the page imports torch (the sidebar and the Teacher page's
+widgets read registries that do not), so the first page can be used while torch loads. Everything runs under
+`if __name__ == "__main__"` (Streamlit runs this script as __main__): the executor's spawned worker processes
+re-read this file as __mp_main__ and must draw nothing."""
 
 import sys
 from pathlib import Path
@@ -62,19 +63,18 @@ def sidebar_settings(shared) -> None:
     """The app's settings: where runs are stored, how many train at once (the server's value, the same in
     every browser) and the upload size limit; shown, not changeable, on a classroom server."""
     settings = shared.settings()
-    runner = shared.executor()
     with st.sidebar.expander("Settings"):
         st.caption(f"Runs folder: `{settings.runs_dir}` (set $KDW_RUNS_DIR before starting the app)")
         if settings.classroom:
             st.caption(
                 f"This server is shared by a class (KDW_CLASSROOM=1, or listening beyond this machine): it "
-                f"trains {runner.max_workers} run(s) at once (KDW_MAX_WORKERS) and accepts uploads up to "
+                f"trains {shared.max_workers()} run(s) at once (KDW_MAX_WORKERS) and accepts uploads up to "
                 f"{shared.upload_limit_mb():g} MB (KDW_UPLOAD_LIMIT_MB); only whoever starts the server can "
                 "change these."
             )
             st.caption(settings.limits.describe())
             return
-        st.session_state[shared.widget_key("settings.max_workers")] = runner.max_workers  # whoever set it last
+        st.session_state[shared.widget_key("settings.max_workers")] = shared.max_workers()  # whoever set it last
         st.number_input(
             "Runs training at once",
             min_value=1,
@@ -118,7 +118,7 @@ def main() -> None:
         sys.path.insert(0, here)
     import _admin
     import _lessons
-    import _shared as shared  # imports torch: after the title is on screen
+    import _shared as shared  # the workbench (not torch): after the title is on screen
 
     _lessons.apply_link()  # on a session's first run: a lesson link's setup and hidden controls
     shared.setup()
