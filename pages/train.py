@@ -15,6 +15,7 @@ from workbench.data import dataset_info
 from workbench.describe import setup_summary
 from workbench.errors import WorkbenchError
 from workbench.store import FINISHED, RunRecord
+from workbench.sweep.grid_runs import grid_caption
 from workbench.text import escape_markdown
 from workbench.viz import (
     accuracy_figure,
@@ -172,6 +173,8 @@ st.caption(
     if planned
     else "Nothing to run: pick a method on the Method page or switch the baseline on."
 )
+if len(planned) > 1 and shared.executor().grids and not shared.executor().inline:
+    st.caption(grid_caption(planned, shared.executor().max_workers))
 st.button("Start", type="primary", disabled=not planned, on_click=start_runs, key="start")
 if "train.error" in st.session_state:
     st.error(escape_markdown(st.session_state.pop("train.error")))

@@ -135,3 +135,14 @@ def test_a_large_group_trains_as_grids_of_at_most_sixteen() -> None:
     plan = plan_grids(configs, workers=2)
     assert [len(grid) for grid in plan.grids] == [14, 13, 13]
     assert sorted(p for grid in plan.grids for p in grid) == list(range(40))
+
+
+def test_the_train_pages_caption_says_which_runs_train_together_and_why_others_do_not() -> None:
+    from workbench.sweep.grid_runs import grid_caption
+
+    seeds = [BASE.replace(seed=seed, method=method) for seed in (0, 1) for method in ("kd", "baseline")]
+    assert "4 runs train together as 1 grid(s) of 4." in grid_caption(seeds, 1)
+    assert "2 grid(s) of 2 + 2" in grid_caption(seeds, 2)
+    alone = grid_caption([BASE.replace(method="dafl"), BASE.replace(method="baseline")], 1)
+    assert alone.startswith("Each run trains on its own: ")
+    assert "method dafl (grids train kd and baseline)" in alone and "no other run shares its setup" in alone

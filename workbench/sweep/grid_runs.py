@@ -68,3 +68,18 @@ def describe_plan(plan: GridPlan, configs: Sequence[RunConfig]) -> list[str]:
 def log_line(line: str) -> None:
     """Print a plan line to standard error (the CLI's progress goes to standard output)."""
     print(line, file=sys.stderr, flush=True)
+
+
+def grid_caption(configs: Sequence[RunConfig], workers: int) -> str:
+    """One sentence for the app: how the configs, started together on `workers` workers, will train (grids, and why
+    the other runs train alone)."""
+    from ..engine.grid_plan import plan_grids
+
+    plan = plan_grids(configs, workers)
+    lines = "; ".join(line.removeprefix("grid: ") for line in describe_plan(plan, configs))
+    if not plan.grids:
+        return f"Each run trains on its own: {lines}."
+    return (
+        "Runs that differ only in seed, method (KD or the baseline), T and α train together as a grid in one worker, "
+        f"each with its own weights and seed: {lines}."
+    )
