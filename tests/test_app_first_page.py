@@ -41,3 +41,11 @@ def test_the_first_pages_widgets_are_drawn_before_torch_is_imported(tmp_path):
     assert result["seen"] == {"torch": False, "models": 16}
     for label in ("Dataset", "Student", "Teacher(s)", "Teacher seed", "Runs training at once"):
         assert label in result["widgets"]
+
+
+def test_a_link_without_config_fields_gets_the_config_the_method_registry_would_build():
+    from workbench.app_state import setup_from_query
+    from workbench.config import RunConfig
+
+    setup, notices = setup_from_query({"seeds": "2"})  # built without the method registry (no torch)
+    assert notices == [] and setup.config == RunConfig.from_dict({})
