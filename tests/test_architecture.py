@@ -18,6 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "errors",
         "paths",
         "concurrency",
+        "lazy",
         "text",
         "formulas",
         "schedules",
