@@ -13,7 +13,7 @@ leaves the grid at once (its run ends, the others go on). No checkpoints are wri
 from __future__ import annotations
 
 import time
-from functools import partial
+from functools import cache, partial
 from typing import Callable, Sequence
 
 import torch
@@ -81,10 +81,16 @@ def fit_grid(
         raise WorkbenchError("grid: its KD students need their teacher; resolve it before fit_grid")
     bank = TeacherBank([t.to(device) for t in teachers], autocast=autocast)
     train_logits: Tensor | None = None
-    teacher_test: list[Tensor] = []
     if bank.models:
         train_logits = bank.split_logits(data.train.x, teacher_logit_files.train if teacher_logit_files else None)[0]
-        teacher_test = bank.split_logits(data.test.x, teacher_logit_files.test if teacher_logit_files else None)
+
+    @cache
+    def teacher_test() -> list[Tensor]:
+        """The teachers' test-split logits, read or computed at the first evaluation (as a run alone does: on a fresh
+        data folder they would hold back the first step by seconds)."""
+        if not bank.models:
+            return []
+        return bank.split_logits(data.test.x, teacher_logit_files.test if teacher_logit_files else None)
 
     models = []
     for config in configs:
@@ -142,7 +148,7 @@ class _GridTrainer:
         self.steps_done = 0
         self._probed: tuple[int, list[float]] | None = None  # (step, each active student's probe accuracy)
 
-    def train(self, total_steps: int, steps_per_epoch: int, teacher_test: list[Tensor]) -> None:
+    def train(self, total_steps: int, steps_per_epoch: int, teacher_test: Callable[[], list[Tensor]]) -> None:
         """Every epoch's steps and evaluation, until the epochs are done or no student is left."""
         recipe, step = self.recipe, 0
         for epoch in range(1, recipe.epochs + 1):
@@ -241,7 +247,7 @@ class _GridTrainer:
         return self._probed[1][self.active.index(student)]
 
     def evaluate(
-        self, epoch: int, seconds: float, teacher_test: list[Tensor], step: int, total: int, lr: float
+        self, epoch: int, seconds: float, teacher_test: Callable[[], list[Tensor]], step: int, total: int, lr: float
     ) -> None:
         """The epoch's metrics of every active student, reported to its callbacks (fit's end of an epoch)."""
         logits = self.predict()
@@ -251,7 +257,7 @@ class _GridTrainer:
             metrics = {f"train_{name}": value / student.seen for name, value in student.term_sums.items()}
             metrics.update(
                 metrics_from_logits(
-                    logits[which], self.data, teacher_test if student.distils else [], student.config.omit_classes
+                    logits[which], self.data, teacher_test() if student.distils else [], student.config.omit_classes
                 )
             )
             metrics.update(
