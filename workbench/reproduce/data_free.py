@@ -75,8 +75,8 @@ DATA_FREE_BUDGET_NOTE = (
     "teacher, which has no BatchNorm layers, so the BatchNorm-statistics term DAFL and PRE-DFKD add by default has "
     "nothing to act on: at this budget they stay near 50 %. What a user gets by picking the method (the cnn "
     "teacher, the BatchNorm term, 5,000 and 2,000 steps) is measured by `kdw reproduce data-free-generators` "
-    "(digits) and the `dafl_fashion` preset (Fashion-MNIST): the section \"Data-free generators: accuracy over "
-    "training\" below."
+    '(digits) and the `dafl_fashion` preset (Fashion-MNIST): the section "Data-free generators: accuracy over '
+    'training" below.'
 )
 QUICK_NOTE = "Quick check (digits, one seed, a few steps): the numbers say nothing about the methods."
 
