@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Mapping
@@ -232,11 +233,13 @@ def setup_from_query(params: Mapping[str, str], uploads_dir: Path | None = None)
     return setup, notices
 
 
-def _method_names() -> set[str]:
-    return {method.name for method in _methods().list_methods()}
+@cache
+def _method_names() -> frozenset[str]:
+    """The registered methods' names (read once: the registry does not change while the app runs)."""
+    return frozenset(method.name for method in _methods().list_methods())
 
 
-def _parse_methods(value: str, known: set[str], notices: list[str]) -> list[str]:
+def _parse_methods(value: str, known: frozenset[str], notices: list[str]) -> list[str]:
     picked = []
     for name in (part.strip() for part in str(value).split(",")):
         if not name:

@@ -42,9 +42,8 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str, *, time_limit_s: f
     store = RunStore(runs_dir)
     jobs = JobTable(store)
     record = store.get_run(run_id)
-    budget_reached = threading.Event()  # set by the timer: every run of the job polls it as its cancel event
-    timer = threading.Timer(time_limit_s, budget_reached.set) if time_limit_s else None
-    TotalSteps = _total_steps_callback(jobs, budget_reached, time_limit_s)
+    budget = _TimeBudget(time_limit_s)
+    TotalSteps = _total_steps_callback(jobs, budget.reached, time_limit_s)
 
     def generation_callbacks(number: int, generation_run_id: str) -> list[Callback]:
         """A later generation of a chain becomes a job of this worker as it starts."""
@@ -54,13 +53,11 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str, *, time_limit_s: f
 
     teacher_callbacks = _teacher_follow_on(jobs, run_id, TotalSteps)
 
-    if timer is not None:
-        timer.daemon = True
-        timer.start()
     try:
+        budget.start()
         config = RunConfig.from_dict(record.config)
         if kind == "teacher":
-            return _train_teacher_job(config, store, run_id, [TotalSteps(run_id)], budget_reached)
+            return _train_teacher_job(config, store, run_id, [TotalSteps(run_id)], budget.reached)
         if is_generational(config):
             run_generations(
                 config,
@@ -68,7 +65,7 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str, *, time_limit_s: f
                 callbacks_for=generation_callbacks,
                 first_run_id=run_id,
                 on_teacher=teacher_callbacks,
-                cancel_event=budget_reached,
+                cancel_event=budget.reached,
             )
         else:
             run_recorded(
@@ -77,7 +74,7 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str, *, time_limit_s: f
                 run_id=run_id,
                 callbacks=[TotalSteps(run_id)],
                 on_teacher=teacher_callbacks,
-                cancel_event=budget_reached,
+                cancel_event=budget.reached,
             )
     except WorkbenchError as error:
         if store.get_run(run_id).status not in FINISHED:
@@ -86,8 +83,7 @@ def execute_job(runs_dir: str | Path, run_id: str, kind: str, *, time_limit_s: f
         if store.get_run(run_id).status not in FINISHED:
             record_internal_error(store, run_id, error)
     finally:
-        if timer is not None:
-            timer.cancel()
+        budget.stop()
     return store.get_run(run_id).status
 
 
@@ -100,26 +96,42 @@ def execute_grid_job(runs_dir: str | Path, run_ids: list[str], *, time_limit_s: 
     from ..grid_runner import train_grid_recorded
 
     jobs = JobTable(RunStore(runs_dir))
-    budget = time_limit_s * len(run_ids) if time_limit_s else None
-    budget_reached = threading.Event()
-    timer = threading.Timer(budget, budget_reached.set) if budget else None
-    TotalSteps = _total_steps_callback(jobs, budget_reached, budget)
+    seconds = time_limit_s * len(run_ids) if time_limit_s else None
+    budget = _TimeBudget(seconds)
+    TotalSteps = _total_steps_callback(jobs, budget.reached, seconds)
     teacher_callbacks = _teacher_follow_on(jobs, run_ids[0], TotalSteps)
-
-    if timer is not None:
-        timer.daemon = True
-        timer.start()
     try:
+        budget.start()
         train_grid_recorded(
             jobs.store,
             run_ids,
             callbacks_for=lambda run_id: [TotalSteps(run_id)],
-            cancel_event=budget_reached,
+            cancel_event=budget.reached,
             on_teacher=teacher_callbacks,
         )
     finally:
-        if timer is not None:
-            timer.cancel()
+        budget.stop()
+
+
+class _TimeBudget:
+    """A job's time budget: `reached` is set once the job has run `seconds` after `start` (never without a
+    budget); every run of the job polls it as its cancel event."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.reached = threading.Event()
+        self._timer = threading.Timer(seconds, self.reached.set) if seconds else None
+        if self._timer is not None:
+            self._timer.daemon = True
+
+    def start(self) -> None:
+        """Start counting."""
+        if self._timer is not None:
+            self._timer.start()
+
+    def stop(self) -> None:
+        """Stop counting (the job ended)."""
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def _teacher_follow_on(jobs: JobTable, run_id: str, total_steps: type) -> Callable[..., list[Callback]]:
